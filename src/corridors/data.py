@@ -1,0 +1,109 @@
+"""The shipped data as GeoDataFrames: corridor sections and key routes, nodes, country boundaries.
+
+Data files live in ``corridors/geodata`` inside the wheel, or in the repository's ``geodata/`` when run
+from a checkout. Loaders cache the parsed files and hand out copies, so callers may modify what they get.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import json
+import unicodedata
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+
+CRS = "EPSG:4326"
+
+
+class NotFoundError(LookupError):
+    """An id or name that matches nothing; the message lists the closest matches."""
+
+
+def geodata_dir() -> Path:
+    """Folder holding the shipped GeoJSON: inside the installed package, else the repository checkout."""
+    packaged = resources.files("corridors") / "geodata"
+    if packaged.is_dir():
+        return Path(str(packaged))
+    repo = Path(__file__).resolve().parents[2] / "geodata"
+    if repo.is_dir():
+        return repo
+    raise FileNotFoundError("corridors data files are missing; reinstall the package with `pip install .`")
+
+
+@functools.cache
+def _read(name: str) -> gpd.GeoDataFrame:
+    with open(geodata_dir() / name, encoding="utf-8") as f:
+        fc = json.load(f)
+    gdf = gpd.GeoDataFrame.from_features(fc["features"], crs=CRS)
+    cols = list(fc["features"][0]["properties"]) if fc["features"] else []
+    return gdf[[*cols, "geometry"]]
+
+
+def sections(kind: str | None = None) -> gpd.GeoDataFrame:
+    """One row per corridor section and key route (``kind`` 'section' or 'key_route' to filter)."""
+    gdf = _read("corridors.geojson")
+    if kind is not None:
+        gdf = gdf[gdf["kind"] == kind]
+    return gdf.reset_index(drop=True).copy()
+
+
+def key_routes() -> gpd.GeoDataFrame:
+    """The key routes beyond the CAREC sections (Almaty–Bishkek, WE–WC, Middle Corridor, gateways)."""
+    return sections("key_route")
+
+
+def nodes(kind: str | None = None) -> gpd.GeoDataFrame:
+    """Cities, border crossing points (bcp), ports and waypoints, with coordinates and sources."""
+    gdf = _read("nodes.geojson")
+    if kind is not None:
+        gdf = gdf[gdf["kind"] == kind]
+    return gdf.reset_index(drop=True).copy()
+
+
+def countries() -> gpd.GeoDataFrame:
+    """Country boundaries (Natural Earth 10m, simplified on shared arcs): iso_a3, name, geometry."""
+    return _read("countries.geojson").copy()
+
+
+def _norm(text: str) -> str:
+    text = unicodedata.normalize("NFKD", str(text)).encode("ascii", "ignore").decode()
+    return "".join(ch for ch in text.casefold() if ch.isalnum())
+
+
+def _lookup(gdf: gpd.GeoDataFrame, query: str, what: str, name_cols: tuple[str, ...]) -> pd.Series:
+    if not isinstance(query, str) or not query.strip():
+        raise NotFoundError(f"{what} must be given as a non-empty id or name, got {query!r}")
+    key = _norm(query)
+    names: dict[str, int] = {}
+    for i, row in gdf.iterrows():
+        for col in ("id", *name_cols):
+            values = row[col] if isinstance(row[col], list) else [row[col]]
+            for v in values:
+                names.setdefault(_norm(v), i)
+    if key in names:
+        return gdf.loc[names[key]]
+    labels = {_norm(v): v for col in ("id", *name_cols) for vs in gdf[col]
+              for v in (vs if isinstance(vs, list) else [vs])}
+    close = [labels[k] for k in difflib.get_close_matches(key, list(labels), n=5, cutoff=0.5)]
+    hint = f"; closest matches: {', '.join(close)}" if close else f"; list them with corridors.{what}s()"
+    raise NotFoundError(f"no {what} called {query!r}{hint}")
+
+
+def section(id_or_name: str) -> pd.Series:
+    """One section or key route by id or name, case- and punctuation-insensitive."""
+    return _lookup(sections(), id_or_name, "section", ("name",))
+
+
+def node(id_or_name: str) -> pd.Series:
+    """One node by id, name or alternative name (Alma-Ata, Druzhba, Nur Zholy ...)."""
+    return _lookup(nodes(), id_or_name, "node", ("name", "alt_names"))
+
+
+def as_feature_collection(gdf: gpd.GeoDataFrame) -> dict[str, Any]:
+    """RFC 7946 FeatureCollection (dict) of any of the frames above."""
+    return json.loads(gdf.to_json(drop_id=True))

@@ -1,0 +1,184 @@
+"""Build the corridor network from its human-edited source (geodata/network/) into RFC 7946 GeoJSON.
+
+Source of truth: ``network/nodes/*.csv`` (one row per place), ``network/sources.csv`` and one TOML file per
+corridor plus ``key_routes.toml`` (ordered node ids per section; ``"~"`` between two ports marks a ferry leg).
+``python scripts/build_geodata.py`` writes ``corridors.geojson`` and ``nodes.geojson``; a test checks they are
+in sync. The library itself only reads the generated GeoJSON.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import tempfile
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from . import geodesy
+
+FERRY = "~"
+NODE_KINDS = {"city", "bcp", "port", "waypoint"}
+MODES = {"road", "rail", "multimodal"}
+BASES = {"sourced", "inferred"}
+CONFIDENCES = {"high", "medium", "low"}
+SPLIT = "|"
+
+
+class NetworkError(ValueError):
+    """The network source files are inconsistent; the message names the file, the row and the fix."""
+
+
+def _list(value: str, sep: str = SPLIT) -> list[str]:
+    return [v.strip() for v in value.split(sep) if v.strip()]
+
+
+def read_sources(root: Path) -> dict[str, dict[str, str]]:
+    with open(root / "sources.csv", newline="", encoding="utf-8") as f:
+        return {row["id"]: row for row in csv.DictReader(f)}
+
+
+def read_nodes(root: Path, sources: dict[str, dict[str, str]]) -> dict[str, dict[str, Any]]:
+    """All node rows of ``nodes/*.csv``, checked: unique ids, known kinds and sources, lon/lat in range."""
+    nodes: dict[str, dict[str, Any]] = {}
+    for path in sorted((root / "nodes").glob("*.csv")):
+        with open(path, newline="", encoding="utf-8") as f:
+            for line, row in enumerate(csv.DictReader(f), start=2):
+                where = f"{path.name}:{line}"
+                nid = row["id"]
+                if nid in nodes:
+                    raise NetworkError(f"{where}: node id {nid!r} is defined twice; keep one row")
+                if row["kind"] not in NODE_KINDS:
+                    raise NetworkError(f"{where}: kind {row['kind']!r} is not one of {sorted(NODE_KINDS)}")
+                lon, lat = float(row["lon"]), float(row["lat"])
+                if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+                    raise NetworkError(f"{where}: lon/lat {lon}, {lat} out of range (columns are lon, lat)")
+                srcs = _list(row["sources"], ";")
+                unknown = [s for s in [*srcs, row["coord_source"]] if s and s not in sources]
+                if not srcs or unknown:
+                    raise NetworkError(f"{where}: node {nid!r} needs sources listed in sources.csv (unknown: {unknown})")
+                if row["coord_confidence"] not in CONFIDENCES:
+                    raise NetworkError(f"{where}: coord_confidence must be one of {sorted(CONFIDENCES)}")
+                joins = _list(row["joins"])
+                if row["kind"] == "bcp" and len(joins) != 2:
+                    raise NetworkError(f"{where}: BCP {nid!r} must join two countries, e.g. KAZ|KGZ")
+                nodes[nid] = {
+                    "id": nid, "name": row["name"], "alt_names": _list(row["alt_names"]), "kind": row["kind"],
+                    "country": row["country"] or None, "joins": joins, "modes": _list(row["modes"]),
+                    "lon": lon, "lat": lat, "coord_confidence": row["coord_confidence"],
+                    "coord_source": row["coord_source"], "sources": srcs, "note": row["note"],
+                }
+    return nodes
+
+
+def read_sections(root: Path, nodes: dict[str, Any], sources: dict[str, Any]) -> list[dict[str, Any]]:
+    """All ``[[section]]`` tables of the TOML files, checked against the nodes and sources."""
+    sections: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for path in sorted(root.glob("*.toml")):
+        with open(path, "rb") as f:
+            for s in tomllib.load(f).get("section", []):
+                where = f"{path.name} section {s.get('id')!r}"
+                if s["id"] in seen:
+                    raise NetworkError(f"{where}: id is used twice")
+                seen.add(s["id"])
+                if s["mode"] not in MODES or s["basis"] not in BASES or s["confidence"] not in CONFIDENCES:
+                    raise NetworkError(f"{where}: mode/basis/confidence must be one of {MODES}/{BASES}/{CONFIDENCES}")
+                missing = [n for n in s["nodes"] if n != FERRY and n not in nodes]
+                if missing:
+                    raise NetworkError(f"{where}: unknown node ids {missing}; add them to nodes/*.csv")
+                seq = s["nodes"]
+                for i, n in enumerate(seq):
+                    if n == FERRY and not (0 < i < len(seq) - 1 and nodes[seq[i - 1]]["kind"] == "port"
+                                           and nodes[seq[i + 1]]["kind"] == "port"):
+                        raise NetworkError(f"{where}: a ferry leg '~' must stand between two ports")
+                unknown = [x for x in s["sources"] if x not in sources]
+                if not s["sources"] or unknown:
+                    raise NetworkError(f"{where}: needs sources from sources.csv (unknown: {unknown})")
+                if set(s.get("sourced_nodes", [])) - set(seq):
+                    raise NetworkError(f"{where}: sourced_nodes must be nodes of the section")
+                sections.append(s)
+    return sections
+
+
+def legs(section: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(from node, to node, mode) for each leg; a ferry leg has mode 'ferry'."""
+    out, seq, i = [], section["nodes"], 0
+    while i < len(seq) - 1:
+        if seq[i + 1] == FERRY:
+            out.append((seq[i], seq[i + 2], "ferry"))
+            i += 2
+        else:
+            out.append((seq[i], seq[i + 1], section["mode"]))
+            i += 1
+    return out
+
+
+def _feature(props: dict[str, Any], geometry: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "Feature", "properties": props, "geometry": geometry}
+
+
+def build(root: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Read and check the source; return (sections FeatureCollection, nodes FeatureCollection)."""
+    sources = read_sources(root)
+    nodes = read_nodes(root, sources)
+    sections = read_sections(root, nodes, sources)
+    used: dict[str, list[str]] = {}
+    section_features = []
+    for s in sections:
+        ids = [n for n in s["nodes"] if n != FERRY]
+        for n in ids:
+            used.setdefault(n, []).append(s["id"])
+        coords = geodesy.densify([(nodes[n]["lon"], nodes[n]["lat"]) for n in ids])
+        leg_list = legs(s)
+        leg_km = [geodesy.distance_km((nodes[a]["lon"], nodes[a]["lat"]), (nodes[b]["lon"], nodes[b]["lat"]))
+                  for a, b, _ in leg_list]
+        props = {
+            "id": s["id"], "kind": s.get("kind", "section"), "corridor": s.get("corridor") or None,
+            "name": s["name"], "mode": s["mode"], "definition": s["definition"], "basis": s["basis"],
+            "confidence": s["confidence"], "confidence_note": s.get("confidence_note", s["confidence"]),
+            "nodes": ids, "sourced_nodes": s.get("sourced_nodes", []),
+            "leg_modes": [m for _, _, m in leg_list],
+            "length_km": round(sum(leg_km), 1),
+            "sources": s["sources"], "source_urls": [sources[x]["url"] for x in s["sources"]],
+            "description": s.get("description", ""),
+        }
+        geometry = {"type": "LineString", "coordinates": [[round(x, 5), round(y, 5)] for x, y in coords]}
+        section_features.append(_feature(props, geometry))
+    node_features = []
+    for n in sorted(nodes.values(), key=lambda n: n["id"]):
+        props = {k: v for k, v in n.items() if k not in ("lon", "lat")}
+        props["sections"] = used.get(n["id"], [])
+        props["source_urls"] = [sources[x]["url"] for x in n["sources"]]
+        node_features.append(_feature(props, {"type": "Point", "coordinates": [n["lon"], n["lat"]]}))
+    fc = {"type": "FeatureCollection"}
+    return {**fc, "features": section_features}, {**fc, "features": node_features}
+
+
+def dumps(fc: dict[str, Any]) -> str:
+    """Deterministic GeoJSON text: one feature per line, so diffs stay reviewable."""
+    body = ",\n".join(json.dumps(f, ensure_ascii=False, separators=(",", ":")) for f in fc["features"])
+    return '{"type":"FeatureCollection","features":[\n' + body + "\n]}\n"
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write through a temporary file in the same folder and rename, so a crash never leaves half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
+            f.write(text)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write(geodata: Path) -> list[Path]:
+    sections_fc, nodes_fc = build(geodata / "network")
+    out = [geodata / "corridors.geojson", geodata / "nodes.geojson"]
+    write_atomic(out[0], dumps(sections_fc))
+    write_atomic(out[1], dumps(nodes_fc))
+    return out
