@@ -6,11 +6,42 @@ crossings) -> presentation (Folium maps, CLI).
 
 from importlib.metadata import PackageNotFoundError, version
 
-from .data import NotFoundError, countries, key_routes, node, nodes, section, sections
+from .analysis import (
+    RouteAnalysis,
+    RouteError,
+    analyze,
+    analyze_many,
+    corridor_length_by_country,
+    corridor_summary,
+    corridors_crossing,
+)
+from .data import NotFoundError, as_feature_collection, countries, key_routes, node, nodes, section, sections
+from .facts import carec_investment_by_country, fact, facts, kazakh_chinese_programme
 
 try:
     __version__ = version("corridors")
 except PackageNotFoundError:  # running from a source checkout without installation
     __version__ = "0+unknown"
 
-__all__ = ["NotFoundError", "countries", "key_routes", "node", "nodes", "section", "sections", "__version__"]
+__all__ = [
+    "NotFoundError",
+    "RouteAnalysis",
+    "RouteError",
+    "__version__",
+    "analyze",
+    "analyze_many",
+    "as_feature_collection",
+    "carec_investment_by_country",
+    "corridor_length_by_country",
+    "corridor_summary",
+    "corridors_crossing",
+    "countries",
+    "fact",
+    "facts",
+    "kazakh_chinese_programme",
+    "key_routes",
+    "node",
+    "nodes",
+    "section",
+    "sections",
+]

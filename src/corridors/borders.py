@@ -1,27 +1,27 @@
-"""Split a line by a polygon layer (countries by default): pieces, length per polygon, ordered crossings.
+"""Split lines by a polygon layer (countries by default) into ordered pieces, vectorised over many lines.
 
-The line is cut at every boundary it meets; each sub-segment is labelled with the polygon that holds its
+Each line is cut at every boundary it meets; each sub-segment is labelled with the polygon that holds its
 midpoint (None outside every polygon: sea, or outside the layer). Runs shorter than ``min_excursion_km``
-that leave and come back to the same polygon are folded into it, so border and coastline noise never makes
-a phantom crossing. Lengths are geodesic (WGS84).
+that leave a polygon and come back to it are folded into it, so border and coastline noise never makes a
+phantom crossing. Lengths are geodesic (WGS84); the pieces of a line sum to its length.
 """
 
 from __future__ import annotations
 
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
-from typing import Hashable
 
 import numpy as np
 import shapely
 
-from .geodesy import segment_lengths_m
+from .geodesy import GEOD
 
 MIN_EXCURSION_KM = 1.0
 
 
 @dataclass(frozen=True)
 class Piece:
-    """A run of the line inside one polygon (``label`` None: outside every polygon)."""
+    """A run of a line inside one polygon (``label`` None: outside every polygon)."""
 
     label: Hashable | None
     start_km: float
@@ -37,83 +37,107 @@ class Piece:
 class Layer:
     """Polygons with labels and their spatial indexes, built once and reused for many lines."""
 
-    def __init__(self, geometries: np.ndarray, labels: list[Hashable]):
-        self.polygons = np.asarray(geometries)
+    def __init__(self, geometries: Sequence[shapely.Geometry], labels: Sequence[Hashable]):
+        self.polygons = np.asarray(geometries, dtype=object)
         self.labels = list(labels)
+        if len(self.labels) != len(self.polygons):
+            raise ValueError("a layer needs exactly one label per polygon")
         self.boundaries = shapely.boundary(self.polygons)
         self.poly_tree = shapely.STRtree(self.polygons)
         self.boundary_tree = shapely.STRtree(self.boundaries)
         shapely.prepare(self.polygons)
 
 
-def _cut_points(coords: np.ndarray, layer: Layer) -> np.ndarray:
-    """Vertices of the line plus every point where it meets a boundary, in order along the line."""
-    line = shapely.linestrings(coords)
-    hits = layer.boundary_tree.query(line, predicate="intersects")
-    if len(hits) == 0:
-        return coords
-    inter = shapely.intersection(line, layer.boundaries[hits])
-    pts = shapely.get_coordinates(inter)
-    if len(pts) == 0:
-        return coords
-    # position of each vertex and each cut point along the line, in planar (degree) distance
-    seg = np.hypot(*np.diff(coords, axis=0).T)
-    vpos = np.concatenate([[0.0], np.cumsum(seg)])
-    ppos = shapely.line_locate_point(line, shapely.points(pts))
-    allpos = np.concatenate([vpos, ppos])
-    allpts = np.concatenate([coords, pts])
-    order = np.lexsort((np.arange(len(allpos)), allpos))
-    allpts, allpos = allpts[order], allpos[order]
-    keep = np.concatenate([[True], np.diff(allpos) > 1e-9])
-    return allpts[keep]
+def pieces(coords: np.ndarray, layer: Layer, min_excursion_km: float = MIN_EXCURSION_KM) -> list[Piece]:
+    """Ordered runs of one line (N x 2 lon/lat array) inside each polygon of ``layer``."""
+    return pieces_many([coords], layer, min_excursion_km)[0]
 
 
-def _label_midpoints(pts: np.ndarray, layer: Layer) -> list[Hashable | None]:
-    mids = shapely.points((pts[:-1] + pts[1:]) / 2.0)
-    pi, gi = layer.poly_tree.query(mids, predicate="within")
-    out: list[Hashable | None] = [None] * len(mids)
-    for p, g in sorted(zip(pi.tolist(), gi.tolist()), reverse=True):
-        out[p] = layer.labels[g]  # lowest layer index wins where polygons overlap
+def pieces_many(
+    lines: Sequence[np.ndarray], layer: Layer, min_excursion_km: float = MIN_EXCURSION_KM
+) -> list[list[Piece]]:
+    """``pieces`` for many lines at once: one spatial query, one intersection and one geodesic call in all."""
+    counts = np.array([len(c) for c in lines])
+    if (counts < 2).any():
+        raise ValueError("every line needs at least two vertices")
+    xy = np.concatenate([np.asarray(c, dtype=float) for c in lines])
+    route = np.repeat(np.arange(len(lines)), counts)
+    geoms = shapely.linestrings(xy, indices=route)
+
+    # planar position of every vertex along its own line (what line_locate_point measures)
+    step = np.hypot(*np.diff(xy, axis=0).T)
+    step[route[1:] != route[:-1]] = 0.0
+    pos = np.concatenate([[0.0], np.cumsum(step)])
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    pos -= np.repeat(pos[starts], counts)
+
+    # where each line meets a boundary
+    li, bi = layer.boundary_tree.query(geoms, predicate="intersects")
+    cut_xy = np.empty((0, 2))
+    cut_route = np.empty(0, dtype=int)
+    if len(li):
+        hits = shapely.intersection(geoms[li], layer.boundaries[bi])
+        cut_xy, which = shapely.get_coordinates(hits, return_index=True)
+        cut_route = li[which]
+    cut_pos = shapely.line_locate_point(geoms[cut_route], shapely.points(cut_xy)) if len(cut_xy) else np.empty(0)
+
+    all_xy = np.concatenate([xy, cut_xy])
+    all_route = np.concatenate([route, cut_route])
+    all_pos = np.concatenate([pos, cut_pos])
+    order = np.lexsort((all_pos, all_route))
+    all_xy, all_route, all_pos = all_xy[order], all_route[order], all_pos[order]
+    keep = np.ones(len(all_pos), dtype=bool)
+    keep[1:] = (all_route[1:] != all_route[:-1]) | (np.diff(all_pos) > 1e-12)
+    all_xy, all_route = all_xy[keep], all_route[keep]
+
+    # label and measure every sub-segment inside a line
+    seg = np.flatnonzero(all_route[1:] == all_route[:-1])
+    a, b = all_xy[seg], all_xy[seg + 1]
+    label_idx = np.full(len(seg), len(layer.labels))  # sentinel: outside every polygon
+    mi, pi = layer.poly_tree.query(shapely.points((a + b) / 2.0), predicate="within")
+    np.minimum.at(label_idx, mi, pi)  # lowest layer index wins where polygons overlap
+    seg_km = np.asarray(GEOD.inv(a[:, 0], a[:, 1], b[:, 0], b[:, 1])[2]) / 1000.0
+
+    labels = [*layer.labels, None]
+    seg_route = all_route[seg]
+    bounds = np.searchsorted(seg_route, np.arange(len(lines) + 1))
+    out = []
+    for r in range(len(lines)):
+        s0, s1 = bounds[r], bounds[r + 1]
+        km = np.concatenate([[0.0], np.cumsum(seg_km[s0:s1])])
+        lab = label_idx[s0:s1]
+        change = np.flatnonzero(np.diff(lab) != 0) + 1
+        edges = np.concatenate([[0], change, [s1 - s0]])
+        runs = [[int(lab[i]), int(i), int(j)] for i, j in zip(edges[:-1], edges[1:])]
+        runs = _fold_excursions(runs, km, min_excursion_km)
+        seg_a, seg_b = a[s0:s1], b[s0:s1]
+        out.append([
+            Piece(labels[lab_i], float(km[i]), float(km[j]), tuple(map(float, seg_a[i])), tuple(map(float, seg_b[j - 1])))
+            for lab_i, i, j in runs
+        ])
     return out
 
 
-def pieces(coords: np.ndarray, layer: Layer, min_excursion_km: float = MIN_EXCURSION_KM) -> list[Piece]:
-    """Ordered runs of the line inside each polygon; lengths sum to the line's geodesic length."""
-    coords = np.asarray(coords, dtype=float)
-    pts = _cut_points(coords, layer)
-    labels = _label_midpoints(pts, layer)
-    seg_km = segment_lengths_m(pts[:, 0], pts[:, 1]) / 1000.0
-    km = np.concatenate([[0.0], np.cumsum(seg_km)])
-    runs: list[list] = []  # [label, start index, end index]
-    for i, lab in enumerate(labels):
-        if seg_km[i] == 0.0:
-            continue
-        if runs and runs[-1][0] == lab:
-            runs[-1][2] = i + 1
-        else:
-            runs.append([lab, i, i + 1])
-    runs = _fold_excursions(runs, km, min_excursion_km)
-    return [Piece(lab, float(km[a]), float(km[b]), tuple(pts[a]), tuple(pts[b])) for lab, a, b in runs]
-
-
-def _fold_excursions(runs: list[list], km: np.ndarray, limit: float) -> list[list]:
+def _fold_excursions(runs: list[list[int]], km: np.ndarray, limit: float) -> list[list[int]]:
     """Merge short runs into their neighbours: a brief exit and return, or a sliver at either end."""
-    changed = True
-    while changed and len(runs) > 1:
-        changed = False
-        for i, (lab, a, b) in enumerate(runs):
-            if km[b] - km[a] >= limit:
-                continue
-            prev = runs[i - 1] if i > 0 else None
-            nxt = runs[i + 1] if i + 1 < len(runs) else None
-            if prev and nxt and prev[0] == nxt[0]:
-                prev[2] = nxt[2]
-                del runs[i:i + 2]
-            elif prev and not nxt or (not prev and nxt):
-                (prev or nxt)[1 if nxt else 2] = a if nxt else b
-                del runs[i]
-            else:
-                continue
-            changed = True
-            break
+    i = 0
+    while len(runs) > 1 and i < len(runs):
+        lab, a, b = runs[i]
+        if km[b] - km[a] >= limit:
+            i += 1
+            continue
+        prev = runs[i - 1] if i > 0 else None
+        nxt = runs[i + 1] if i + 1 < len(runs) else None
+        if prev is not None and nxt is not None and prev[0] == nxt[0]:
+            prev[2] = nxt[2]
+            del runs[i:i + 2]
+            i = max(i - 1, 0)
+        elif prev is None and nxt is not None:
+            nxt[1] = a
+            del runs[i]
+        elif nxt is None and prev is not None:
+            prev[2] = b
+            del runs[i]
+        else:
+            i += 1
     return runs

@@ -88,18 +88,30 @@ def read_sections(root: Path, nodes: dict[str, Any], sources: dict[str, Any]) ->
                 missing = [n for n in s["nodes"] if n != FERRY and n not in nodes]
                 if missing:
                     raise NetworkError(f"{where}: unknown node ids {missing}; add them to nodes/*.csv")
-                seq = s["nodes"]
-                for i, n in enumerate(seq):
-                    if n == FERRY and not (0 < i < len(seq) - 1 and nodes[seq[i - 1]]["kind"] == "port"
-                                           and nodes[seq[i + 1]]["kind"] == "port"):
-                        raise NetworkError(f"{where}: a ferry leg '~' must stand between two ports")
+                _check_ferries(s["nodes"], nodes, where)
                 unknown = [x for x in s["sources"] if x not in sources]
                 if not s["sources"] or unknown:
                     raise NetworkError(f"{where}: needs sources from sources.csv (unknown: {unknown})")
-                if set(s.get("sourced_nodes", [])) - set(seq):
+                if set(s.get("sourced_nodes", [])) - set(s["nodes"]):
                     raise NetworkError(f"{where}: sourced_nodes must be nodes of the section")
                 sections.append(s)
     return sections
+
+
+def _check_ferries(seq: list[str], nodes: dict[str, Any], where: str) -> None:
+    """A sea passage is port ~ [sea waypoint ~ ...] port: it starts and ends at a port and runs at sea."""
+    for i, n in enumerate(seq):
+        if n != FERRY:
+            continue
+        if not 0 < i < len(seq) - 1 or FERRY in (seq[i - 1], seq[i + 1]):
+            raise NetworkError(f"{where}: '~' must stand between two nodes")
+        for j, end in ((i - 1, i - 2), (i + 1, i + 2)):
+            node = nodes[seq[j]]
+            at_sea = node["kind"] == "waypoint" and node["country"] is None
+            chained = 0 <= end < len(seq) and seq[end] == FERRY
+            if not (node["kind"] == "port" or (at_sea and chained)):
+                raise NetworkError(f"{where}: a sea passage '~' must run from a port to a port, through sea "
+                                   f"waypoints (country empty) only; {seq[j]!r} is neither")
 
 
 def legs(section: dict[str, Any]) -> list[tuple[str, str, str]]:

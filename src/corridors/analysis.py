@@ -1,0 +1,334 @@
+"""Route analysis: geodesic length, length per country (or any polygon layer), ordered border crossings.
+
+A route is a section or key route (id or name), or the user's own line: a shapely (Multi)LineString, a
+GeoJSON Feature or geometry dict, a GeoDataFrame row / one-row GeoDataFrame / GeoSeries in any CRS.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+from collections.abc import Hashable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from . import borders, data, geodesy
+
+BCP_MATCH_KM = 10.0  # a crossing is matched to a BCP node within this distance
+PORT_MATCH_KM = 25.0  # a sea leg's ends are matched to port nodes within this distance
+SEA = "sea"  # label of the length outside every polygon (open water, for the countries layer)
+REGION = shapely.box(20.0, 15.0, 130.0, 65.0)  # where the shipped data and boundaries are
+
+
+class RouteError(ValueError):
+    """A route that cannot be analysed; the message names the problem and the fix."""
+
+
+@dataclass
+class RouteAnalysis:
+    """Figures for one route. ``to_feature()`` gives a GeoJSON Feature with the figures and ``units: km``."""
+
+    geometry: shapely.Geometry
+    length_km: float
+    length_by_country_km: dict[str, float]
+    length_by_mode_km: dict[str, float]
+    countries: list[str]
+    crossings: list[dict[str, Any]]
+    sea_legs: list[dict[str, Any]]
+    nodes: list[dict[str, Any]] = field(default_factory=list)
+    id: str | None = None
+    name: str | None = None
+    corridor: str | None = None
+    mode: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The report schema (see README): plain JSON types, km rounded to 0.1 m."""
+        return {
+            "id": self.id, "name": self.name, "corridor": self.corridor, "mode": self.mode,
+            "length_km": _r(self.length_km),
+            "length_by_mode_km": {k: _r(v) for k, v in self.length_by_mode_km.items()},
+            "length_by_country_km": {k: _r(v) for k, v in self.length_by_country_km.items()},
+            "countries": list(self.countries),
+            "crossings": [{k: _r(v) if isinstance(v, float) else v for k, v in c.items()} for c in self.crossings],
+            "sea_legs": [{k: _r(v) if isinstance(v, float) else v for k, v in s.items()} for s in self.sea_legs],
+            "nodes": [{k: _r(v) if isinstance(v, float) else v for k, v in n.items()} for n in self.nodes],
+        }
+
+    def to_feature(self) -> dict[str, Any]:
+        """RFC 7946 Feature: the route's geometry with every figure in ``properties`` and ``units: "km"``."""
+        props = self.to_dict()
+        props["units"] = "km"
+        return {"type": "Feature", "properties": props, "geometry": shapely.geometry.mapping(self.geometry)}
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_feature(), ensure_ascii=False)
+
+
+def _r(v: float | None) -> float | None:
+    return None if v is None else round(float(v), 4)
+
+
+@functools.cache
+def _countries_layer() -> borders.Layer:
+    c = data.countries()
+    return borders.Layer(c.geometry.values, c.iso_a3.tolist())
+
+
+def make_layer(polygons: gpd.GeoDataFrame | None, id_column: str | None = None) -> borders.Layer:
+    """A polygon layer for analysis: the shipped countries by default, or the user's own polygons."""
+    if polygons is None:
+        return _countries_layer()
+    if not isinstance(polygons, gpd.GeoDataFrame):
+        raise RouteError("countries= must be a GeoDataFrame of polygons with an id column (e.g. iso_a3)")
+    col = id_column or ("iso_a3" if "iso_a3" in polygons.columns else None)
+    if col is None or col not in polygons.columns:
+        raise RouteError(f"name the polygons' id column with id_column= (columns: {list(polygons.columns)})")
+    if polygons.crs is not None and not polygons.crs.equals("EPSG:4326"):
+        polygons = polygons.to_crs(4326)
+    polygons = polygons[polygons.geometry.notna() & ~polygons.geometry.is_empty]
+    return borders.Layer(shapely.make_valid(polygons.geometry.values), polygons[col].tolist())
+
+
+# ---------------------------------------------------------------- input handling
+
+def _as_geometry(route: Any) -> tuple[shapely.Geometry, dict[str, Any]]:
+    """The route's line in EPSG:4326 and what is known about it (id, name, nodes ...)."""
+    meta: dict[str, Any] = {}
+    if isinstance(route, str):
+        row = data.section(route)
+        return row.geometry, row.to_dict()
+    if isinstance(route, gpd.GeoDataFrame):
+        if len(route) != 1:
+            raise RouteError(f"pass one route, got a GeoDataFrame of {len(route)} rows; use analyze_many()")
+        gs = route.geometry
+        meta = {k: v for k, v in route.iloc[0].items() if k != route.geometry.name}
+        return _to_4326(gs.iloc[0], gs.crs), meta
+    if isinstance(route, gpd.GeoSeries):
+        if len(route) != 1:
+            raise RouteError(f"pass one route, got a GeoSeries of {len(route)}; use analyze_many()")
+        return _to_4326(route.iloc[0], route.crs), meta
+    if isinstance(route, pd.Series):
+        geom = route.get("geometry")
+        if geom is None:
+            raise RouteError("the row has no 'geometry' field")
+        return geom, {k: v for k, v in route.items() if k != "geometry"}
+    if isinstance(route, dict):
+        if route.get("type") == "Feature":
+            meta = dict(route.get("properties") or {})
+            route = route.get("geometry")
+        if not isinstance(route, dict) or "type" not in route:
+            raise RouteError("a GeoJSON route needs a geometry object with 'type' and 'coordinates'")
+        try:
+            return shapely.geometry.shape(route), meta
+        except Exception as exc:  # malformed coordinates
+            raise RouteError(f"the GeoJSON geometry cannot be read ({exc}); check its coordinates") from exc
+    if isinstance(route, shapely.Geometry):
+        return route, meta
+    raise RouteError(f"cannot analyse a {type(route).__name__}: pass a section id or name, a shapely LineString, "
+                     "a GeoJSON Feature or a GeoDataFrame row")
+
+
+def _to_4326(geom: shapely.Geometry, crs: Any) -> shapely.Geometry:
+    if crs is None or geom is None:
+        return geom
+    return gpd.GeoSeries([geom], crs=crs).to_crs(4326).iloc[0]
+
+
+def _parts(geom: shapely.Geometry) -> list[np.ndarray]:
+    """Coordinate arrays of a (Multi)LineString in lon/lat, checked for the usual mistakes."""
+    if geom is None or geom.is_empty:
+        raise RouteError("the route geometry is empty; pass a LineString with at least two (lon, lat) points")
+    if geom.geom_type in ("Point", "MultiPoint"):
+        raise RouteError("a single point is not a route; pass a LineString of at least two (lon, lat) points")
+    if geom.geom_type not in ("LineString", "MultiLineString"):
+        raise RouteError(f"a route must be a LineString or MultiLineString, not a {geom.geom_type}")
+    parts = [np.asarray(p.coords)[:, :2] for p in getattr(geom, "geoms", [geom])]
+    for p in parts:
+        bad = np.flatnonzero(~np.isfinite(p).all(axis=1))
+        if len(bad):
+            raise RouteError(f"the route has NaN or infinite coordinates at vertex {int(bad[0])}; drop or fix them")
+        if len(p) < 2 or np.all(p == p[0]):
+            raise RouteError("the route needs at least two distinct points")
+    xy = np.concatenate(parts)
+    if (np.abs(xy[:, 0]) > 180).any() or (np.abs(xy[:, 1]) > 90).any():
+        raise RouteError(f"coordinates such as ({xy[0, 0]:.6g}, {xy[0, 1]:.6g}) are not degrees: they look like "
+                         "projected metres. Pass lon/lat (EPSG:4326), or a GeoDataFrame with its CRS set so it "
+                         "can be transformed")
+    line = shapely.linestrings(xy)
+    swapped = shapely.linestrings(xy[:, ::-1])
+    if not line.intersects(REGION) and swapped.intersects(REGION):
+        raise RouteError("the coordinates look like (lat, lon); GeoJSON and shapely order them (lon, lat). "
+                         "Swap them, e.g. shapely.ops.transform(lambda x, y: (y, x), geom)")
+    return parts
+
+
+# ---------------------------------------------------------------- figures
+
+def _figures(parts: list[np.ndarray], pieces: list[list[borders.Piece]], outside: str) -> dict[str, Any]:
+    """Length per polygon, ordered polygons, crossings and sea legs from the pieces of each part."""
+    flat: list[borders.Piece] = []
+    offset = 0.0
+    for ps in pieces:
+        flat += [borders.Piece(p.label, p.start_km + offset, p.end_km + offset, p.start, p.end) for p in ps]
+        offset = flat[-1].end_km
+    by: dict[str, float] = {}
+    for p in flat:
+        key = outside if p.label is None else str(p.label)
+        by[key] = by.get(key, 0.0) + p.length_km
+    land = [p for p in flat if p.label is not None]
+    crossings, sea_legs = [], []
+    for i, p in enumerate(flat):
+        if p.label is None and 0 < i < len(flat) - 1:
+            sea_legs.append({"from_country": str(flat[i - 1].label), "to_country": str(flat[i + 1].label),
+                             "start_km": p.start_km, "end_km": p.end_km, "length_km": p.length_km,
+                             "from_lon": p.start[0], "from_lat": p.start[1], "to_lon": p.end[0], "to_lat": p.end[1]})
+    for p, q in zip(land[:-1], land[1:]):
+        if p.label == q.label:
+            continue
+        via_sea = q.start_km > p.end_km + 1e-9
+        crossings.append({"from": str(p.label), "to": str(q.label), "lon": q.start[0], "lat": q.start[1],
+                          "km": q.start_km, "via": "sea" if via_sea else "land"})
+    countries: list[str] = []
+    for p in land:
+        if not countries or countries[-1] != str(p.label):
+            countries.append(str(p.label))
+    return {"length_km": offset, "length_by_country_km": by, "countries": countries,
+            "crossings": crossings, "sea_legs": sea_legs}
+
+
+@functools.cache
+def _nodes_xy(kind: str) -> tuple[np.ndarray, list[dict[str, Any]]]:
+    n = data.nodes(kind)
+    return shapely.get_coordinates(n.geometry.values), n[["id", "name", "joins"]].to_dict("records")
+
+
+def _nearest(lon: float, lat: float, kind: str, limit_km: float, joins: set[str] | None = None) -> dict[str, Any] | None:
+    xy, rows = _nodes_xy(kind)
+    d = np.asarray(geodesy.GEOD.inv(np.full(len(xy), lon), np.full(len(xy), lat), xy[:, 0], xy[:, 1])[2]) / 1000
+    order = np.argsort(d)
+    best = [i for i in order if d[i] <= limit_km]
+    if joins is not None:  # prefer a BCP joining exactly these two countries
+        best = sorted(best, key=lambda i: (set(rows[i]["joins"]) != joins, d[i]))
+    return {**rows[best[0]], "km": float(d[best[0]])} if best else None
+
+
+def _match(fig: dict[str, Any], countries_layer: bool) -> None:
+    for c in fig["crossings"]:
+        c["bcp"] = c["bcp_id"] = c["bcp_km"] = None
+        if c["via"] == "land" and countries_layer:
+            hit = _nearest(c["lon"], c["lat"], "bcp", BCP_MATCH_KM, {c["from"], c["to"]})
+            if hit:
+                c.update(bcp=hit["name"], bcp_id=hit["id"], bcp_km=hit["km"])
+    for s in fig["sea_legs"]:
+        for end in ("from", "to"):
+            hit = _nearest(s[f"{end}_lon"], s[f"{end}_lat"], "port", PORT_MATCH_KM)
+            s[f"{end}_port"] = hit["name"] if hit else None
+
+
+def _section_nodes(meta: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, float]]:
+    """Chainage of a section's nodes and its length by mode (road / rail / multimodal / ferry)."""
+    ids = list(meta.get("nodes") or [])
+    if not ids:
+        return [], {}
+    allnodes = data.nodes().set_index("id")
+    rows = allnodes.loc[ids]
+    xy = shapely.get_coordinates(rows.geometry.values)
+    leg = geodesy.segment_lengths_m(xy[:, 0], xy[:, 1]) / 1000.0
+    km = np.concatenate([[0.0], np.cumsum(leg)])
+    by_mode: dict[str, float] = {}
+    for m, d in zip(meta.get("leg_modes") or [], leg):
+        by_mode[m] = by_mode.get(m, 0.0) + float(d)
+    out = [{"id": i, "name": r["name"], "kind": r["kind"], "country": r["country"], "km": float(k)}
+           for i, (_, r), k in zip(ids, rows.iterrows(), km)]
+    return out, by_mode
+
+
+def analyze(route: Any, *, countries: gpd.GeoDataFrame | None = None, id_column: str | None = None) -> RouteAnalysis:
+    """Length, length per country, ordered crossings (with their BCPs), sea legs and chainage of one route.
+
+    ``countries`` may be any polygon layer (provinces, protected areas ...) with ``id_column``; then
+    ``length_by_country_km`` is keyed by that column and length outside every polygon is under "outside".
+    """
+    return analyze_many([route], countries=countries, id_column=id_column)[0]
+
+
+def analyze_many(routes: Iterable[Any] | gpd.GeoDataFrame, *, countries: gpd.GeoDataFrame | None = None,
+                 id_column: str | None = None) -> list[RouteAnalysis]:
+    """``analyze`` for many routes with one vectorised overlay (a GeoDataFrame's rows, or any iterable)."""
+    if isinstance(routes, gpd.GeoDataFrame):
+        frame = routes.to_crs(4326) if routes.crs is not None else routes
+        items: list[Any] = [row for _, row in frame.iterrows()]
+    else:
+        items = list(routes)
+    layer = make_layer(countries, id_column)
+    outside = SEA if countries is None else "outside"
+    parsed = [_as_geometry(r) for r in items]
+    parts = [_parts(g) for g, _ in parsed]
+    flat = [p for ps in parts for p in ps]
+    pieces = borders.pieces_many(flat, layer) if flat else []
+    results, k = [], 0
+    for (geom, meta), ps in zip(parsed, parts):
+        fig = _figures(ps, pieces[k:k + len(ps)], outside)
+        k += len(ps)
+        _match(fig, countries is None)
+        nodes, by_mode = _section_nodes(meta)
+        if not by_mode:
+            by_mode = {str(meta.get("mode") or "unspecified"): fig["length_km"]}
+        else:  # leg lengths are node-to-node geodesics; scale away the sub-metre densification residue
+            scale = fig["length_km"] / sum(by_mode.values())
+            by_mode = {m: v * scale for m, v in by_mode.items()}
+        results.append(RouteAnalysis(
+            geometry=geom, nodes=nodes, length_by_mode_km=by_mode,
+            id=_opt(meta.get("id")), name=_opt(meta.get("name")), corridor=_opt(meta.get("corridor")),
+            mode=_opt(meta.get("mode")), **fig,
+        ))
+    return results
+
+
+def _opt(v: Any) -> str | None:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return None
+    return str(v)
+
+
+# ---------------------------------------------------------------- corridor level
+
+def corridor_length_by_country(corridor: str | int, *, countries: gpd.GeoDataFrame | None = None,
+                               id_column: str | None = None) -> dict[str, float]:
+    """Length per country of a whole corridor, sections that share a road counted once (km)."""
+    secs = data.sections("section")
+    secs = secs[secs["corridor"] == str(corridor)]
+    if secs.empty:
+        raise RouteError(f"no corridor {corridor!r}; CAREC corridors are 1 to 6")
+    merged = shapely.line_merge(shapely.union_all(secs.geometry.values))
+    layer = make_layer(countries, id_column)
+    parts = [np.asarray(g.coords) for g in getattr(merged, "geoms", [merged])]
+    outside = SEA if countries is None else "outside"
+    by: dict[str, float] = {}
+    for ps in borders.pieces_many(parts, layer):
+        for p in ps:
+            key = outside if p.label is None else str(p.label)
+            by[key] = by.get(key, 0.0) + p.length_km
+    return dict(sorted(by.items(), key=lambda kv: -kv[1]))
+
+
+def corridors_crossing(iso3: str, *, min_km: float = 1.0) -> list[str]:
+    """Ids of the CAREC corridors whose geometry runs at least ``min_km`` inside the country ``iso3``."""
+    code = iso3.upper()
+    if code not in set(data.countries().iso_a3):
+        raise RouteError(f"unknown country code {iso3!r}; use ISO3 codes such as KAZ, KGZ, CHN")
+    ids = sorted(set(data.sections("section")["corridor"].dropna()), key=lambda c: (len(c), c))
+    return [c for c in ids if corridor_length_by_country(c).get(code, 0.0) >= min_km]
+
+
+def corridor_summary() -> pd.DataFrame:
+    """One row per corridor and country: km inside it (overlaps counted once). Wide table, km."""
+    ids = sorted(set(data.sections("section")["corridor"].dropna()), key=lambda c: (len(c), c))
+    rows: dict[Hashable, dict[str, float]] = {c: corridor_length_by_country(c) for c in ids}
+    return pd.DataFrame(rows).T.fillna(0.0).rename_axis("corridor")

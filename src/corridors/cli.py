@@ -1,0 +1,122 @@
+"""Command line: `corridors list|nodes|report|build`. Output goes to stdout; errors name the fix."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+
+from . import analysis, data
+
+LIST_COLUMNS = ["id", "kind", "corridor", "name", "mode", "basis", "confidence", "length_km", "definition"]
+NODE_COLUMNS = ["id", "name", "kind", "country", "joins", "coord_confidence", "lon", "lat"]
+
+
+def _table(df: pd.DataFrame, fmt: str, geo: Any = None) -> str:
+    if fmt == "json":
+        return json.dumps(df.to_dict("records"), ensure_ascii=False, indent=2)
+    if fmt == "csv":
+        buf = io.StringIO()
+        df.to_csv(buf, index=False, lineterminator="\n")
+        return buf.getvalue().rstrip("\n")
+    if fmt == "geojson":
+        return json.dumps(data.as_feature_collection(geo), ensure_ascii=False)
+    return df.to_string(index=False, max_colwidth=48)
+
+
+def _listify(df: pd.DataFrame) -> pd.DataFrame:
+    return df.apply(lambda col: col.map(lambda v: "|".join(v) if isinstance(v, list) else v))
+
+
+def cmd_list(args: argparse.Namespace) -> str:
+    secs = data.sections(args.kind)
+    if args.corridor:
+        secs = secs[secs["corridor"] == args.corridor]
+    return _table(secs[LIST_COLUMNS], args.format, secs)
+
+
+def cmd_nodes(args: argparse.Namespace) -> str:
+    n = data.nodes(args.kind)
+    if args.country:
+        n = n[n["country"] == args.country.upper()]
+    n = n.assign(lon=n.geometry.x.round(5), lat=n.geometry.y.round(5))
+    return _table(_listify(n[NODE_COLUMNS]), args.format, n)
+
+
+def cmd_report(args: argparse.Namespace) -> str:
+    secs = data.sections()
+    ids = list(args.ids)
+    if args.corridor:
+        ids += secs.loc[(secs["corridor"] == args.corridor) & (secs["kind"] == "section"), "id"].tolist()
+    if not ids:
+        ids = secs["id"].tolist()
+    results = [r.to_dict() for r in analysis.analyze_many(ids)]
+    if args.format == "json":
+        return json.dumps(results, ensure_ascii=False, indent=2)
+    rows = [{
+        "id": r["id"], "corridor": r["corridor"], "mode": r["mode"], "length_km": round(r["length_km"], 1),
+        "countries": ">".join(r["countries"]),
+        "km_by_country": " ".join(f"{k}:{v:.0f}" for k, v in r["length_by_country_km"].items()),
+        "crossings": " ".join(f"{c['from']}>{c['to']}@{c['km']:.0f}({c['bcp'] or c['via']})" for c in r["crossings"]),
+    } for r in results]
+    return _table(pd.DataFrame(rows), args.format)
+
+
+def cmd_build(args: argparse.Namespace) -> str:
+    from . import maps  # imports folium lazily
+
+    written = maps.build(args.out, offline=args.offline)
+    return "\n".join(f"wrote {p}" for p in written)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="corridors", description="CAREC corridors as sourced data, analysis and maps.")
+    p.add_argument("--version", action="version", version=f"corridors {_version()}")
+    sub = p.add_subparsers(dest="command", required=True)
+    fmts = ["table", "json", "csv", "geojson"]
+    s = sub.add_parser("list", help="list corridor sections and key routes")
+    s.add_argument("--format", choices=fmts, default="table")
+    s.add_argument("--corridor", help="only this corridor (1-6)")
+    s.add_argument("--kind", choices=["section", "key_route"], help="only sections or only key routes")
+    s.set_defaults(func=cmd_list)
+    s = sub.add_parser("nodes", help="list cities, border crossing points, ports and waypoints")
+    s.add_argument("--format", choices=fmts, default="table")
+    s.add_argument("--kind", choices=["city", "bcp", "port", "waypoint"])
+    s.add_argument("--country", help="ISO3 code, e.g. KAZ")
+    s.set_defaults(func=cmd_nodes)
+    s = sub.add_parser("report", help="length, length per country and border crossings of routes")
+    s.add_argument("ids", nargs="*", help="section or key-route ids or names (default: all)")
+    s.add_argument("--corridor", help="every section of this corridor (1-6)")
+    s.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    s.set_defaults(func=cmd_report)
+    s = sub.add_parser("build", help="write the interactive maps")
+    s.add_argument("--out", default="maps", help="output folder (default: maps/)")
+    s.add_argument("--offline", action="store_true", help="inline every script and style: no network needed")
+    s.set_defaults(func=cmd_build)
+    return p
+
+
+def _version() -> str:
+    from . import __version__
+
+    return __version__
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        out = args.func(args)
+    except (data.NotFoundError, analysis.RouteError) as exc:
+        print(f"corridors: error: {exc}", file=sys.stderr)
+        return 2
+    sys.stdout.write(out + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,180 @@
+"""Route analysis against known values, invariants (hypothesis) and bad input."""
+
+import json
+import math
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import corridors
+from corridors import RouteError, analyze
+
+
+def km_at(result, node_id):
+    return next(n["km"] for n in result.nodes if n["id"] == node_id)
+
+
+def test_almaty_bishkek_is_220_to_250_km_and_crosses_once_at_korday():
+    r = analyze("almaty-bishkek")
+    assert 220 <= r.length_km <= 250
+    assert r.countries == ["KAZ", "KGZ"]
+    assert len(r.crossings) == 1
+    c = r.crossings[0]
+    assert (c["from"], c["to"], c["via"]) == ("KAZ", "KGZ", "land")
+    assert c["bcp_id"] == "bcp_korday_ak_zhol" and c["bcp_km"] <= 10
+    assert 150 < c["km"] < r.length_km
+    assert r.corridor == "1" and r.mode == "road"
+
+
+def test_uzynagash_otar_matches_published_96_km():
+    r = analyze("almaty-bishkek")
+    assert km_at(r, "otar") - km_at(r, "uzynagash") == pytest.approx(96, rel=0.05)
+
+
+def test_wewc_inside_kazakhstan_matches_published_2787_km():
+    r = analyze("wewc-kaz")
+    assert r.length_by_country_km["KAZ"] == pytest.approx(2787, rel=0.05)
+
+
+def test_almaty_khorgos_enters_china_at_nur_zholy():
+    r = analyze("1b")
+    kaz_chn = [c for c in r.crossings if (c["from"], c["to"]) == ("KAZ", "CHN")]
+    assert len(kaz_chn) == 1 and kaz_chn[0]["bcp_id"] == "bcp_nur_zholy_khorgos"
+    assert km_at(r, "almaty") < kaz_chn[0]["km"]
+
+
+def test_middle_corridor_has_a_caspian_sea_leg_and_enters_georgia_at_a_bcp():
+    r = analyze("middle-corridor")
+    assert r.length_by_mode_km.get("ferry", 0) > 250
+    legs = [s for s in r.sea_legs if s["length_km"] > 100]
+    assert len(legs) == 1 and (legs[0]["from_country"], legs[0]["to_country"]) == ("KAZ", "AZE")
+    assert legs[0]["from_port"] and legs[0]["to_port"]
+    sea = [c for c in r.crossings if c["via"] == "sea"]
+    assert [(c["from"], c["to"]) for c in sea] == [("KAZ", "AZE")]
+    geo = [c for c in r.crossings if c["to"] == "GEO"]
+    assert len(geo) == 1 and geo[0]["from"] == "AZE" and geo[0]["bcp_id"]
+    assert r.countries[:1] == ["CHN"] or r.countries[0] == "KAZ"
+    assert "GEO" in r.countries and "TUR" in r.countries
+
+
+def test_every_section_per_country_pieces_sum_to_total_within_1_m():
+    for r in corridors.analyze_many(corridors.sections().id.tolist()):
+        assert math.isclose(sum(r.length_by_country_km.values()), r.length_km, abs_tol=1e-3), r.id
+        assert math.isclose(sum(r.length_by_mode_km.values()), r.length_km, abs_tol=1e-3), r.id
+        assert len(r.crossings) == sum(a != b for a, b in zip(r.countries[:-1], r.countries[1:])), r.id
+
+
+def test_four_of_six_corridors_cross_kazakhstan():
+    assert corridors.corridors_crossing("KAZ") == ["1", "2", "3", "6"]
+
+
+def test_corridor_length_counts_shared_roads_once():
+    per_country = corridors.corridor_length_by_country("3")
+    sections_sum = sum(r.length_km for r in corridors.analyze_many(
+        corridors.sections("section").query("corridor == '3'").id.tolist()))
+    assert sum(per_country.values()) < sections_sum  # 3a and 3a-rail share Almaty; 3b shares Almaty too
+    assert per_country["KAZ"] > 500
+
+
+def test_to_feature_is_geojson_with_units():
+    f = analyze("almaty-bishkek").to_feature()
+    assert f["type"] == "Feature" and f["geometry"]["type"] == "LineString"
+    assert f["properties"]["units"] == "km"
+    json.dumps(f)
+    expected = {"id", "name", "corridor", "mode", "length_km", "length_by_country_km", "countries", "crossings", "nodes"}
+    assert expected <= set(f["properties"])
+    assert {"from", "to", "lon", "lat", "km", "bcp"} <= set(f["properties"]["crossings"][0])
+    assert {"id", "name", "kind", "country", "km"} <= set(f["properties"]["nodes"][0])
+
+
+def test_user_line_any_crs_and_inputs_agree():
+    line = corridors.section("almaty-bishkek").geometry
+    ref = analyze(line)
+    g = gpd.GeoDataFrame({"name": ["mine"]}, geometry=[line], crs=4326)
+    in_3857 = analyze(g.to_crs(3857))
+    assert in_3857.length_km == pytest.approx(ref.length_km, rel=1e-6)
+    assert in_3857.name == "mine"
+    feature = {"type": "Feature", "properties": {"name": "f"}, "geometry": shapely.geometry.mapping(line)}
+    assert analyze(feature).length_km == pytest.approx(ref.length_km)
+    assert analyze(g.iloc[0]).length_km == pytest.approx(ref.length_km)
+    assert [c["to"] for c in ref.crossings] == ["KGZ"]
+
+
+def test_custom_polygon_layer():
+    west, east = shapely.box(70, 40, 75.5, 45), shapely.box(75.5, 40, 80, 45)
+    layer = gpd.GeoDataFrame({"zone": ["west", "east"]}, geometry=[west, east], crs=4326)
+    r = analyze(shapely.LineString([(74.0, 43.0), (77.0, 43.0)]), countries=layer, id_column="zone")
+    assert r.countries == ["west", "east"]
+    assert r.crossings[0]["lon"] == pytest.approx(75.5) and r.crossings[0]["bcp"] is None
+    assert r.length_by_country_km["west"] == pytest.approx(corridors.geodesy.distance_km((74, 43), (75.5, 43)), rel=1e-3)
+    r2 = analyze(shapely.LineString([(74.0, 43.0), (82.0, 43.0)]), countries=layer, id_column="zone")
+    assert r2.length_by_country_km["outside"] > 100
+
+
+def test_analyze_many_matches_analyze():
+    ids = ["1b", "2a", "almaty-bishkek"]
+    many = corridors.analyze_many(ids)
+    for i, r in zip(ids, many):
+        one = analyze(i)
+        assert r.to_dict() == one.to_dict()
+
+
+def test_lengths_are_ellipsoidal_not_planar():
+    # one degree of longitude at 43 N on WGS84 is 81.5 km; planar degrees or Web Mercator would differ wildly
+    r = analyze(shapely.LineString([(76.0, 43.0), (77.0, 43.0)]))
+    assert r.length_km == pytest.approx(81.55, abs=0.05)
+
+
+@pytest.mark.parametrize("bad, message", [
+    (shapely.LineString([(43.2, 76.9), (42.9, 74.6)]), "look like \\(lat, lon\\)"),
+    (shapely.LineString([(8565000, 5345000), (8300000, 5300000)]), "projected metres"),
+    (shapely.LineString(), "empty"),
+    (shapely.LineString([(76.9, 43.2), (float("nan"), 42.9)]), "NaN"),
+    (shapely.Point(76.9, 43.2), "single point"),
+    (shapely.Polygon([(76, 43), (77, 43), (77, 44)]), "LineString or MultiLineString"),
+    ({"type": "Feature", "properties": {}, "geometry": None}, "geometry"),
+    (42, "cannot analyse"),
+])
+def test_bad_input_gets_a_clear_error(bad, message):
+    with pytest.raises(RouteError, match=message):
+        analyze(bad)
+
+
+def test_unknown_id_lists_matches():
+    with pytest.raises(corridors.NotFoundError, match="closest matches"):
+        analyze("almaty-bishkekk")
+
+
+# ---------------------------------------------------------------- invariants
+coord = st.tuples(st.floats(45, 95), st.floats(33, 52))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(coord, min_size=2, max_size=8, unique=True))
+def test_invariants_on_random_routes(points):
+    line = shapely.LineString(points)
+    fwd, back = corridors.analyze_many([line, shapely.LineString(points[::-1])])
+    assert math.isclose(sum(fwd.length_by_country_km.values()), fwd.length_km, abs_tol=1e-3)
+    assert math.isclose(fwd.length_km, back.length_km, rel_tol=1e-9)
+    changes = sum(a != b for a, b in zip(fwd.countries[:-1], fwd.countries[1:]))
+    assert len(fwd.crossings) == changes
+    assert [(c["from"], c["to"]) for c in fwd.crossings][::-1] == [(c["to"], c["from"]) for c in back.crossings]
+    for c, d in zip(fwd.crossings, back.crossings[::-1]):
+        if c["via"] == "land":  # a sea crossing is placed at the landing, which reversal moves to the other shore
+            assert c["km"] == pytest.approx(fwd.length_km - d["km"], abs=1.5)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.floats(60, 75), st.floats(46, 50)), min_size=2, max_size=6, unique=True))
+def test_route_inside_one_country_has_no_crossing(points):
+    kaz = corridors.countries().set_index("iso_a3").geometry["KAZ"]
+    line = shapely.LineString(points)
+    if not line.within(kaz.buffer(-0.05)):
+        return
+    r = analyze(line)
+    assert r.crossings == [] and r.countries == ["KAZ"]
+    assert r.length_by_country_km == pytest.approx({"KAZ": r.length_km})
