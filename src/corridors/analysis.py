@@ -23,7 +23,7 @@ from . import borders, data, geodesy
 BCP_MATCH_KM = 10.0  # a crossing is matched to a BCP node within this distance
 PORT_MATCH_KM = 25.0  # a sea leg's ends are matched to port nodes within this distance
 SEA = "sea"  # label of the length outside every polygon (open water, for the countries layer)
-REGION = shapely.box(20.0, 15.0, 130.0, 65.0)  # where the shipped data and boundaries are
+REGION = (20.0, 15.0, 130.0, 65.0)  # lon/lat box of the shipped data and boundaries
 
 
 class RouteError(ValueError):
@@ -160,12 +160,16 @@ def _parts(geom: shapely.Geometry) -> list[np.ndarray]:
         raise RouteError(f"coordinates such as ({xy[0, 0]:.6g}, {xy[0, 1]:.6g}) are not degrees: they look like "
                          "projected metres. Pass lon/lat (EPSG:4326), or a GeoDataFrame with its CRS set so it "
                          "can be transformed")
-    line = shapely.linestrings(xy)
-    swapped = shapely.linestrings(xy[:, ::-1])
-    if not line.intersects(REGION) and swapped.intersects(REGION):
+    if not _touches_region(xy) and _touches_region(xy[:, ::-1]):
         raise RouteError("the coordinates look like (lat, lon); GeoJSON and shapely order them (lon, lat). "
                          "Swap them, e.g. shapely.ops.transform(lambda x, y: (y, x), geom)")
     return parts
+
+
+def _touches_region(xy: np.ndarray) -> bool:
+    """Whether the line's bounding box overlaps the region of the shipped data."""
+    (x0, y0), (x1, y1) = xy.min(axis=0), xy.max(axis=0)
+    return bool(x0 <= REGION[2] and x1 >= REGION[0] and y0 <= REGION[3] and y1 >= REGION[1])
 
 
 # ---------------------------------------------------------------- figures
@@ -208,26 +212,43 @@ def _nodes_xy(kind: str) -> tuple[np.ndarray, list[dict[str, Any]]]:
     return shapely.get_coordinates(n.geometry.values), n[["id", "name", "joins"]].to_dict("records")
 
 
-def _nearest(lon: float, lat: float, kind: str, limit_km: float, joins: set[str] | None = None) -> dict[str, Any] | None:
+def _nearest(points: list[tuple[float, float]], kind: str, limit_km: float,
+             joins: list[set[str]] | None = None) -> list[dict[str, Any] | None]:
+    """For each (lon, lat): the nearest node of ``kind`` within ``limit_km`` (preferring the given joins)."""
     xy, rows = _nodes_xy(kind)
-    d = np.asarray(geodesy.GEOD.inv(np.full(len(xy), lon), np.full(len(xy), lat), xy[:, 0], xy[:, 1])[2]) / 1000
-    order = np.argsort(d)
-    best = [i for i in order if d[i] <= limit_km]
-    if joins is not None:  # prefer a BCP joining exactly these two countries
-        best = sorted(best, key=lambda i: (set(rows[i]["joins"]) != joins, d[i]))
-    return {**rows[best[0]], "km": float(d[best[0]])} if best else None
+    if not points or not len(xy):
+        return [None] * len(points)
+    p = np.asarray(points, dtype=float)
+    # cheap equirectangular screen (1 deg lat = 111 km), then geodesic distances for the pairs that pass
+    dx = (p[:, None, 0] - xy[None, :, 0]) * np.cos(np.radians(p[:, None, 1])) * 111.3
+    dy = (p[:, None, 1] - xy[None, :, 1]) * 111.3
+    k_idx, n_idx = np.nonzero(np.hypot(dx, dy) <= limit_km * 1.5 + 1.0)
+    d = np.full((len(p), len(xy)), np.inf)
+    d[k_idx, n_idx] = np.asarray(geodesy.GEOD.inv(p[k_idx, 0], p[k_idx, 1], xy[n_idx, 0], xy[n_idx, 1])[2]) / 1000.0
+    out: list[dict[str, Any] | None] = []
+    for k in range(len(p)):
+        near = np.flatnonzero(d[k] <= limit_km)
+        if joins is not None:
+            near = near[np.lexsort((d[k][near], [set(rows[i]["joins"]) != joins[k] for i in near]))]
+        else:
+            near = near[np.argsort(d[k][near])]
+        out.append({**rows[near[0]], "km": float(d[k][near[0]])} if len(near) else None)
+    return out
 
 
-def _match(fig: dict[str, Any], countries_layer: bool) -> None:
-    for c in fig["crossings"]:
-        c["bcp"] = c["bcp_id"] = c["bcp_km"] = None
-        if c["via"] == "land" and countries_layer:
-            hit = _nearest(c["lon"], c["lat"], "bcp", BCP_MATCH_KM, {c["from"], c["to"]})
-            if hit:
-                c.update(bcp=hit["name"], bcp_id=hit["id"], bcp_km=hit["km"])
-    for s in fig["sea_legs"]:
-        for end in ("from", "to"):
-            hit = _nearest(s[f"{end}_lon"], s[f"{end}_lat"], "port", PORT_MATCH_KM)
+def _match(figs: list[dict[str, Any]], countries_layer: bool) -> None:
+    """Name the BCP of every land crossing and the ports of every sea leg, in one batch for all routes."""
+    land = [c for f in figs for c in f["crossings"] if c["via"] == "land" and countries_layer]
+    for f in figs:
+        for c in f["crossings"]:
+            c["bcp"] = c["bcp_id"] = c["bcp_km"] = None
+    hits = _nearest([(c["lon"], c["lat"]) for c in land], "bcp", BCP_MATCH_KM, [{c["from"], c["to"]} for c in land])
+    for c, hit in zip(land, hits):
+        if hit:
+            c.update(bcp=hit["name"], bcp_id=hit["id"], bcp_km=hit["km"])
+    legs = [s for f in figs for s in f["sea_legs"]]
+    for end in ("from", "to"):
+        for s, hit in zip(legs, _nearest([(s[f"{end}_lon"], s[f"{end}_lat"]) for s in legs], "port", PORT_MATCH_KM)):
             s[f"{end}_port"] = hit["name"] if hit else None
 
 
@@ -272,11 +293,13 @@ def analyze_many(routes: Iterable[Any] | gpd.GeoDataFrame, *, countries: gpd.Geo
     parts = [_parts(g) for g, _ in parsed]
     flat = [p for ps in parts for p in ps]
     pieces = borders.pieces_many(flat, layer) if flat else []
-    results, k = [], 0
-    for (geom, meta), ps in zip(parsed, parts):
-        fig = _figures(ps, pieces[k:k + len(ps)], outside)
+    figs, k = [], 0
+    for ps in parts:
+        figs.append(_figures(ps, pieces[k:k + len(ps)], outside))
         k += len(ps)
-        _match(fig, countries is None)
+    _match(figs, countries is None)
+    results = []
+    for (geom, meta), fig in zip(parsed, figs):
         nodes, by_mode = _section_nodes(meta)
         if not by_mode:
             by_mode = {str(meta.get("mode") or "unspecified"): fig["length_km"]}

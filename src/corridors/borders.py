@@ -35,17 +35,31 @@ class Piece:
 
 
 class Layer:
-    """Polygons with labels and their spatial indexes, built once and reused for many lines."""
+    """Polygons with labels and their spatial indexes, built once and reused for many lines.
+
+    Boundaries are indexed as short edges (``EDGE_VERTICES`` vertices each), so finding where a line meets
+    a border touches only the few edges near it, not a whole country's outline.
+    """
+
+    EDGE_VERTICES = 8
 
     def __init__(self, geometries: Sequence[shapely.Geometry], labels: Sequence[Hashable]):
         self.polygons = np.asarray(geometries, dtype=object)
         self.labels = list(labels)
         if len(self.labels) != len(self.polygons):
             raise ValueError("a layer needs exactly one label per polygon")
-        self.boundaries = shapely.boundary(self.polygons)
         self.poly_tree = shapely.STRtree(self.polygons)
-        self.boundary_tree = shapely.STRtree(self.boundaries)
-        shapely.prepare(self.polygons)
+        shapely.prepare(self.polygons)  # contains_xy below runs on the layer's side, prepared once
+        rings = shapely.get_parts(shapely.boundary(self.polygons))
+        edges = []
+        for ring in rings:
+            xy = shapely.get_coordinates(ring)
+            step = self.EDGE_VERTICES - 1
+            edges += [xy[i:i + self.EDGE_VERTICES] for i in range(0, max(len(xy) - 1, 1), step)]
+        edges = [e for e in edges if len(e) >= 2]
+        self.edges = shapely.linestrings(np.concatenate(edges), indices=np.repeat(np.arange(len(edges)),
+                                                                                  [len(e) for e in edges]))
+        self.edge_tree = shapely.STRtree(self.edges)
 
 
 def pieces(coords: np.ndarray, layer: Layer, min_excursion_km: float = MIN_EXCURSION_KM) -> list[Piece]:
@@ -62,7 +76,6 @@ def pieces_many(
         raise ValueError("every line needs at least two vertices")
     xy = np.concatenate([np.asarray(c, dtype=float) for c in lines])
     route = np.repeat(np.arange(len(lines)), counts)
-    geoms = shapely.linestrings(xy, indices=route)
 
     # planar position of every vertex along its own line (what line_locate_point measures)
     step = np.hypot(*np.diff(xy, axis=0).T)
@@ -71,15 +84,17 @@ def pieces_many(
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
     pos -= np.repeat(pos[starts], counts)
 
-    # where each line meets a boundary
-    li, bi = layer.boundary_tree.query(geoms, predicate="intersects")
-    cut_xy = np.empty((0, 2))
-    cut_route = np.empty(0, dtype=int)
-    if len(li):
-        hits = shapely.intersection(geoms[li], layer.boundaries[bi])
+    # where each segment meets a boundary edge
+    first = np.flatnonzero(route[1:] == route[:-1])  # index of each segment's first vertex
+    segments = shapely.linestrings(np.stack([xy[first], xy[first + 1]], axis=1))
+    si, ei = layer.edge_tree.query(segments, predicate="intersects")
+    cut_xy, cut_route, cut_pos = np.empty((0, 2)), np.empty(0, dtype=int), np.empty(0)
+    if len(si):
+        hits = shapely.intersection(segments[si], layer.edges[ei])
         cut_xy, which = shapely.get_coordinates(hits, return_index=True)
-        cut_route = li[which]
-    cut_pos = shapely.line_locate_point(geoms[cut_route], shapely.points(cut_xy)) if len(cut_xy) else np.empty(0)
+        v = first[si[which]]
+        cut_route = route[v]
+        cut_pos = pos[v] + np.hypot(*(cut_xy - xy[v]).T)
 
     all_xy = np.concatenate([xy, cut_xy])
     all_route = np.concatenate([route, cut_route])
@@ -94,8 +109,10 @@ def pieces_many(
     seg = np.flatnonzero(all_route[1:] == all_route[:-1])
     a, b = all_xy[seg], all_xy[seg + 1]
     label_idx = np.full(len(seg), len(layer.labels))  # sentinel: outside every polygon
-    mi, pi = layer.poly_tree.query(shapely.points((a + b) / 2.0), predicate="within")
-    np.minimum.at(label_idx, mi, pi)  # lowest layer index wins where polygons overlap
+    mid = (a + b) / 2.0
+    mi, pi = layer.poly_tree.query(shapely.points(mid))
+    inside = shapely.contains_xy(layer.polygons[pi], mid[mi, 0], mid[mi, 1])
+    np.minimum.at(label_idx, mi[inside], pi[inside])  # lowest layer index wins where polygons overlap
     seg_km = np.asarray(GEOD.inv(a[:, 0], a[:, 1], b[:, 0], b[:, 1])[2]) / 1000.0
 
     labels = [*layer.labels, None]
