@@ -55,9 +55,9 @@ body,.leaflet-container{font:13px/1.4 system-ui,-apple-system,"Segoe UI",Roboto,
 .cr-title{top:10px;left:50%;transform:translateX(-50%);text-align:center;max-width:60%}
 .cr-title b{font-size:17px}.cr-title div{color:#555;font-size:12px}
 .cr-legend{bottom:24px;right:10px;max-width:270px}.cr-legend h4{margin:0 0 4px;font-size:13px}
-.cr-legend div{white-space:nowrap}.cr-legend svg{vertical-align:middle;margin-right:6px}
+.cr-legend div{white-space:nowrap}.leaflet-control-layers{font-size:12.5px;line-height:1.5}.cr-legend svg{vertical-align:middle;margin-right:6px}
 .cr-legend p{margin:5px 0 0;color:#555;font-size:11px;white-space:normal}
-.cr-panel{bottom:24px;left:10px;max-width:360px;max-height:70vh;overflow:auto;font-size:12px}
+.cr-panel{top:84px;left:10px;max-width:350px;max-height:calc(100vh - 160px);overflow:auto;font-size:12px}
 .cr-panel summary{font-weight:bold;font-size:14px;cursor:pointer}.cr-panel h5{margin:8px 0 2px;font-size:12px}
 .cr-panel table,.cr-pop table{border-collapse:collapse}.cr-panel td,.cr-panel th{padding:1px 6px 1px 0;text-align:left}
 .cr-warn{color:#b00000;font-weight:bold}.cr-ok{color:#1e7a3c}
@@ -389,7 +389,10 @@ def make_map(routes: Any = None, *, countries: bool = True, nodes: bool = True, 
 
 
 def render(m: folium.Map) -> str:
-    """The map's standalone HTML."""
+    """The map's standalone HTML (layer control and fit moved last, after layers added to ``m`` later)."""
+    for key, child in list(m._children.items()):
+        if isinstance(child, (folium.LayerControl, folium.map.FitBounds)):
+            m._children.move_to_end(key)
     return m.get_root().render()
 
 
@@ -472,7 +475,7 @@ def _investment_legend() -> list[tuple[str, str, str]]:
     lows = [0.0] + [top for top, _ in INVESTMENT_BINS[:-1]]
     out = [("fill", f"USD {lo:g}–{top:g} bn" if top != math.inf else f"USD {lo:g} bn and more", col)
            for lo, (top, col) in zip(lows, INVESTMENT_BINS)]
-    return [*out, ("hatch", "no figure (CAREC member, none published)", "")]
+    return [*out, ("hatch", "no figure published", "")]
 
 
 def _kazakhstan_panel(computed: Sequence[str]) -> str:

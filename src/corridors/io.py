@@ -1,0 +1,303 @@
+"""Route files: read GeoJSON, GPX, GeoPackage, GeoParquet and CSV; write route figures to the same formats.
+
+``read_routes(path)`` gives one row per route (a LineString or MultiLineString in EPSG:4326, plus ``name``
+and whatever columns the file has). ``write_routes(results, path)`` writes one row per route with its figures
+as columns (lists and dicts as JSON text), chosen by the file extension, through a temporary file and a rename.
+Malformed input raises ``RouteFileError`` naming the file and the line, point or feature that is wrong.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import shutil
+import tempfile
+import xml.sax
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+import shapely
+
+from .analysis import RouteAnalysis, RouteError
+
+CRS = "EPSG:4326"
+FORMATS = {".geojson": "geojson", ".json": "geojson", ".gpx": "gpx", ".gpkg": "gpkg", ".parquet": "parquet",
+           ".geoparquet": "parquet", ".csv": "csv"}
+WRITE_FORMATS = ("geojson", "gpkg", "parquet", "csv")
+LON_COLUMNS = ("lon", "lng", "long", "longitude", "x")
+LAT_COLUMNS = ("lat", "latitude", "y")
+ORDER_COLUMNS = ("order", "seq")
+ROUTE_COLUMNS = ("route", "route_id")
+WKT_COLUMNS = ("geometry", "wkt")
+PYARROW_HINT = "GeoParquet needs pyarrow: pip install pyarrow"
+
+
+class RouteFileError(RouteError):
+    """A route file that cannot be read or written; the message names the file, the line or feature, the fix."""
+
+
+def file_format(path: str | os.PathLike[str]) -> str | None:
+    """'geojson', 'gpx', 'gpkg', 'parquet' or 'csv' from the extension; None for anything else."""
+    return FORMATS.get(Path(path).suffix.lower())
+
+
+# ---------------------------------------------------------------- reading
+
+def read_routes(path: str | os.PathLike[str], *, layer: str | None = None) -> gpd.GeoDataFrame:
+    """Routes in a file, one row per route: GeoJSON, GPX (tracks and routes), GeoPackage, GeoParquet, CSV.
+
+    A CSV either has a WKT ``geometry`` column (as written by ``write_routes``) or holds points: lon/lat
+    columns (lon, lng, longitude or x; lat, latitude or y), ordered by an optional ``order``/``seq`` column,
+    else file order, one route per value of an optional ``route``/``route_id`` column.
+    """
+    p = Path(path)
+    fmt = file_format(p)
+    if fmt is None:
+        raise RouteFileError(f"{p.name}: unknown route file type {p.suffix!r}; use one of {', '.join(FORMATS)}")
+    if not p.is_file():
+        raise RouteFileError(f"no such file: {p}")
+    if fmt == "gpx":
+        gdf = _read_gpx(p)
+    elif fmt == "csv":
+        gdf = _read_csv(p)
+    elif fmt == "parquet":
+        try:
+            gdf = gpd.read_parquet(p)
+        except ImportError as exc:
+            raise RouteFileError(f"{p.name}: {PYARROW_HINT}") from exc
+        except Exception as exc:
+            raise RouteFileError(f"{p.name}: cannot be read as GeoParquet ({exc})") from exc
+    else:
+        gdf = _read_ogr(p, layer)
+    return _checked(gdf, p.name)
+
+
+def _read_ogr(p: Path, layer: str | None) -> gpd.GeoDataFrame:
+    try:
+        if layer is None and file_format(p) == "gpkg":
+            import pyogrio
+
+            lines = [name for name, kind in pyogrio.list_layers(p) if kind and "LineString" in kind]
+            layer = lines[0] if lines else None
+        return gpd.read_file(p, layer=layer)
+    except Exception as exc:  # GDAL's message names the problem (bad JSON, not a GeoPackage ...)
+        raise RouteFileError(f"{p.name}: cannot be read ({exc})") from exc
+
+
+def _checked(gdf: gpd.GeoDataFrame, fname: str) -> gpd.GeoDataFrame:
+    """EPSG:4326, a ``name`` column, and every geometry a non-empty (Multi)LineString of finite lon/lat."""
+    if gdf.crs is None:
+        gdf = gdf.set_crs(CRS)
+    elif not gdf.crs.equals(CRS):
+        gdf = gdf.to_crs(CRS)
+    if gdf.empty:
+        raise RouteFileError(f"{fname}: holds no routes")
+    lines = gdf.pop("_line") if "_line" in gdf.columns else None
+    for i, geom in enumerate(gdf.geometry):
+        where = f"{fname} line {lines.iloc[i]}" if lines is not None else f"{fname} feature {i + 1}"
+        label = gdf["name"].iloc[i] if "name" in gdf.columns else None
+        if isinstance(label, str) and label:
+            where += f" ({label!r})"
+        if geom is None or geom.is_empty:
+            raise RouteFileError(f"{where}: has no geometry; a route needs a LineString of (lon, lat) points")
+        if geom.geom_type not in ("LineString", "MultiLineString"):
+            raise RouteFileError(f"{where}: is a {geom.geom_type}; a route must be a LineString or MultiLineString")
+        xy = shapely.get_coordinates(geom)
+        if len(xy) < 2 or not (abs(xy[:, 0]) <= 180).all() or not (abs(xy[:, 1]) <= 90).all():
+            raise RouteFileError(f"{where}: needs at least two (lon, lat) points within ±180/±90 degrees")
+    if "name" not in gdf.columns:
+        gdf["name"] = [f"{Path(fname).stem} {i + 1}" if len(gdf) > 1 else Path(fname).stem for i in range(len(gdf))]
+    return gdf.reset_index(drop=True)
+
+
+def _number(text: str, what: str, where: str, low: float, high: float) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise RouteFileError(f"{where}: {what} {text!r} is not a number") from None
+    if not math.isfinite(v) or not low <= v <= high:
+        raise RouteFileError(f"{where}: {what} {text!r} is out of range ({low:g} to {high:g})")
+    return v
+
+
+def _column(header: list[str], names: tuple[str, ...]) -> int | None:
+    keys = [h.strip().casefold() for h in header]
+    return next((keys.index(n) for n in names if n in keys), None)
+
+
+def _read_csv(p: Path) -> gpd.GeoDataFrame:
+    with open(p, newline="", encoding="utf-8-sig") as f:
+        header = next(csv.reader(f), None)
+    if not header:
+        raise RouteFileError(f"{p.name}: the file is empty; expected a header with lon and lat columns")
+    if _column(header, WKT_COLUMNS) is not None:
+        return _read_wkt_csv(p, header[_column(header, WKT_COLUMNS) or 0])
+    ilon, ilat = _column(header, LON_COLUMNS), _column(header, LAT_COLUMNS)
+    if ilon is None or ilat is None:
+        raise RouteFileError(f"{p.name}: needs lon and lat columns ({'/'.join(LON_COLUMNS)} and "
+                             f"{'/'.join(LAT_COLUMNS)}) or a WKT geometry column; the header is {header}")
+    iorder, iroute = _column(header, ORDER_COLUMNS), _column(header, ROUTE_COLUMNS)
+    groups: dict[str, list[tuple[float, int, float, float]]] = {}
+    first_line: dict[str, int] = {}
+    with open(p, newline="", encoding="utf-8-sig") as f:
+        reader = csv.reader(f)
+        next(reader)
+        for row in reader:
+            if not any(cell.strip() for cell in row):
+                continue
+            where = f"{p.name} line {reader.line_num}"
+            if len(row) < len(header):
+                raise RouteFileError(f"{where}: has {len(row)} fields, the header has {len(header)}")
+            lon = _number(row[ilon].strip(), header[ilon].strip(), where, -180, 180)
+            lat = _number(row[ilat].strip(), header[ilat].strip(), where, -90, 90)
+            order = _number(row[iorder].strip(), header[iorder].strip(), where, -math.inf, math.inf) \
+                if iorder is not None else 0.0
+            key = row[iroute].strip() if iroute is not None else p.stem
+            groups.setdefault(key, []).append((order, reader.line_num, lon, lat))
+            first_line.setdefault(key, reader.line_num)
+    if not groups:
+        raise RouteFileError(f"{p.name}: has a header but no points")
+    names, geoms, lines = [], [], []
+    for key, pts in groups.items():
+        pts.sort(key=lambda t: (t[0], t[1]))  # by order, then file order
+        if len({(x, y) for _, _, x, y in pts}) < 2:
+            raise RouteFileError(f"{p.name} line {first_line[key]}: route {key!r} needs at least two distinct points")
+        names.append(key)
+        geoms.append(shapely.linestrings([(x, y) for _, _, x, y in pts]))
+        lines.append(first_line[key])
+    return gpd.GeoDataFrame({"name": names, "_line": lines}, geometry=geoms, crs=CRS)
+
+
+def _read_wkt_csv(p: Path, column: str) -> gpd.GeoDataFrame:
+    df = pd.read_csv(p, encoding="utf-8-sig")
+    geoms = []
+    for i, text in enumerate(df.pop(column)):
+        try:
+            geoms.append(shapely.from_wkt(text) if isinstance(text, str) and text.strip() else None)
+        except Exception:
+            raise RouteFileError(f"{p.name} line {i + 2}: {column} {str(text)[:40]!r} is not WKT "
+                                 "(e.g. LINESTRING (76.9 43.2, 74.6 42.9))") from None
+    df["_line"] = range(2, len(df) + 2)
+    return gpd.GeoDataFrame(df, geometry=geoms, crs=CRS)
+
+
+class _GpxHandler(xml.sax.ContentHandler):
+    """Collects <trk> (one route per track, a part per <trkseg>) and <rte> with their <name>."""
+
+    def __init__(self, fname: str):
+        super().__init__()
+        self.fname = fname
+        self.routes: list[dict[str, Any]] = []
+        self.stack: list[str] = []
+        self.text = ""
+
+    def _where(self) -> str:
+        return f"{self.fname} line {self._locator.getLineNumber()}"
+
+    def startElement(self, name: str, attrs: Any) -> None:  # noqa: N802 (SAX API)
+        tag = name.rsplit(":", 1)[-1]
+        self.stack.append(tag)
+        if tag in ("trk", "rte"):
+            self.routes.append({"kind": "track" if tag == "trk" else "route", "name": None, "parts": [[]],
+                                "line": self._locator.getLineNumber()})
+        elif tag == "trkseg" and self.routes:
+            if self.routes[-1]["parts"][-1]:
+                self.routes[-1]["parts"].append([])
+        elif tag in ("trkpt", "rtept") and self.routes:
+            where = self._where()
+            for key in ("lat", "lon"):
+                if key not in attrs:
+                    raise RouteFileError(f"{where}: <{tag}> has no {key} attribute")
+            lat = _number(attrs["lat"], "lat", where, -90, 90)
+            lon = _number(attrs["lon"], "lon", where, -180, 180)
+            self.routes[-1]["parts"][-1].append((lon, lat))
+        self.text = ""
+
+    def characters(self, content: str) -> None:
+        self.text += content
+
+    def endElement(self, name: str) -> None:  # noqa: N802 (SAX API)
+        tag = self.stack.pop()
+        if tag == "name" and self.stack and self.stack[-1] in ("trk", "rte") and self.routes:
+            self.routes[-1]["name"] = self.text.strip() or None
+
+
+def _read_gpx(p: Path) -> gpd.GeoDataFrame:
+    handler = _GpxHandler(p.name)
+    try:
+        xml.sax.parse(str(p), handler)
+    except xml.sax.SAXParseException as exc:
+        raise RouteFileError(f"{p.name} line {exc.getLineNumber()}: not well-formed GPX ({exc.getMessage()})") from None
+    rows = []
+    for r in handler.routes:
+        parts = [pts for pts in r["parts"] if len(pts) >= 2]
+        if not parts:
+            raise RouteFileError(f"{p.name} line {r['line']}: {r['kind']} {r['name'] or ''!r} has fewer than two "
+                                 "points")
+        geom = shapely.linestrings(parts[0]) if len(parts) == 1 else shapely.multilinestrings(
+            [shapely.linestrings(pts) for pts in parts])
+        rows.append({"name": r["name"], "gpx": r["kind"], "_line": r["line"], "geometry": geom})
+    if not rows:
+        raise RouteFileError(f"{p.name}: no <trk> or <rte> with points (waypoints alone are not a route)")
+    gdf = gpd.GeoDataFrame(rows, geometry="geometry", crs=CRS)
+    unnamed = gdf["name"].isna()
+    gdf.loc[unnamed, "name"] = [f"{p.stem} {i + 1}" for i in gdf.index[unnamed]]
+    return gdf
+
+
+# ---------------------------------------------------------------- writing
+
+def to_frame(results: Iterable[RouteAnalysis]) -> gpd.GeoDataFrame:
+    """One row per route: its figures as columns (lists and dicts as JSON text), geometry in EPSG:4326."""
+    rows, geoms = [], []
+    for r in results:
+        d = r.to_dict()
+        d.pop("nodes", None)  # chainage stays in to_dict(); a 'nodes' column would read back as section nodes
+        d["bcps"] = "; ".join(c["bcp"] or "" for c in d["crossings"])
+        rows.append({k: json.dumps(v, ensure_ascii=False) if isinstance(v, list | dict) else v for k, v in d.items()})
+        geoms.append(r.geometry)
+    return gpd.GeoDataFrame(pd.DataFrame(rows), geometry=geoms, crs=CRS)
+
+
+def write_routes(routes: gpd.GeoDataFrame | Iterable[RouteAnalysis], path: str | os.PathLike[str]) -> Path:
+    """Write routes (a GeoDataFrame, or analysis / route results) by extension: .geojson, .gpkg, .parquet, .csv.
+
+    The file appears whole or not at all: it is written to a temporary folder beside it, then renamed.
+    """
+    p = Path(path)
+    fmt = file_format(p)
+    if fmt not in WRITE_FORMATS:
+        raise RouteFileError(f"{p.name}: cannot write {p.suffix!r}; use .geojson, .gpkg, .parquet or .csv")
+    gdf = routes if isinstance(routes, gpd.GeoDataFrame) else to_frame(routes)
+    gdf = gdf.copy()
+    geom_col = gdf.geometry.name
+    for col in gdf.columns:
+        if col != geom_col and gdf[col].dtype == object:
+            gdf[col] = gdf[col].map(lambda v: json.dumps(v, ensure_ascii=False) if isinstance(v, list | dict) else v)
+    if fmt == "parquet":
+        try:
+            import pyarrow  # noqa: F401
+        except ImportError as exc:
+            raise RouteFileError(f"{p.name}: {PYARROW_HINT}") from exc
+    p.parent.mkdir(parents=True, exist_ok=True)
+    tmpdir = tempfile.mkdtemp(dir=p.parent, prefix=f".{p.name}.")
+    tmp = Path(tmpdir) / p.name
+    try:
+        if fmt == "csv":
+            df = pd.DataFrame(gdf.drop(columns=geom_col))
+            df["geometry"] = shapely.to_wkt(gdf.geometry.values, rounding_precision=8)
+            df.to_csv(tmp, index=False, lineterminator="\n")
+        elif fmt == "parquet":
+            gdf.to_parquet(tmp, index=False)
+        else:
+            gdf.to_file(tmp, driver="GeoJSON" if fmt == "geojson" else "GPKG",
+                        **({"layer": "routes"} if fmt == "gpkg" else {}))
+        os.replace(tmp, p)
+    finally:
+        shutil.rmtree(tmpdir, ignore_errors=True)
+    return p
