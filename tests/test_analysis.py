@@ -178,3 +178,14 @@ def test_route_inside_one_country_has_no_crossing(points):
     r = analyze(line)
     assert r.crossings == [] and r.countries == ["KAZ"]
     assert r.length_by_country_km == pytest.approx({"KAZ": r.length_km})
+
+
+def test_whole_corridor_analysis():
+    r = corridors.analyze_corridor(1)
+    assert r.length_km == pytest.approx(sum(corridors.corridor_length_by_country("1").values()))
+    assert {"KAZ", "KGZ", "CHN", "RUS"} <= set(r.countries)
+    bcps = {c["bcp_id"] for c in r.crossings}
+    assert {"bcp_korday_ak_zhol", "bcp_nur_zholy_khorgos", "bcp_torugart"} <= bcps
+    assert all(c["km"] is None for c in r.crossings)
+    with pytest.raises(RouteError, match="CAREC corridors are 1 to 6"):
+        corridors.analyze_corridor(9)

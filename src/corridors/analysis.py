@@ -322,14 +322,18 @@ def _opt(v: Any) -> str | None:
 
 # ---------------------------------------------------------------- corridor level
 
-def corridor_length_by_country(corridor: str | int, *, countries: gpd.GeoDataFrame | None = None,
-                               id_column: str | None = None) -> dict[str, float]:
-    """Length per country of a whole corridor, sections that share a road counted once (km)."""
+def _corridor_sections(corridor: str | int) -> gpd.GeoDataFrame:
     secs = data.sections("section")
     secs = secs[secs["corridor"] == str(corridor)]
     if secs.empty:
         raise RouteError(f"no corridor {corridor!r}; CAREC corridors are 1 to 6")
-    merged = shapely.line_merge(shapely.union_all(secs.geometry.values))
+    return secs
+
+
+def corridor_length_by_country(corridor: str | int, *, countries: gpd.GeoDataFrame | None = None,
+                               id_column: str | None = None) -> dict[str, float]:
+    """Length per country of a whole corridor, sections that share a road counted once (km)."""
+    merged = shapely.line_merge(shapely.union_all(_corridor_sections(corridor).geometry.values))
     layer = make_layer(countries, id_column)
     parts = [np.asarray(g.coords) for g in getattr(merged, "geoms", [merged])]
     outside = SEA if countries is None else "outside"
@@ -339,6 +343,28 @@ def corridor_length_by_country(corridor: str | int, *, countries: gpd.GeoDataFra
             key = outside if p.label is None else str(p.label)
             by[key] = by.get(key, 0.0) + p.length_km
     return dict(sorted(by.items(), key=lambda kv: -kv[1]))
+
+
+def analyze_corridor(corridor: str | int) -> RouteAnalysis:
+    """A whole corridor as one network: union length and length per country (shared roads counted once),
+    countries by km, and the distinct border crossings of its sections (``km`` is None: a network has no
+    single start)."""
+    secs = _corridor_sections(corridor)
+    by = corridor_length_by_country(corridor)
+    seen: dict[tuple[str, str, str | None], dict[str, Any]] = {}
+    for r in analyze_many(secs.id.tolist()):
+        for c in r.crossings:
+            key = (c["from"], c["to"], c["bcp_id"])
+            rev = (c["to"], c["from"], c["bcp_id"])
+            if key not in seen and rev not in seen:
+                seen[key] = {**c, "km": None, "sections": [r.id]}
+            else:
+                seen.get(key, seen.get(rev, {})).setdefault("sections", []).append(r.id)
+    return RouteAnalysis(
+        geometry=shapely.union_all(secs.geometry.values), length_km=sum(by.values()), length_by_country_km=by,
+        length_by_mode_km={}, countries=[k for k in by if k != SEA], crossings=list(seen.values()), sea_legs=[],
+        id=f"corridor-{corridor}", name=f"CAREC Corridor {corridor}", corridor=str(corridor), mode="multimodal",
+    )
 
 
 def corridors_crossing(iso3: str, *, min_km: float = 1.0) -> list[str]:

@@ -56,15 +56,22 @@ def cmd_report(args: argparse.Namespace) -> str:
     if not ids:
         ids = secs["id"].tolist()
     results = [r.to_dict() for r in analysis.analyze_many(ids)]
+    if args.corridor:
+        results.append(analysis.analyze_corridor(args.corridor).to_dict())
     if args.format == "json":
         return json.dumps(results, ensure_ascii=False, indent=2)
     rows = [{
         "id": r["id"], "corridor": r["corridor"], "mode": r["mode"], "length_km": round(r["length_km"], 1),
         "countries": ">".join(r["countries"]),
         "km_by_country": " ".join(f"{k}:{v:.0f}" for k, v in r["length_by_country_km"].items()),
-        "crossings": " ".join(f"{c['from']}>{c['to']}@{c['km']:.0f}({c['bcp'] or c['via']})" for c in r["crossings"]),
+        "crossings": " ".join(_crossing(c) for c in r["crossings"]),
     } for r in results]
     return _table(pd.DataFrame(rows), args.format)
+
+
+def _crossing(c: dict[str, Any]) -> str:
+    where = "" if c["km"] is None else f"@{c['km']:.0f}"
+    return f"{c['from']}>{c['to']}{where}({c['bcp'] or c['via']})"
 
 
 def cmd_build(args: argparse.Namespace) -> str:

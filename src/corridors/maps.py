@@ -37,7 +37,7 @@ LINE_TOLERANCE, COUNTRY_TOLERANCE = 0.005, 0.02  # degrees, for display only
 DISPLAY_BOX = shapely.box(25.0, -90.0, 125.0, 90.0)
 CAREC_MEMBERS = ("AFG", "AZE", "CHN", "GEO", "KAZ", "KGZ", "MNG", "PAK", "TJK", "TKM", "UZB")
 KAZ_KEY_ROUTES = ("wewc-kaz", "middle-corridor", "middle-corridor-black-sea", "dostyk-alashankou", "khorgos-altynkol")
-INVESTMENT_BINS = ((2.0, "#fdd49e"), (5.0, "#fdae6b"), (10.0, "#e6550d"), (math.inf, "#a63603"))  # USD bn, upper
+INVESTMENT_BINS = ((2.0, "#fff0b8"), (5.0, "#fdd27f"), (10.0, "#f9a64a"), (math.inf, "#e0741f"))  # USD bn, upper
 NODE_STYLE = {
     "bcp": {"radius": 5, "color": "#222", "weight": 2, "fillColor": "#fff", "fillOpacity": 1},
     "port": {"radius": 6, "color": "#fff", "weight": 1.5, "fillColor": "#0b4f8a", "fillOpacity": 1},
@@ -327,7 +327,8 @@ def make_map(routes: Any = None, *, countries: bool = True, nodes: bool = True, 
              offline: bool = False, labels: bool = False, title: str | None = None, subtitle: str = "",
              notes: Mapping[str, str] | None = None, bounds: Sequence[float] | None = None,
              _results: Mapping[str, analysis.RouteAnalysis] | None = None,
-             _legend_extra: Sequence[tuple[str, str, str]] = (), _panel: str = "") -> folium.Map:
+             _legend_extra: Sequence[tuple[str, str, str]] = (), _panel: str = "",
+             _fit: Mapping[str, Any] | None = None) -> folium.Map:
     """A Leaflet map of ``routes``: None (every section and key route), a corridor number (1-6), a list of
     section / key-route ids or names, or a GeoDataFrame of your own lines (any CRS; ``name`` column used).
 
@@ -380,7 +381,7 @@ def make_map(routes: Any = None, *, countries: bool = True, nodes: bool = True, 
                 entries.append((kind, NODE_LABEL[kind], ""))
     folium.LayerControl(collapsed=False).add_to(m)
     x0, y0, x1, y1 = bounds if bounds is not None else rows.total_bounds
-    m.fit_bounds([[float(y0), float(x0)], [float(y1), float(x1)]], padding=(30, 30))
+    m.fit_bounds([[float(y0), float(x0)], [float(y1), float(x1)]], **(_fit or {"padding": (30, 30)}))
     note = "Lines join sourced places along the geodesic: schematic, not surveyed alignments."
     note = "Lines join sourced places along the geodesic: schematic, not surveyed alignments."
     default_title = "Routes" if user else "CAREC transport corridors"
@@ -459,11 +460,11 @@ def _investment_layer(m: folium.Map) -> None:
             color = next(col for top, col in INVESTMENT_BINS if r["value_usd_bn"] < top)
             tip = f"{_e(name)}: {_e(value)} ({_e(r['as_of'])})"
             pop = f"{tip}<br>CAREC cumulative investment. Source: {_link(r['source_url'], r['as_of'])}"
-            style = {"fillColor": color, "fillOpacity": 0.6, "color": "#7a4a1a", "weight": 1}
+            style = {"fillColor": color, "fillOpacity": 0.5, "color": "#b07030", "weight": 1}
         else:
             tip = f"{_e(name)}: no figure"
             pop = f"{tip} — no published CAREC investment figure in the data (not zero)."
-            style = {"fillColor": "url(#cr-hatch)", "fillOpacity": 0.7, "color": "#999", "weight": 1}
+            style = {"fillColor": "url(#cr-hatch)", "fillOpacity": 0.5, "color": "#999", "weight": 1}
         style["className"] = "cr-choro"
         geom = c.geometry.simplify(COUNTRY_TOLERANCE)
         feats.append({"type": "Feature", "geometry": _round(geom),
@@ -573,7 +574,7 @@ def build(out: str | Path = "maps", offline: bool = False) -> list[Path]:
                             bounds=(74.3, 42.6, 77.2, 43.5), **kw)
         m = make_map([ab], title="Almaty – Bishkek", subtitle="CAREC's first project in Kazakhstan · Corridor 1",
                      notes={ab: _almaty_bishkek_story()}, _legend_extra=[("city", "Town (km from Almaty)", "")],
-                     **kw)
+                     _fit={"padding_top_left": (90, 90), "padding_bottom_right": (90, 60)}, **kw)
         _chainage_layer(m, results[ab], "Almaty")
         return m
 
@@ -587,7 +588,8 @@ def build(out: str | Path = "maps", offline: bool = False) -> list[Path]:
     def kazakhstan() -> folium.Map:
         m = make_map(kaz_ids, title="Kazakhstan in CAREC and the Belt and Road",
                      subtitle=f"Corridors {', '.join(crossing)}, WE–WC, Middle Corridor and the China gateways",
-                     bounds=kaz_bounds, _legend_extra=_investment_legend(), _panel=_kazakhstan_panel(crossing), **kw)
+                     bounds=kaz_bounds, _legend_extra=_investment_legend(), _panel=_kazakhstan_panel(crossing),
+                     _fit={"padding_top_left": (370, 70), "padding_bottom_right": (20, 10)}, **kw)
         _investment_layer(m)
         return m
 

