@@ -18,6 +18,8 @@ from .analysis import (
 )
 from .data import NotFoundError, as_feature_collection, countries, key_routes, node, nodes, section, sections
 from .facts import carec_investment_by_country, fact, facts, kazakh_chinese_programme
+from .io import RouteFileError, read_routes, write_routes
+from .routes import PlaceError, RouteResult, compare, compare_map, network_graph, place, route
 
 try:
     __version__ = version("corridors")
@@ -25,6 +27,16 @@ except PackageNotFoundError:  # running from a source checkout without installat
     __version__ = "0+unknown"
 
 __all__ = [
+    "PlaceError",
+    "RouteFileError",
+    "RouteResult",
+    "compare",
+    "compare_map",
+    "network_graph",
+    "place",
+    "read_routes",
+    "route",
+    "write_routes",
     "NotFoundError",
     "RouteAnalysis",
     "RouteError",

@@ -1,4 +1,4 @@
-"""Command line: `corridors list|nodes|report|build`. Output goes to stdout; errors name the fix."""
+"""Command line: `corridors list|nodes|report|build|route|compare|analyze`. Output goes to stdout; errors name the fix."""
 
 from __future__ import annotations
 
@@ -81,6 +81,47 @@ def cmd_build(args: argparse.Namespace) -> str:
     return "\n".join(f"wrote {p}" for p in written)
 
 
+def _route_out(results: list[analysis.RouteAnalysis], fmt: str) -> str:
+    from . import routes
+
+    if fmt == "json":
+        return json.dumps([r.to_dict() for r in results], ensure_ascii=False, indent=2)
+    if fmt == "geojson":
+        return json.dumps({"type": "FeatureCollection", "features": [r.to_feature() for r in results]},
+                          ensure_ascii=False)
+    return _table(routes.compare(results), fmt)
+
+
+def cmd_route(args: argparse.Namespace) -> str:
+    from . import routes
+
+    r = routes.route(*args.places, via=args.via or (), mode=args.mode)
+    if args.format == "json":
+        return json.dumps(r.to_dict(), ensure_ascii=False, indent=2)
+    if args.format == "geojson":
+        return _route_out([r], args.format)
+    head = (f"{r.name} ({r.mode}): {r.length_km:.1f} km; "
+            + " ".join(f"{k}:{v:.1f}" for k, v in r.length_by_country_km.items())
+            + f"; network {r.network_km:.1f} km, geodesic {r.geodesic_km:.1f} km, "
+            f"on CAREC sections {100 * r.carec_share:.0f}%")
+    crossings = "crossings: " + (" ".join(_crossing(c) for c in r.crossings) or "none")
+    segs = pd.DataFrame(r.segments)[["kind", "from", "to", "km", "sections", "mode"]]
+    segs = segs.assign(km=segs["km"].round(1), sections=segs["sections"].map(",".join))
+    return "\n".join([head, crossings, _table(segs, "table")])
+
+
+def cmd_compare(args: argparse.Namespace) -> str:
+    from . import routes
+
+    return _table(routes.compare(args.routes), args.format)
+
+
+def cmd_analyze(args: argparse.Namespace) -> str:
+    from . import routes
+
+    return _route_out(routes.results(args.file), args.format)
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="corridors", description="CAREC corridors as sourced data, analysis and maps.")
     p.add_argument("--version", action="version", version=f"corridors {_version()}")
@@ -105,6 +146,20 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--out", default="maps", help="output folder (default: maps/)")
     s.add_argument("--offline", action="store_true", help="inline every script and style: no network needed")
     s.set_defaults(func=cmd_build)
+    s = sub.add_parser("route", help="a route through places along the corridor network (else the geodesic)")
+    s.add_argument("places", nargs="+", help="node or town names ('Osh, KGZ') or lon,lat pairs, in order")
+    s.add_argument("--via", action="append", help="a place to pass through before the last one (repeatable)")
+    s.add_argument("--mode", choices=["road", "rail", "any"], default="road")
+    s.add_argument("--format", choices=["table", "json", "geojson"], default="table")
+    s.set_defaults(func=cmd_route)
+    s = sub.add_parser("compare", help="routes side by side: length, km per country, crossings, share on CAREC")
+    s.add_argument("routes", nargs="+", help="section / key-route ids or route files (GeoJSON, GPX, GPKG, CSV ...)")
+    s.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    s.set_defaults(func=cmd_compare)
+    s = sub.add_parser("analyze", help="length, length per country and crossings of the routes in a file")
+    s.add_argument("file", help="GeoJSON, GPX, GeoPackage, GeoParquet or CSV (lon/lat points or WKT)")
+    s.add_argument("--format", choices=["table", "json", "geojson"], default="table")
+    s.set_defaults(func=cmd_analyze)
     return p
 
 

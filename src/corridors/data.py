@@ -79,14 +79,12 @@ def _lookup(gdf: gpd.GeoDataFrame, query: str, what: str, name_cols: tuple[str, 
     if not isinstance(query, str) or not query.strip():
         raise NotFoundError(f"{what} must be given as a non-empty id or name, got {query!r}")
     key = _norm(query)
-    names: dict[str, int] = {}
-    for i, row in gdf.iterrows():
-        for col in ("id", *name_cols):
-            values = row[col] if isinstance(row[col], list) else [row[col]]
-            for v in values:
-                names.setdefault(_norm(v), i)
-    if key in names:
-        return gdf.loc[names[key]]
+    rank = {"city": 0, "port": 1, "bcp": 2, "waypoint": 3}
+    for col in ("id", *name_cols):  # an id beats a name, a name beats an alternative name
+        hits = [i for i, values in gdf[col].items()
+                if key in {_norm(v) for v in (values if isinstance(values, list) else [values])}]
+        if hits:  # a town beats the border post named after it
+            return gdf.loc[min(hits, key=lambda i: rank.get(gdf.at[i, "kind"], 0) if "kind" in gdf else 0)]
     labels = {_norm(v): v for col in ("id", *name_cols) for vs in gdf[col]
               for v in (vs if isinstance(vs, list) else [vs])}
     close = [labels[k] for k in difflib.get_close_matches(key, list(labels), n=5, cutoff=0.5)]

@@ -9,6 +9,7 @@ an OpenStreetMap basemap. Builds are byte-for-byte reproducible: element ids com
 from __future__ import annotations
 
 import contextlib
+import functools
 import html
 import itertools
 import math
@@ -44,12 +45,13 @@ NODE_STYLE = {
     "city": {"radius": 4, "color": "#fff", "weight": 1, "fillColor": "#444", "fillOpacity": 1},
     "waypoint": {"radius": 3, "color": "#fff", "weight": 1, "fillColor": "#777", "fillOpacity": 1},
 }
+LAND_COLOR, MEMBER_COLOR, SEA_COLOR = "#f1efe9", "#fffbef", "#cfe0ea"
 BASE_PANE = "cr-base"  # below the routes: country fill, outlines, choropleth
 NODE_LABEL = {"bcp": "Border crossing point", "port": "Port", "city": "Town", "waypoint": "Waypoint"}
 _STYLE_FN = JsCode("function (f) { return f.properties.style; }")
 CSS = """
 body,.leaflet-container{font:13px/1.4 system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif}
-.leaflet-container{background:#e8eef2}
+.leaflet-container{background:#dcdcdc}
 .cr-box{position:fixed;z-index:1000;background:rgba(255,255,255,.95);border-radius:6px;
  box-shadow:0 1px 5px rgba(0,0,0,.35);padding:8px 11px}
 .cr-title{top:10px;left:50%;transform:translateX(-50%);text-align:center;max-width:60%}
@@ -228,28 +230,34 @@ def _node_features(nodes: gpd.GeoDataFrame, catalogue: pd.DataFrame, extra: Mapp
     return out
 
 
-def _outlines() -> tuple[dict[str, Any], gpd.GeoDataFrame]:
-    """Country borders as one deduplicated, simplified line (the layer's clipping edges removed) + members."""
+@functools.cache
+def _base_geometry() -> dict[str, Any]:
+    """Display geometry of the base map, simplified once: the data frame, sea, CAREC members, borders."""
     c = data.countries()
     c = c[c.intersects(DISPLAY_BOX)]
-    x0, y0, x1, y1 = c.total_bounds
-    edge = shapely.box(x0, y0, x1, y1).exterior.buffer(1e-6)
+    frame = shapely.box(*c.total_bounds)
+    land = shapely.union_all(c.geometry.values)
+    sea = shapely.difference(frame, land)
+    sea = shapely.multipolygons([p for p in getattr(sea, "geoms", [sea]) if p.area > 0.05])
     lines = shapely.line_merge(shapely.union_all(shapely.boundary(c.geometry.values)))
-    lines = shapely.difference(lines, edge).simplify(COUNTRY_TOLERANCE)
-    return _round(lines), c[c["iso_a3"].isin(CAREC_MEMBERS)].sort_values("iso_a3")
+    lines = shapely.difference(lines, frame.exterior.buffer(1e-6))  # the layer's clipping edges are no borders
+    members = c[c["iso_a3"].isin(CAREC_MEMBERS)].sort_values("iso_a3")
+    return {"frame": frame, "sea": sea.simplify(COUNTRY_TOLERANCE), "lines": lines.simplify(COUNTRY_TOLERANCE),
+            "members": members, "members_union": shapely.union_all(members.geometry.values).simplify(COUNTRY_TOLERANCE)}
 
 
 def _add_countries(m: folium.Map) -> None:
-    lines, members = _outlines()
-    fill = [{"type": "Feature", "properties": {"style": {"stroke": False, "fillColor": "#fffdf5", "fillOpacity": 1,
-                                                         "interactive": False}},
-             "geometry": _round(shapely.union_all(members.geometry.values).simplify(COUNTRY_TOLERANCE))}]
-    line = [{"type": "Feature", "geometry": lines,
-             "properties": {"style": {"color": "#8c8c8c", "weight": 1, "opacity": 0.9, "interactive": False,
-                                      "className": "cr-outline"}}}]
-    fg = folium.FeatureGroup(name="Country borders", show=True)
-    _geojson(fill, tip=False, popup=False, pane=BASE_PANE, attribution="Boundaries: Natural Earth").add_to(fg)
-    _geojson(line, tip=False, popup=False, pane=BASE_PANE).add_to(fg)
+    """Land inside the data frame, sea, CAREC members lightly tinted, borders; outside the frame stays grey."""
+    b = _base_geometry()
+    fills = [(b["frame"], LAND_COLOR), (b["members_union"], MEMBER_COLOR), (b["sea"], SEA_COLOR)]
+    feats = [{"type": "Feature", "geometry": _round(g),
+              "properties": {"style": {"stroke": False, "fillColor": col, "fillOpacity": 1, "interactive": False}}}
+             for g, col in fills]
+    feats.append({"type": "Feature", "geometry": _round(b["lines"]),
+                  "properties": {"style": {"color": "#8c8c8c", "weight": 1, "opacity": 0.9, "interactive": False,
+                                           "className": "cr-outline"}}})
+    fg = folium.FeatureGroup(name="Countries", show=True)
+    _geojson(feats, tip=False, popup=False, pane=BASE_PANE, attribution="Boundaries: Natural Earth").add_to(fg)
     fg.add_to(m)
 
 
@@ -343,7 +351,7 @@ def make_map(routes: Any = None, *, countries: bool = True, nodes: bool = True, 
         results = analysis.analyze_many(rows if user else rows["id"].tolist())
     else:
         results = [_results[i] for i in rows["id"]]
-    m = folium.Map(location=None, tiles=None, control_scale=True, zoom_snap=0.25)
+    m = folium.Map(location=None, tiles=None, control_scale=True)  # integer zoom: Chromium paints fractional zoom partly
     _assets(m, offline)
     if tiles == "auto":
         tiles = None if offline else "OpenStreetMap"
@@ -379,6 +387,8 @@ def make_map(routes: Any = None, *, countries: bool = True, nodes: bool = True, 
                 _group_layer(m, _e(label), _geojson(_node_features(sel, catalogue),
                                                     marker=folium.CircleMarker(radius=5)))
                 entries.append((kind, NODE_LABEL[kind], ""))
+    if countries:
+        entries.append(("fill", "CAREC member country", MEMBER_COLOR))
     folium.LayerControl(collapsed=False).add_to(m)
     x0, y0, x1, y1 = bounds if bounds is not None else rows.total_bounds
     m.fit_bounds([[float(y0), float(x0)], [float(y1), float(x1)]], **(_fit or {"padding": (30, 30)}))
@@ -390,9 +400,12 @@ def make_map(routes: Any = None, *, countries: bool = True, nodes: bool = True, 
 
 
 def render(m: folium.Map) -> str:
-    """The map's standalone HTML (layer control and fit moved last, after layers added to ``m`` later)."""
+    """The map's standalone HTML: the view is set before any layer is added (so Leaflet clips paths to the
+    final view) and the layer control comes last (so it sees layers added to ``m`` after ``make_map``)."""
     for key, child in list(m._children.items()):
-        if isinstance(child, (folium.LayerControl, folium.map.FitBounds)):
+        if isinstance(child, folium.map.FitBounds):
+            m._children.move_to_end(key, last=False)
+        elif isinstance(child, folium.LayerControl):
             m._children.move_to_end(key)
     return m.get_root().render()
 
@@ -450,7 +463,7 @@ def _investment_layer(m: folium.Map) -> None:
     from .facts import carec_investment_by_country
 
     inv = carec_investment_by_country().set_index("iso_a3")
-    _, members = _outlines()
+    members = _base_geometry()["members"]
     feats = []
     for _, c in members.iterrows():
         iso, name = c["iso_a3"], c["name"]

@@ -40,6 +40,7 @@ MODES: dict[str, set[str] | None] = {
     "rail": {"rail", "multimodal", "ferry"},
     "any": None,
 }
+REGION = (20.0, 15.0, 130.0, 65.0)  # lon/lat box where an ambiguous town name is looked for first
 NETWORK, GEODESIC = "network", "geodesic"
 _COORDS = re.compile(r"^\s*\(?\s*(-?\d+(?:\.\d+)?)\s*[,; ]\s*(-?\d+(?:\.\d+)?)\s*\)?\s*$")
 
@@ -156,12 +157,14 @@ def _gazetteer() -> tuple[dict[str, list[dict[str, Any]]], dict[str, str]] | Non
 
 @functools.cache
 def _gazetteer_alt() -> dict[str, list[dict[str, Any]]]:
-    """Towns by normalised alternative name (Frunze, Przhevalsk ...), built only when a primary name misses."""
+    """Towns of 15,000+ by alternative name in Latin letters (Przhevalsk ...), built when a primary name misses."""
     gaz = _gazetteer()
     out: dict[str, list[dict[str, Any]]] = collections.defaultdict(list)
     for towns in (gaz[0].values() if gaz else []):
         for c in towns:
-            for k in {_key(a) for a in c["alternatenames"]} - {""}:
+            if c["population"] < 15000:
+                continue
+            for k in {_NONWORD.sub("", a.casefold()) for a in c["alternatenames"] if a.isascii()} - {""}:
                 out[k].append(c)
     return dict(out)
 
@@ -173,16 +176,14 @@ def _key(text: str) -> str:
     return _NONWORD.sub("", text.casefold()) if text.isascii() else data._norm(text)
 
 
-@functools.cache
-def _countries() -> dict[str, str]:
-    """ISO3 code by normalised ISO3, ISO2 and country name."""
+def _country(text: str) -> str | None:
+    """ISO3 code of an ISO3 code, country name or (with the gazetteer) ISO2 code; None if unknown."""
     c = data.countries()
-    out = {_key(i): i for i in c["iso_a3"]}
-    out.update({_key(n): i for n, i in zip(c["name"], c["iso_a3"])})
+    known = {_key(i): i for i in c["iso_a3"]} | {_key(n): i for n, i in zip(c["name"], c["iso_a3"])}
+    if _key(text) in known:
+        return known[_key(text)]
     gaz = _gazetteer()
-    if gaz:
-        out.update({_key(k): v for k, v in gaz[1].items()})
-    return out
+    return gaz[1].get(text.strip().upper()) if gaz else None
 
 
 def _point(lon: float, lat: float, name: str | None = None) -> dict[str, Any]:
@@ -212,7 +213,7 @@ def place(query: Any) -> dict[str, Any]:
     name, country = query.strip(), None
     if "," in name:
         head, tail = (s.strip() for s in name.rsplit(",", 1))
-        country = _countries().get(_key(tail))
+        country = _country(tail)
         if country is None:
             raise PlaceError(f"{query!r}: unknown country {tail!r}; write it as an ISO3 code, e.g. 'Osh, KGZ'")
         name = head
@@ -238,22 +239,28 @@ def _town(query: str, name: str, country: str | None) -> dict[str, Any]:
     if not towns:
         where = f" in {country}" if country else ""
         raise PlaceError(f"no corridor node or town called {name!r}{where}{_suggest(name)}")
-    inside = [t for t in towns if analysis.REGION.contains(shapely.Point(t["longitude"], t["latitude"]))]
+    inside = [t for t in towns if _in_region(t)]
     towns = inside or towns  # the corridors' part of the world first: Moscow is the Russian one
     if len({t["countrycode"] for t in towns}) > 1:
         coords, _ = _node_table()
         near = [t for t in towns if _near_node(t["longitude"], t["latitude"], coords)]
         if len({t["countrycode"] for t in near}) != 1:
-            towns.sort(key=lambda t: -t["population"])
-            opts = ", ".join(f"'{t['name']}, {iso3.get(t['countrycode'], t['countrycode'])}' "
-                             f"(pop. {t['population']:,})" for t in towns[:5])
-            raise PlaceError(f"{query!r} is ambiguous: towns in {len({t['countrycode'] for t in towns})} countries "
-                             f"share the name ({opts}); add the country, e.g. '{name}, "
-                             f"{iso3.get(towns[0]['countrycode'])}', or pass a (lon, lat) pair")
+            best: dict[str, dict[str, Any]] = {}
+            for t in sorted(towns, key=lambda t: -t["population"]):
+                best.setdefault(t["countrycode"], t)
+            opts = ", ".join(f"'{t['name']}, {iso3.get(cc, cc)}' (pop. {t['population']:,})"
+                             for cc, t in list(best.items())[:5])
+            raise PlaceError(f"{query!r} is ambiguous: towns in {len(best)} countries share the name ({opts}); "
+                             f"add the country, e.g. '{name}, {iso3.get(next(iter(best)))}', or pass a (lon, lat) pair")
         towns = near
     t = max(towns, key=lambda t: t["population"])
     return {"name": t["name"], "lon": float(t["longitude"]), "lat": float(t["latitude"]), "source": "gazetteer",
             "node": None, "country": iso3.get(t["countrycode"])}
+
+
+def _in_region(town: dict[str, Any]) -> bool:
+    x0, y0, x1, y1 = REGION
+    return bool(x0 <= town["longitude"] <= x1 and y0 <= town["latitude"] <= y1)
 
 
 def _near_node(lon: float, lat: float, coords: dict[str, tuple[float, float]]) -> bool:
@@ -263,20 +270,26 @@ def _near_node(lon: float, lat: float, coords: dict[str, tuple[float, float]]) -
 
 
 def _suggest(name: str) -> str:
-    """'; closest matches: ...' from the node names and, when installed, the gazetteer's towns in the region."""
+    """'; closest matches: ...' among the node names and, when installed, the gazetteer's towns in the region."""
+    labels = _labels()
+    close = difflib.get_close_matches(_key(name), list(labels), n=8, cutoff=0.6)
+    found = list(dict.fromkeys(labels[k] for k in close))[:5]
+    return f"; closest matches: {', '.join(map(repr, found))}" if found else "; list the nodes with corridors.nodes()"
+
+
+@functools.cache
+def _labels() -> dict[str, str]:
+    """Spelling to suggest by normalised name: node names, then towns of 15,000+ in the region as 'Name, ISO3'."""
     labels: dict[str, str] = {}
     for _, r in data.nodes().iterrows():
         for v in [r["id"], r["name"], *(r["alt_names"] or [])]:
             labels.setdefault(_key(v), r["name"])
     gaz = _gazetteer()
-    if gaz:
-        for towns in gaz[0].values():
-            for t in towns:
-                if t["population"] >= 5000 and analysis.REGION.contains(shapely.Point(t["longitude"], t["latitude"])):
-                    labels.setdefault(_key(t["name"]), f"{t['name']}, {gaz[1].get(t['countrycode'])}")
-    close = difflib.get_close_matches(_key(name), list(labels), n=8, cutoff=0.6)
-    found = list(dict.fromkeys(labels[k] for k in close))[:5]
-    return f"; closest matches: {', '.join(found)}" if found else "; list the nodes with corridors.nodes()"
+    for towns in (gaz[0].values() if gaz else []):
+        for t in sorted(towns, key=lambda t: -t["population"]):
+            if t["population"] >= 15000 and _in_region(t):
+                labels.setdefault(_key(t["name"]), f"{t['name']}, {gaz[1].get(t['countrycode'])}")
+    return labels
 
 
 # ---------------------------------------------------------------- routing
@@ -373,3 +386,98 @@ def _geodesic_leg(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
     return {"kind": GEODESIC, "from": a["name"], "to": b["name"], "xy": (b["lon"], b["lat"]),
             "km": geodesy.distance_km((a["lon"], a["lat"]), (b["lon"], b["lat"])), "sections": set(),
             "mode": GEODESIC, "from_node": None, "to_node": None}
+
+
+# ---------------------------------------------------------------- many routes side by side
+
+def results(routes: Any) -> list[RouteAnalysis]:
+    """Analyse anything route-like: ids, ``RouteAnalysis``/``RouteResult``, geometries or GeoJSON, GeoDataFrames
+    (a route per row) and route files (a route per feature / track / CSV route); one item or a list."""
+    single = (str, os.PathLike, RouteAnalysis, shapely.Geometry, gpd.GeoDataFrame, dict)
+    items = [routes] if isinstance(routes, single) else list(routes)
+    out: list[RouteAnalysis] = []
+    for item in items:
+        if isinstance(item, RouteAnalysis):
+            out.append(item)
+        elif isinstance(item, os.PathLike) or (isinstance(item, str) and (
+                io.file_format(item) is not None or os.path.sep in item or Path(item).is_file())):
+            out += analysis.analyze_many(io.read_routes(item))
+        elif isinstance(item, gpd.GeoDataFrame):
+            out += analysis.analyze_many(item)
+        else:
+            out.append(analysis.analyze(item))
+    if not out:
+        raise RouteError("no routes given; pass section ids, route results, geometries, GeoDataFrames or files")
+    return out
+
+
+def carec_share(geom: shapely.Geometry, near_km: float = NEAR_CAREC_KM) -> tuple[float, float]:
+    """(km, fraction) of a line within ``near_km`` of any CAREC section line.
+
+    The line is densified to 1 km; a piece counts when its midpoint lies within ``near_km`` (geodesic distance
+    to the nearest point of a section line) of a section.
+    """
+    tree, lines = _carec_tree()
+    total = near = 0.0
+    for part in getattr(geom, "geoms", [geom]):
+        xy = np.asarray(geodesy.densify(np.asarray(part.coords)[:, :2], 1.0))
+        if len(xy) < 2:
+            continue
+        seg = geodesy.segment_lengths_m(xy[:, 0], xy[:, 1]) / 1000.0
+        mid = (xy[:-1] + xy[1:]) / 2.0
+        pts = shapely.points(mid)
+        # generous threshold in degrees (a degree of longitude shrinks with cos(lat)), refined geodesically
+        deg = near_km / 111.0 / max(math.cos(math.radians(min(float(np.abs(mid[:, 1]).max()), 85.0))), 0.05)
+        pi, li = tree.query(pts, predicate="dwithin", distance=deg)
+        best = np.full(len(mid), np.inf)
+        if len(pi):
+            foot = shapely.get_coordinates(shapely.shortest_line(pts[pi], lines[li])).reshape(-1, 2, 2)[:, 1]
+            d = np.asarray(geodesy.GEOD.inv(mid[pi, 0], mid[pi, 1], foot[:, 0], foot[:, 1])[2]) / 1000.0
+            np.minimum.at(best, pi, d)
+        total += float(seg.sum())
+        near += float(seg[best <= near_km].sum())
+    return near, (near / total if total else 0.0)
+
+
+@functools.cache
+def _carec_tree() -> tuple[shapely.STRtree, np.ndarray]:
+    lines = data.sections("section").geometry.values
+    return shapely.STRtree(lines), np.asarray(lines)
+
+
+def _crossings_text(r: RouteAnalysis) -> str:
+    out = []
+    for c in r.crossings:
+        at = "" if c.get("km") is None else f" at km {c['km']:.0f}"
+        how = f" ({c.get('bcp') or 'no known BCP'})" if c.get("via") == "land" else " by sea"
+        out.append(f"{c['from']}>{c['to']}{at}{how}")
+    return "; ".join(out)
+
+
+def compare(routes: Any, *, near_km: float = NEAR_CAREC_KM) -> pd.DataFrame:
+    """One row per route: route (name or id), id, length_km, km_<ISO3> per country, countries, crossings (with
+    their BCPs), carec_km / carec_share (length within ``near_km`` of a CAREC section line, geometric) and, for
+    ``RouteResult``s, network_km (length following network sections, by construction)."""
+    rows = []
+    for i, r in enumerate(results(routes)):
+        km, share = carec_share(r.geometry, near_km)
+        row: dict[str, Any] = {"route": r.name or r.id or f"route {i + 1}", "id": r.id,
+                               "length_km": round(r.length_km, 1)}
+        row.update({f"km_{k}": round(v, 1) for k, v in r.length_by_country_km.items()})
+        row.update({"countries": ">".join(r.countries), "crossings": _crossings_text(r),
+                    "n_crossings": len(r.crossings), "carec_km": round(km, 1), "carec_share": round(share, 3),
+                    "network_km": round(r.network_km, 1) if isinstance(r, RouteResult) else None})
+        rows.append(row)
+    df = pd.DataFrame(rows)
+    country_cols = sorted(c for c in df.columns if c.startswith("km_"))
+    df[country_cols] = df[country_cols].fillna(0.0)
+    df["network_km"] = df["network_km"].astype(object).where(df["network_km"].notna(), None)
+    front = ["route", "id", "length_km"]
+    return df[front + country_cols + [c for c in df.columns if c not in front and c not in country_cols]]
+
+
+def compare_map(routes: Any, **kwargs: Any) -> Any:
+    """A folium.Map with the routes side by side, drawn by ``maps.make_map`` (extra kwargs go to it)."""
+    from . import maps  # folium, imported lazily
+
+    return maps.make_map(routes=io.to_frame(results(routes)), **kwargs)
