@@ -157,6 +157,8 @@ coord = st.tuples(st.floats(45, 95), st.floats(33, 52))
 @given(st.lists(coord, min_size=2, max_size=8, unique=True))
 def test_invariants_on_random_routes(points):
     line = shapely.LineString(points)
+    if line.length < 1e-6:
+        return
     fwd, back = corridors.analyze_many([line, shapely.LineString(points[::-1])])
     assert math.isclose(sum(fwd.length_by_country_km.values()), fwd.length_km, abs_tol=1e-3)
     assert math.isclose(fwd.length_km, back.length_km, rel_tol=1e-9)
@@ -173,7 +175,7 @@ def test_invariants_on_random_routes(points):
 def test_route_inside_one_country_has_no_crossing(points):
     kaz = corridors.countries().set_index("iso_a3").geometry["KAZ"]
     line = shapely.LineString(points)
-    if not line.within(kaz.buffer(-0.05)):
+    if not line.within(kaz.buffer(-0.05)) or line.length < 1e-6:
         return
     r = analyze(line)
     assert r.crossings == [] and r.countries == ["KAZ"]

@@ -176,7 +176,7 @@ def test_write_read_round_trip(tmp_path, ext, almaty_bishkek):
 
 
 def test_write_parquet_without_pyarrow_says_how_to_install(tmp_path, monkeypatch, almaty_bishkek):
-    monkeypatch.setitem(__import__("sys").modules, "pyarrow", None)
+    monkeypatch.setattr(corridors.io, "_pyarrow_available", lambda: False)
     with pytest.raises(corridors.RouteFileError, match="pip install pyarrow"):
         corridors.write_routes([almaty_bishkek], tmp_path / "r.parquet")
     assert list(tmp_path.iterdir()) == []
@@ -240,10 +240,11 @@ def test_compare_corridor_1_with_the_middle_corridor():
     other = _middle_corridor()
     df = corridors.compare(["1b", other])
     assert len(df) == 2 and df["id"].iloc[0] == "1b"
-    one, mid = corridors.analyze("1b"), corridors.results(other)[0]
+    one, mid = corridors.analyze("1b"), corridors.routes.results(other)[0]
     assert df["length_km"].tolist() == pytest.approx([one.length_km, mid.length_km], abs=0.05)
     assert df["km_KAZ"].iloc[0] == pytest.approx(one.length_by_country_km["KAZ"], abs=0.05)
-    assert (df[[c for c in df.columns if c.startswith("km_")]].sum(axis=1) == pytest.approx(df["length_km"], abs=0.5))
+    per_country = df[[c for c in df.columns if c.startswith("km_")]].sum(axis=1)
+    assert per_country.tolist() == pytest.approx(df["length_km"].tolist(), abs=0.5)
     assert df["countries"].iloc[1] == ">".join(mid.countries)
     assert df["n_crossings"].tolist() == [len(one.crossings), len(mid.crossings)]
     for r, text in zip([one, mid], df["crossings"]):
@@ -258,7 +259,7 @@ def test_compare_mixes_results_files_geometries_and_frames(tmp_path, almaty_bish
     frame = gpd.GeoDataFrame({"name": ["steppe"]}, geometry=[off], crs=4326)
     df = corridors.compare([almaty_bishkek, str(path), off, frame])
     assert len(df) == 4
-    assert df["length_km"].iloc[:2].tolist() == pytest.approx([almaty_bishkek.length_km] * 2, abs=0.01)
+    assert df["length_km"].iloc[:2].tolist() == pytest.approx([almaty_bishkek.length_km] * 2, abs=0.05)
     assert df["carec_share"].tolist() == pytest.approx([1.0, 1.0, 0.0, 0.0])
     assert df["network_km"].iloc[0] == pytest.approx(almaty_bishkek.network_km, abs=0.05)
     assert df["route"].iloc[3] == "steppe" and df["route"].iloc[2] == "route 3"

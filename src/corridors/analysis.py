@@ -153,7 +153,7 @@ def _parts(geom: shapely.Geometry) -> list[np.ndarray]:
         bad = np.flatnonzero(~np.isfinite(p).all(axis=1))
         if len(bad):
             raise RouteError(f"the route has NaN or infinite coordinates at vertex {int(bad[0])}; drop or fix them")
-        if len(p) < 2 or np.all(p == p[0]):
+        if len(p) < 2 or np.ptp(p, axis=0).max() < 1e-9:
             raise RouteError("the route needs at least two distinct points")
     xy = np.concatenate(parts)
     if (np.abs(xy[:, 0]) > 180).any() or (np.abs(xy[:, 1]) > 90).any():

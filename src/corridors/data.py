@@ -41,7 +41,11 @@ def _read(name: str) -> gpd.GeoDataFrame:
         fc = json.load(f)
     gdf = gpd.GeoDataFrame.from_features(fc["features"], crs=CRS)
     cols = list(fc["features"][0]["properties"]) if fc["features"] else []
-    return gdf[[*cols, "geometry"]]
+    gdf = gdf[[*cols, "geometry"]]
+    for col in cols:  # JSON null stays None (not NaN) in text columns
+        if not pd.api.types.is_numeric_dtype(gdf[col]):
+            gdf[col] = gdf[col].astype(object).where(gdf[col].notna(), None)
+    return gdf
 
 
 def sections(kind: str | None = None) -> gpd.GeoDataFrame:

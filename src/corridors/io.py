@@ -9,6 +9,7 @@ Malformed input raises ``RouteFileError`` naming the file and the line, point or
 from __future__ import annotations
 
 import csv
+import importlib.util
 import json
 import math
 import os
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import shapely
 
@@ -66,10 +68,10 @@ def read_routes(path: str | os.PathLike[str], *, layer: str | None = None) -> gp
     elif fmt == "csv":
         gdf = _read_csv(p)
     elif fmt == "parquet":
+        if not _pyarrow_available():
+            raise RouteFileError(f"{p.name}: {PYARROW_HINT}")
         try:
             gdf = gpd.read_parquet(p)
-        except ImportError as exc:
-            raise RouteFileError(f"{p.name}: {PYARROW_HINT}") from exc
         except Exception as exc:
             raise RouteFileError(f"{p.name}: cannot be read as GeoParquet ({exc})") from exc
     else:
@@ -110,9 +112,23 @@ def _checked(gdf: gpd.GeoDataFrame, fname: str) -> gpd.GeoDataFrame:
         xy = shapely.get_coordinates(geom)
         if len(xy) < 2 or not (abs(xy[:, 0]) <= 180).all() or not (abs(xy[:, 1]) <= 90).all():
             raise RouteFileError(f"{where}: needs at least two (lon, lat) points within ±180/±90 degrees")
+    for col in gdf.columns:  # GDAL hands JSON fields back as lists and dicts: JSON text, as write_routes has it
+        if col != gdf.geometry.name and gdf[col].dtype == object:
+            gdf[col] = gdf[col].map(_json_text)
     if "name" not in gdf.columns:
         gdf["name"] = [f"{Path(fname).stem} {i + 1}" if len(gdf) > 1 else Path(fname).stem for i in range(len(gdf))]
     return gdf.reset_index(drop=True)
+
+
+def _json_text(v: Any) -> Any:
+    """Lists, arrays and dicts as JSON text; anything else as it is."""
+    if isinstance(v, np.ndarray):
+        v = v.tolist()
+    return json.dumps(v, ensure_ascii=False) if isinstance(v, list | dict) else v
+
+
+def _pyarrow_available() -> bool:
+    return importlib.util.find_spec("pyarrow") is not None
 
 
 def _number(text: str, what: str, where: str, low: float, high: float) -> float:
@@ -278,12 +294,9 @@ def write_routes(routes: gpd.GeoDataFrame | Iterable[RouteAnalysis], path: str |
     geom_col = gdf.geometry.name
     for col in gdf.columns:
         if col != geom_col and gdf[col].dtype == object:
-            gdf[col] = gdf[col].map(lambda v: json.dumps(v, ensure_ascii=False) if isinstance(v, list | dict) else v)
-    if fmt == "parquet":
-        try:
-            import pyarrow  # noqa: F401
-        except ImportError as exc:
-            raise RouteFileError(f"{p.name}: {PYARROW_HINT}") from exc
+            gdf[col] = gdf[col].map(_json_text)
+    if fmt == "parquet" and not _pyarrow_available():
+        raise RouteFileError(f"{p.name}: {PYARROW_HINT}")
     p.parent.mkdir(parents=True, exist_ok=True)
     tmpdir = tempfile.mkdtemp(dir=p.parent, prefix=f".{p.name}.")
     tmp = Path(tmpdir) / p.name

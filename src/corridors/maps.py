@@ -42,7 +42,7 @@ INVESTMENT_BINS = ((2.0, "#fff0b8"), (5.0, "#fdd27f"), (10.0, "#f9a64a"), (math.
 NODE_STYLE = {
     "bcp": {"radius": 5, "color": "#222", "weight": 2, "fillColor": "#fff", "fillOpacity": 1},
     "port": {"radius": 6, "color": "#fff", "weight": 1.5, "fillColor": "#0b4f8a", "fillOpacity": 1},
-    "city": {"radius": 4, "color": "#fff", "weight": 1, "fillColor": "#444", "fillOpacity": 1},
+    "city": {"radius": 5, "color": "#fff", "weight": 1.5, "fillColor": "#333", "fillOpacity": 1},
     "waypoint": {"radius": 3, "color": "#fff", "weight": 1, "fillColor": "#777", "fillOpacity": 1},
 }
 LAND_COLOR, MEMBER_COLOR, SEA_COLOR = "#f1efe9", "#fffbef", "#cfe0ea"
@@ -59,12 +59,14 @@ body,.leaflet-container{font:13px/1.4 system-ui,-apple-system,"Segoe UI",Roboto,
 .cr-legend{bottom:24px;right:10px;max-width:270px}.cr-legend h4{margin:0 0 4px;font-size:13px}
 .cr-legend div{white-space:nowrap}.leaflet-control-layers{font-size:12.5px;line-height:1.5}.cr-legend svg{vertical-align:middle;margin-right:6px}
 .cr-legend p{margin:5px 0 0;color:#555;font-size:11px;white-space:normal}
-.cr-panel{top:84px;left:10px;max-width:350px;max-height:calc(100vh - 160px);overflow:auto;font-size:12px}
+.cr-panel{top:84px;left:10px;max-width:300px;max-height:calc(100vh - 160px);overflow:auto;font-size:12px}
+.cr-panel.cr-right{top:222px;left:auto;right:10px;max-height:calc(100vh - 240px)}.cr-legend.cr-left{left:10px;right:auto}
+.cr-panel p{margin:4px 0}.cr-panel svg{vertical-align:middle;margin-right:4px}
 .cr-panel summary{font-weight:bold;font-size:14px;cursor:pointer}.cr-panel h5{margin:8px 0 2px;font-size:12px}
 .cr-panel table,.cr-pop table{border-collapse:collapse}.cr-panel td,.cr-panel th{padding:1px 6px 1px 0;text-align:left}
 .cr-warn{color:#b00000;font-weight:bold}.cr-ok{color:#1e7a3c}
 .cr-pop{font-size:12px}.cr-pop th{text-align:left;vertical-align:top;padding:1px 8px 1px 0}.cr-pop ul{margin:0;padding-left:16px}
-.cr-pop .cr-story{background:#fff7e0;border-left:3px solid #f08a00;padding:4px 6px;margin:4px 0}
+.cr-story{background:#fff7e0;border-left:3px solid #f08a00;padding:4px 6px;margin:4px 0}
 .cr-sw{display:inline-block;width:18px;height:4px;margin:0 5px 3px 0;vertical-align:middle}
 .cr-label{white-space:nowrap;font-weight:bold;font-size:11px;color:#222;text-shadow:0 0 3px #fff,0 0 3px #fff}
 .cr-label span{display:inline-block;transform:translate(-50%,-50%)}
@@ -205,7 +207,7 @@ def _route_features(rows: gpd.GeoDataFrame, results: Sequence[analysis.RouteAnal
     for (_, row), a in zip(rows.iterrows(), results):
         g = _group(row)
         rid = str(_get(row, "id", ""))
-        style = {"color": _color(g), "weight": 3 if g == "key" else 4, "opacity": 0.9,
+        style = {"color": _color(g), "weight": 2.5 if g == "key" else 5, "opacity": 0.9,
                  "className": f"cr-route cr-c{g}"}
         if _get(row, "basis") == "inferred":
             style["dashArray"] = DASH
@@ -282,9 +284,12 @@ def _swatch(kind: str, color: str) -> str:
     return f'<svg width="30" height="14"><rect x="3" y="1" width="24" height="12" fill="{fill}" stroke="#888"/></svg>'
 
 
-def _legend(entries: Sequence[tuple[str, str, str]], note: str = "") -> str:
-    rows = "".join(f"<div>{_swatch(kind, color)}{_e(label)}</div>" for kind, label, color in entries)
-    return f'<div class="cr-box cr-legend"><h4>Legend</h4>{rows}<p>{_e(note)}</p></div>'
+def _legend_rows(entries: Sequence[tuple[str, str, str]]) -> str:
+    return "".join(f"<div>{_swatch(kind, color)}{_e(label)}</div>" for kind, label, color in entries)
+
+
+def _legend(entries: Sequence[tuple[str, str, str]], note: str = "", cls: str = "") -> str:
+    return f'<div class="cr-box cr-legend {cls}"><h4>Legend</h4>{_legend_rows(entries)}<p>{_e(note)}</p></div>'
 
 
 def _furnish(m: folium.Map, title: str, subtitle: str, legend: str, panel: str = "") -> None:
@@ -335,7 +340,7 @@ def make_map(routes: Any = None, *, countries: bool = True, nodes: bool = True, 
              offline: bool = False, labels: bool = False, title: str | None = None, subtitle: str = "",
              notes: Mapping[str, str] | None = None, bounds: Sequence[float] | None = None,
              _results: Mapping[str, analysis.RouteAnalysis] | None = None,
-             _legend_extra: Sequence[tuple[str, str, str]] = (), _panel: str = "",
+             _legend_extra: Sequence[tuple[str, str, str]] = (), _panel: str = "", _legend_class: str = "",
              _fit: Mapping[str, Any] | None = None) -> folium.Map:
     """A Leaflet map of ``routes``: None (every section and key route), a corridor number (1-6), a list of
     section / key-route ids or names, or a GeoDataFrame of your own lines (any CRS; ``name`` column used).
@@ -395,7 +400,8 @@ def make_map(routes: Any = None, *, countries: bool = True, nodes: bool = True, 
     note = "Lines join sourced places along the geodesic: schematic, not surveyed alignments."
     note = "Lines join sourced places along the geodesic: schematic, not surveyed alignments."
     default_title = "Routes" if user else "CAREC transport corridors"
-    _furnish(m, title or default_title, subtitle, _legend([*entries, *_legend_extra], note), _panel)
+    _furnish(m, title or default_title, subtitle, _legend([*entries, *_legend_extra], note, _legend_class),
+             _panel)
     return m
 
 
@@ -524,7 +530,8 @@ def _kazakhstan_panel(computed: Sequence[str]) -> str:
         extra = f"All CAREC since 2001: USD {t['value']:.2f} bn ({_link(t['source_url'], t['as_of'])})."
     parts.append(f"<h5>CAREC investment by country (cumulative)</h5><table><tr><th>country</th><th>value</th>"
                  f"<th>as of (source)</th></tr>{rows}</table>{extra} Other members: no published figure.")
-    return f'<details open class="cr-box cr-panel"><summary>Facts</summary>{"".join(parts)}</details>'
+    parts.append(f"<h5>Map colours: CAREC investment</h5>{_legend_rows(_investment_legend())}")
+    return f'<details open class="cr-box cr-panel cr-right"><summary>Facts</summary>{"".join(parts)}</details>'
 
 
 def _index_html(pages: Sequence[tuple[str, str, str, str]]) -> str:
@@ -574,25 +581,20 @@ def build(out: str | Path = "maps", offline: bool = False) -> list[Path]:
             lambda c=c: make_map(c, labels=True, title=f"CAREC Corridor {c}",
                                  subtitle="Section ids at each section's midpoint", **kw))
     ab = "almaty-bishkek"
-    if ab in present:
-        a = results[ab]
-        cross = "; ".join(f"{x['from']}→{x['to']} at km {x['km']:,.0f} ({x['bcp'] or x['via']})" for x in a.crossings)
-        ab_fig = f"{_km(a.length_km)}; crossing {cross}"
-    else:
-        ab_fig = "key route not yet in the data"
+    a = results[ab]
+    cross = "; ".join(f"{x['from']}→{x['to']} at km {x['km']:,.0f} ({x['bcp'] or x['via']})" for x in a.crossings)
 
     def almaty() -> folium.Map:
-        if ab not in present:  # until the key route lands: Corridor 1 around the two cities
-            return make_map(1, title="Almaty – Bishkek", subtitle="key route 'almaty-bishkek' not yet in the data",
-                            bounds=(74.3, 42.6, 77.2, 43.5), **kw)
+        story = _almaty_bishkek_story()
         m = make_map([ab], title="Almaty – Bishkek", subtitle="CAREC's first project in Kazakhstan · Corridor 1",
-                     notes={ab: _almaty_bishkek_story()}, _legend_extra=[("city", "Town (km from Almaty)", "")],
+                     notes={ab: story}, _legend_extra=[("city", "Town (km from Almaty)", "")],
+                     _panel=f'<details open class="cr-box cr-panel"><summary>The road</summary>{story}</details>',
                      _fit={"padding_top_left": (90, 90), "padding_bottom_right": (90, 60)}, **kw)
         _chainage_layer(m, results[ab], "Almaty")
         return m
 
     add("almaty_bishkek.html", "Almaty – Bishkek", "the key route, its towns with km from Almaty and the border "
-        "crossing; CAREC's first project in Kazakhstan", ab_fig, almaty)
+        "crossing; CAREC's first project in Kazakhstan", f"{_km(a.length_km)}; crossing {cross}", almaty)
     crossing = analysis.corridors_crossing("KAZ")
     kaz_ids = secs.loc[(secs["kind"] == "section") & secs["corridor"].isin(crossing), "id"].tolist()
     kaz_ids += [i for i in KAZ_KEY_ROUTES if i in present]
@@ -601,8 +603,8 @@ def build(out: str | Path = "maps", offline: bool = False) -> list[Path]:
     def kazakhstan() -> folium.Map:
         m = make_map(kaz_ids, title="Kazakhstan in CAREC and the Belt and Road",
                      subtitle=f"Corridors {', '.join(crossing)}, WE–WC, Middle Corridor and the China gateways",
-                     bounds=kaz_bounds, _legend_extra=_investment_legend(), _panel=_kazakhstan_panel(crossing),
-                     _fit={"padding_top_left": (370, 70), "padding_bottom_right": (20, 10)}, **kw)
+                     bounds=kaz_bounds, _panel=_kazakhstan_panel(crossing), _legend_class="cr-left",
+                     _fit={"padding_top_left": (10, 70), "padding_bottom_right": (330, 10)}, **kw)
         _investment_layer(m)
         return m
 
