@@ -126,7 +126,7 @@ def pieces_many(
         change = np.flatnonzero(np.diff(lab) != 0) + 1
         edges = np.concatenate([[0], change, [s1 - s0]])
         runs = [[int(lab[i]), int(i), int(j)] for i, j in zip(edges[:-1], edges[1:])]
-        runs = _fold_excursions(runs, km, min_excursion_km)
+        runs = _fold_excursions(runs, km, min_excursion_km, outside=len(layer.labels))
         seg_a, seg_b = a[s0:s1], b[s0:s1]
         out.append([
             Piece(labels[lab_i], float(km[i]), float(km[j]), tuple(map(float, seg_a[i])), tuple(map(float, seg_b[j - 1])))
@@ -135,25 +135,28 @@ def pieces_many(
     return out
 
 
-def _fold_excursions(runs: list[list[int]], km: np.ndarray, limit: float) -> list[list[int]]:
-    """Merge short runs into their neighbours: a brief exit and return, or a sliver at either end."""
+def _fold_excursions(runs: list[list[int]], km: np.ndarray, limit: float, outside: int) -> list[list[int]]:
+    """Merge short runs into their neighbours: a brief exit and return, or a sliver at either end.
+
+    A sliver of land at an end is kept when its neighbour is open water: a route that starts at a port on
+    the coast starts in that port's country.
+    """
     i = 0
     while len(runs) > 1 and i < len(runs):
         lab, a, b = runs[i]
-        if km[b] - km[a] >= limit:
-            i += 1
-            continue
         prev = runs[i - 1] if i > 0 else None
         nxt = runs[i + 1] if i + 1 < len(runs) else None
-        if prev is not None and nxt is not None and prev[0] == nxt[0]:
+        if km[b] - km[a] >= limit:
+            i += 1
+        elif prev is not None and nxt is not None and prev[0] == nxt[0]:
             prev[2] = nxt[2]
             del runs[i:i + 2]
             i = max(i - 1, 0)
-        elif prev is None and nxt is not None:
-            nxt[1] = a
-            del runs[i]
-        elif nxt is None and prev is not None:
-            prev[2] = b
+        elif (prev is None) != (nxt is None) and not (lab != outside and (prev or nxt)[0] == outside):
+            if prev is None:
+                nxt[1] = a
+            else:
+                prev[2] = b
             del runs[i]
         else:
             i += 1

@@ -1,4 +1,5 @@
-"""Command line: `corridors list|nodes|report|build|route|compare|analyze`. Output goes to stdout; errors name the fix."""
+"""Command line: `corridors list|nodes|report|build|route|compare|analyze`. Output goes to stdout; errors name
+the fix."""
 
 from __future__ import annotations
 

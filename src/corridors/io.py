@@ -211,6 +211,10 @@ class _GpxHandler(xml.sax.ContentHandler):
         self.routes: list[dict[str, Any]] = []
         self.stack: list[str] = []
         self.text = ""
+        self._locator: Any = None
+
+    def setDocumentLocator(self, locator: Any) -> None:  # noqa: N802 (SAX API)
+        self._locator = locator
 
     def _where(self) -> str:
         return f"{self.fname} line {self._locator.getLineNumber()}"

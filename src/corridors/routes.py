@@ -19,7 +19,7 @@ import functools
 import math
 import os
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -181,7 +181,7 @@ def _country(text: str) -> str | None:
     c = data.countries()
     known = {_key(i): i for i in c["iso_a3"]} | {_key(n): i for n, i in zip(c["name"], c["iso_a3"])}
     if _key(text) in known:
-        return known[_key(text)]
+        return str(known[_key(text)])
     gaz = _gazetteer()
     return gaz[1].get(text.strip().upper()) if gaz else None
 
@@ -284,11 +284,11 @@ def _labels() -> dict[str, str]:
     for _, r in data.nodes().iterrows():
         for v in [r["id"], r["name"], *(r["alt_names"] or [])]:
             labels.setdefault(_key(v), r["name"])
-    gaz = _gazetteer()
-    for towns in (gaz[0].values() if gaz else []):
+    by_name, iso3 = _gazetteer() or ({}, {})
+    for towns in by_name.values():
         for t in sorted(towns, key=lambda t: -t["population"]):
             if t["population"] >= 15000 and _in_region(t):
-                labels.setdefault(_key(t["name"]), f"{t['name']}, {gaz[1].get(t['countrycode'])}")
+                labels.setdefault(_key(t["name"]), f"{t['name']}, {iso3.get(t['countrycode'])}")
     return labels
 
 
@@ -400,7 +400,7 @@ def results(routes: Any) -> list[RouteAnalysis]:
         if isinstance(item, RouteAnalysis):
             out.append(item)
         elif isinstance(item, os.PathLike) or (isinstance(item, str) and (
-                io.file_format(item) is not None or os.path.sep in item or Path(item).is_file())):
+                io.file_format(item) is not None or Path(item).is_file())):
             out += analysis.analyze_many(io.read_routes(item))
         elif isinstance(item, gpd.GeoDataFrame):
             out += analysis.analyze_many(item)
@@ -420,7 +420,7 @@ def carec_share(geom: shapely.Geometry, near_km: float = NEAR_CAREC_KM) -> tuple
     tree, lines = _carec_tree()
     total = near = 0.0
     for part in getattr(geom, "geoms", [geom]):
-        xy = np.asarray(geodesy.densify(np.asarray(part.coords)[:, :2], 1.0))
+        xy: np.ndarray = np.asarray(geodesy.densify([c[:2] for c in part.coords], 1.0))
         if len(xy) < 2:
             continue
         seg = geodesy.segment_lengths_m(xy[:, 0], xy[:, 1]) / 1000.0
