@@ -46,7 +46,7 @@ NODE_STYLE = {
     "waypoint": {"radius": 3, "color": "#fff", "weight": 1, "fillColor": "#777", "fillOpacity": 1},
 }
 LAND_COLOR, MEMBER_COLOR, SEA_COLOR = "#f1efe9", "#fffbef", "#cfe0ea"
-BASE_PANE = "cr-base"  # below the routes: country fill, outlines, choropleth
+BASE_PANE, CHORO_PANE = "cr-base", "cr-choro"  # below the routes (overlayPane is 400)
 NODE_LABEL = {"bcp": "Border crossing point", "port": "Port", "city": "Town", "waypoint": "Waypoint"}
 _STYLE_FN = JsCode("function (f) { return f.properties.style; }")
 CSS = """
@@ -259,7 +259,9 @@ def _add_countries(m: folium.Map) -> None:
                   "properties": {"style": {"color": "#8c8c8c", "weight": 1, "opacity": 0.9, "interactive": False,
                                            "className": "cr-outline"}}})
     fg = folium.FeatureGroup(name="Countries", show=True)
-    _geojson(feats, tip=False, popup=False, pane=BASE_PANE, attribution="Boundaries: Natural Earth").add_to(fg)
+    # a canvas: big SVG fills overrun the tile memory of software-rendering browsers (blank patches)
+    _geojson(feats, tip=False, popup=False, pane=BASE_PANE, renderer=JsCode(f"L.canvas({{pane: '{BASE_PANE}'}})"),
+             attribution="Boundaries: Natural Earth").add_to(fg)
     fg.add_to(m)
 
 
@@ -364,7 +366,8 @@ def make_map(routes: Any = None, *, countries: bool = True, nodes: bool = True, 
         if offline:
             raise ValueError("an offline map cannot load tiles; pass tiles=None")
         folium.TileLayer(tiles, name="Basemap (OpenStreetMap)", overlay=True, opacity=0.55).add_to(m)
-    folium.map.CustomPane(BASE_PANE, z_index=350, pointer_events=True).add_to(m)
+    folium.map.CustomPane(BASE_PANE, z_index=340).add_to(m)
+    folium.map.CustomPane(CHORO_PANE, z_index=360, pointer_events=True).add_to(m)
     if countries:
         _add_countries(m)
     groups = _route_features(rows, results, notes or {})
@@ -488,7 +491,7 @@ def _investment_layer(m: folium.Map) -> None:
         geom = c.geometry.simplify(COUNTRY_TOLERANCE)
         feats.append({"type": "Feature", "geometry": _round(geom),
                       "properties": {"tip": tip, "popup": f'<div class="cr-pop">{pop}</div>', "style": style}})
-    _group_layer(m, "CAREC investment by country", _geojson(feats, pane=BASE_PANE))
+    _group_layer(m, "CAREC investment by country", _geojson(feats, pane=CHORO_PANE))
 
 
 def _investment_legend() -> list[tuple[str, str, str]]:
