@@ -11,6 +11,7 @@ import pytest
 from corridors.data import geodata_dir
 from corridors.facts import carec_investment_by_country, fact, facts, kazakh_chinese_programme
 
+
 @pytest.fixture(scope="module")
 def table() -> pd.DataFrame:
     return facts()

@@ -129,7 +129,8 @@ def pieces_many(
         runs = _fold_excursions(runs, km, min_excursion_km, outside=len(layer.labels))
         seg_a, seg_b = a[s0:s1], b[s0:s1]
         out.append([
-            Piece(labels[lab_i], float(km[i]), float(km[j]), tuple(map(float, seg_a[i])), tuple(map(float, seg_b[j - 1])))
+            Piece(labels[lab_i], float(km[i]), float(km[j]),
+                  (float(seg_a[i][0]), float(seg_a[i][1])), (float(seg_b[j - 1][0]), float(seg_b[j - 1][1])))
             for lab_i, i, j in runs
         ])
     return out

@@ -48,7 +48,19 @@ NODE_STYLE = {
 LAND_COLOR, MEMBER_COLOR, SEA_COLOR = "#f1efe9", "#fffbef", "#cfe0ea"
 BASE_PANE, CHORO_PANE = "cr-base", "cr-choro"  # below the routes (overlayPane is 400)
 NODE_LABEL = {"bcp": "Border crossing point", "port": "Port", "city": "Town", "waypoint": "Waypoint"}
-_STYLE_FN = JsCode("function (f) { return f.properties.style; }")
+# Leaflet style read from each feature's "st" (not "style": folium would re-apply that after drawing)
+_STYLE_FN = JsCode("function (f) { return f.properties.st; }")
+_HATCH_STYLE_FN = JsCode("""function (f) {
+    var s = Object.assign({}, f.properties.st);
+    if (s.fillColor === "hatch") {  // grey diagonal hatching, drawn on a canvas
+        var c = document.createElement("canvas"), x = c.getContext("2d");
+        c.width = c.height = 8; x.fillStyle = "#e4e4e4"; x.fillRect(0, 0, 8, 8);
+        x.strokeStyle = "#9a9a9a"; x.lineWidth = 1.5; x.beginPath();
+        x.moveTo(0, 8); x.lineTo(8, 0); x.moveTo(-2, 2); x.lineTo(2, -2); x.moveTo(6, 10); x.lineTo(10, 6); x.stroke();
+        s.fillColor = x.createPattern(c, "repeat");
+    }
+    return s;
+}""")
 CSS = """
 body,.leaflet-container{font:13px/1.4 system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif}
 .leaflet-container{background:#dcdcdc}
@@ -186,7 +198,8 @@ def _node_popup(row: Mapping[str, Any], catalogue: pd.DataFrame, extra: str = ""
 def _geojson(features: list[dict[str, Any]], *, marker: Any = None, tip: bool = True, popup: bool = True,
              **options: Any) -> folium.GeoJson:
     fc = {"type": "FeatureCollection", "features": features}
-    g = folium.GeoJson(fc, control=False, marker=marker, style=_STYLE_FN, **options)
+    options.setdefault("style", _STYLE_FN)  # read before a feature is drawn, so className applies
+    g = folium.GeoJson(fc, control=False, marker=marker, **options)
     if tip and features:
         folium.GeoJsonTooltip(["tip"], labels=False, sticky=True).add_to(g)
     if popup and features:
@@ -213,7 +226,7 @@ def _route_features(rows: gpd.GeoDataFrame, results: Sequence[analysis.RouteAnal
             style["dashArray"] = DASH
         name = _get(row, "name", rid or "route")
         tip = f"{_e(name)} · {_km(a.length_km)}"
-        props = {"id": rid, "tip": tip, "popup": _route_popup(row, a, notes.get(rid, "")), "style": style}
+        props = {"id": rid, "tip": tip, "popup": _route_popup(row, a, notes.get(rid, "")), "st": style}
         geom = row.geometry.simplify(LINE_TOLERANCE, preserve_topology=False)
         groups.setdefault(g, []).append({"type": "Feature", "properties": props, "geometry": _round(geom)})
     return groups
@@ -227,7 +240,7 @@ def _node_features(nodes: gpd.GeoDataFrame, catalogue: pd.DataFrame, extra: Mapp
         style = {**NODE_STYLE[k], "className": f"cr-node cr-{k}"}
         where = (extra or {}).get(row["id"], "")
         props = {"id": row["id"], "tip": f"{_e(row['name'])}{' · ' + where if where else ''}",
-                 "popup": _node_popup(row, catalogue, where), "style": style}
+                 "popup": _node_popup(row, catalogue, where), "st": style}
         out.append({"type": "Feature", "properties": props, "geometry": _round(row.geometry)})
     return out
 
@@ -253,10 +266,10 @@ def _add_countries(m: folium.Map) -> None:
     b = _base_geometry()
     fills = [(b["frame"], LAND_COLOR), (b["members_union"], MEMBER_COLOR), (b["sea"], SEA_COLOR)]
     feats = [{"type": "Feature", "geometry": _round(g),
-              "properties": {"style": {"stroke": False, "fillColor": col, "fillOpacity": 1, "interactive": False}}}
+              "properties": {"st": {"stroke": False, "fillColor": col, "fillOpacity": 1, "interactive": False}}}
              for g, col in fills]
     feats.append({"type": "Feature", "geometry": _round(b["lines"]),
-                  "properties": {"style": {"color": "#8c8c8c", "weight": 1, "opacity": 0.9, "interactive": False,
+                  "properties": {"st": {"color": "#8c8c8c", "weight": 1, "opacity": 0.9, "interactive": False,
                                            "className": "cr-outline"}}})
     fg = folium.FeatureGroup(name="Countries", show=True)
     # a canvas: big SVG fills overrun the tile memory of software-rendering browsers (blank patches)
@@ -486,12 +499,14 @@ def _investment_layer(m: folium.Map) -> None:
         else:
             tip = f"{_e(name)}: no figure"
             pop = f"{tip} — no published CAREC investment figure in the data (not zero)."
-            style = {"fillColor": "url(#cr-hatch)", "fillOpacity": 0.5, "color": "#999", "weight": 1}
+            style = {"fillColor": "hatch", "fillOpacity": 0.8, "color": "#999", "weight": 1}
         style["className"] = "cr-choro"
         geom = c.geometry.simplify(COUNTRY_TOLERANCE)
         feats.append({"type": "Feature", "geometry": _round(geom),
-                      "properties": {"tip": tip, "popup": f'<div class="cr-pop">{pop}</div>', "style": style}})
-    _group_layer(m, "CAREC investment by country", _geojson(feats, pane=CHORO_PANE))
+                      "properties": {"tip": tip, "popup": f'<div class="cr-pop">{pop}</div>', "st": style}})
+    renderer = JsCode(f"L.canvas({{pane: '{CHORO_PANE}'}})")
+    _group_layer(m, "CAREC investment by country", _geojson(feats, pane=CHORO_PANE, renderer=renderer,
+                                                            style=_HATCH_STYLE_FN))
 
 
 def _investment_legend() -> list[tuple[str, str, str]]:

@@ -57,7 +57,7 @@ def read_nodes(root: Path, sources: dict[str, dict[str, str]]) -> dict[str, dict
                 srcs = _list(row["sources"], ";")
                 unknown = [s for s in [*srcs, row["coord_source"]] if s and s not in sources]
                 if not srcs or unknown:
-                    raise NetworkError(f"{where}: node {nid!r} needs sources listed in sources.csv (unknown: {unknown})")
+                    raise NetworkError(f"{where}: node {nid!r} needs sources from sources.csv (unknown: {unknown})")
                 if row["coord_confidence"] not in CONFIDENCES:
                     raise NetworkError(f"{where}: coord_confidence must be one of {sorted(CONFIDENCES)}")
                 joins = _list(row["joins"])
