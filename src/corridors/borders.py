@@ -153,11 +153,11 @@ def _fold_excursions(runs: list[list[int]], km: np.ndarray, limit: float, outsid
             prev[2] = nxt[2]
             del runs[i:i + 2]
             i = max(i - 1, 0)
-        elif (prev is None) != (nxt is None) and not (lab != outside and (prev or nxt)[0] == outside):
-            if prev is None:
-                nxt[1] = a
-            else:
-                prev[2] = b
+        elif prev is None and nxt is not None and not (lab != outside and nxt[0] == outside):
+            nxt[1] = a
+            del runs[i]
+        elif nxt is None and prev is not None and not (lab != outside and prev[0] == outside):
+            prev[2] = b
             del runs[i]
         else:
             i += 1

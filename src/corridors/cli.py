@@ -27,7 +27,7 @@ def _table(df: pd.DataFrame, fmt: str, geo: Any = None) -> str:
         return buf.getvalue().rstrip("\n")
     if fmt == "geojson":
         return json.dumps(data.as_feature_collection(geo), ensure_ascii=False)
-    return df.to_string(index=False, max_colwidth=48)
+    return str(df.to_string(index=False, max_colwidth=48))
 
 
 def _listify(df: pd.DataFrame) -> pd.DataFrame:

@@ -108,4 +108,5 @@ def node(id_or_name: str) -> pd.Series:
 
 def as_feature_collection(gdf: gpd.GeoDataFrame) -> dict[str, Any]:
     """RFC 7946 FeatureCollection (dict) of any of the frames above."""
-    return json.loads(gdf.to_json(drop_id=True))
+    fc: dict[str, Any] = json.loads(gdf.to_json(drop_id=True))
+    return fc
