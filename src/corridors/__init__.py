@@ -4,7 +4,9 @@ Data (sections, key routes, nodes, countries) -> analysis (geodesic lengths, len
 crossings) -> presentation (Folium maps, CLI).
 """
 
+import importlib
 from importlib.metadata import PackageNotFoundError, version
+from typing import Any
 
 from .analysis import (
     RouteAnalysis,
@@ -20,6 +22,15 @@ from .data import NotFoundError, as_feature_collection, countries, key_routes, n
 from .facts import carec_investment_by_country, fact, facts, kazakh_chinese_programme
 from .io import RouteFileError, read_routes, write_routes
 from .routes import PlaceError, RouteResult, compare, compare_map, network_graph, place, route
+
+
+def __getattr__(name: str) -> Any:
+    """``corridors.maps`` and ``corridors.make_map`` import folium only when first used."""
+    if name in ("maps", "make_map"):
+        maps = importlib.import_module(".maps", __name__)
+        return maps if name == "maps" else maps.make_map
+    raise AttributeError(f"module 'corridors' has no attribute {name!r}")
+
 
 try:
     __version__ = version("corridors")
@@ -53,6 +64,7 @@ __all__ = [
     "fact",
     "facts",
     "kazakh_chinese_programme",
+    "make_map",
     "key_routes",
     "node",
     "nodes",
