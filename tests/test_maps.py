@@ -77,10 +77,10 @@ def test_offline_maps_request_nothing(offline: Path) -> None:
     assert '<a href="https://' in (offline / "kazakhstan.html").read_text(encoding="utf-8")  # source links stay
 
 
-def test_default_build_links_leaflet_and_a_basemap(online: Path) -> None:
+def test_default_build_inlines_leaflet_and_adds_only_a_basemap(online: Path) -> None:
     text = (online / "carec_corridors.html").read_text(encoding="utf-8")
-    assert re.search(r'<script src="https://[^"]*leaflet[^"]*\.js"', text)
-    assert "L.tileLayer" in text and "OpenStreetMap" in text
+    assert "Leaflet 1.9.4" in text and not LOADING_TAG.search(text)  # draws with no network
+    assert "L.tileLayer" in text and "OpenStreetMap" in text  # the one optional external layer
     assert "jquery" not in text.lower() and "bootstrap" not in text.lower() and "awesome" not in text.lower()
 
 
