@@ -3,7 +3,8 @@
 Each feature is GeoJSON carrying ``tip`` and ``popup`` HTML built here (every value through ``html.escape``)
 and its Leaflet style ``st``. Every map inlines Leaflet (shipped in ``corridors/static``), so corridors,
 markers and outlines draw with no network; the default build adds an optional OpenStreetMap basemap layer
-(tiles fetched when online), ``build(out, offline=True)`` leaves it out and requests nothing at all. Builds are byte-for-byte reproducible: element ids come from a counter, not random.
+(tiles fetched when online), ``build(out, offline=True)`` leaves it out and requests nothing at all.
+Builds are byte-for-byte reproducible: element ids come from a counter, not random.
 """
 
 from __future__ import annotations
