@@ -52,7 +52,7 @@ def folium_default(display: bool) -> str:
 
 def main() -> None:
     t = time.perf_counter()
-    rows = [("ours, offline (Leaflet inlined)", ours(True)), ("ours, default build (CDN)", ours(False)),
+    rows = [("ours, offline (Leaflet inlined)", ours(True)), ("ours, default build (OSM basemap layer)", ours(False)),
             ("folium default, same features unrounded", folium_default(True)),
             ("folium default, raw data features", folium_default(False))]
     print(f"{'overview map':42} {'bytes':>10} {'vertices':>9} {'bytes/vertex':>13}")
