@@ -139,6 +139,11 @@ def test_kazakhstan_facts_panel(site: Path, watched: Watched) -> None:
     text = panel.inner_text()
     assert "four of the six corridors cross Kazakhstan" in text and "Computed from the geometry" in text
     assert "not published" in text
+    choropleth = page.locator(".leaflet-control-layers-overlays label", has_text="CAREC investment by country")
+    assert choropleth.count() == 1 and choropleth.locator("input").is_checked()
+    assert "no figure published" in page.locator(".cr-legend").inner_text()
+    assert page.locator(".cr-choro canvas, .leaflet-cr-choro-pane canvas").count() >= 1  # the layer is drawn
+    assert not watched.errors, watched.errors
 
 
 def test_hostile_names_show_as_text_and_run_nothing(site: Path, watched: Watched) -> None:

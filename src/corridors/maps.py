@@ -352,8 +352,11 @@ def make_map(routes: Any = None, *, countries: bool = True, nodes: bool = True, 
         entries.append(("dash", "dashed = inferred (not sourced)", "#555"))
     if labels:
         fg = _layer(m, "Section labels")
-        for _, row in rows.iterrows():
-            p = row.geometry.interpolate(0.5, normalized=True)
+        placed: list[shapely.Point] = []
+        for _, row in rows.iterrows():  # sections share roads: put each label where it is farthest from the others
+            spots = [row.geometry.interpolate(f, normalized=True) for f in (0.5, 0.35, 0.65, 0.2, 0.8)]
+            p = max(spots, key=lambda q: min((q.distance(o) for o in placed), default=0.0))
+            placed.append(p)
             _label(fg, p.y, p.x, _e(_get(row, "id", _get(row, "name", ""))))
     if nodes:
         used = set() if user else set(rows["id"])
@@ -541,7 +544,7 @@ def build(out: str | Path = "maps", offline: bool = False) -> list[Path]:
         add(f"corridor_{c}.html", f"Corridor {c}", f"the {n} sections of CAREC Corridor {c}, labelled",
             f"network {_km(sum(by.values()))} (shared stretches counted once); km by country: {per}",
             lambda c=c: make_map(c, labels=True, title=f"CAREC Corridor {c}",
-                                 subtitle="Section ids at each section's midpoint", **kw))
+                                 subtitle="Each section labelled with its id", **kw))
     ab = results["almaty-bishkek"]
     cross = "; ".join(f"{x['from']}→{x['to']} at km {x['km']:,.0f} ({x['bcp'] or x['via']})" for x in ab.crossings)
 
