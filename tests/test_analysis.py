@@ -222,3 +222,14 @@ def test_route_starting_at_a_coastal_port_starts_in_its_country():
     assert r.countries == ["KAZ", "AZE"]
     assert [(c["from"], c["to"], c["via"]) for c in r.crossings] == [("KAZ", "AZE", "sea")]
     assert r.sea_legs and r.sea_legs[0]["to_port"].startswith("Alat")
+
+
+def test_corridor_functions_take_a_custom_layer():
+    west, east = shapely.box(70, 40, 75.5, 45), shapely.box(75.5, 40, 80, 45)
+    layer = gpd.GeoDataFrame({"zone": ["west", "east"]}, geometry=[west, east], crs=4326)
+    crossing_east = corridors.corridors_crossing("east", countries=layer, id_column="zone")
+    assert {"1", "3"} <= set(crossing_east) and "4" not in crossing_east
+    summary = corridors.corridor_summary(countries=layer, id_column="zone")
+    assert summary.loc["4", "outside"] > 1000 and summary.loc["1", "east"] > 100
+    with pytest.raises(RouteError, match="unknown country code"):
+        corridors.corridors_crossing("north", countries=layer, id_column="zone")

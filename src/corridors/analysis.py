@@ -374,39 +374,48 @@ def corridor_length_by_country(corridor: str | int, *, countries: gpd.GeoDataFra
     return dict(sorted(by.items(), key=lambda kv: -kv[1]))
 
 
-def analyze_corridor(corridor: str | int) -> RouteAnalysis:
+def analyze_corridor(corridor: str | int, *, countries: gpd.GeoDataFrame | None = None,
+                     id_column: str | None = None) -> RouteAnalysis:
     """A whole corridor as one network: union length and length per country (shared roads counted once),
     countries by km, and the distinct border crossings of its sections (``km`` is None: a network has no
     single start)."""
     secs = _corridor_sections(corridor)
-    by = corridor_length_by_country(corridor)
+    by = corridor_length_by_country(corridor, countries=countries, id_column=id_column)
     seen: dict[tuple[str, str, str | None], dict[str, Any]] = {}
-    for r in analyze_many(secs.id.tolist()):
+    for r in analyze_many(secs.id.tolist(), countries=countries, id_column=id_column):
         for c in r.crossings:
-            key = (c["from"], c["to"], c["bcp_id"])
-            rev = (c["to"], c["from"], c["bcp_id"])
-            if key not in seen and rev not in seen:
-                seen[key] = {**c, "km": None, "sections": [r.id]}
+            entry = seen.get((c["from"], c["to"], c["bcp_id"])) or seen.get((c["to"], c["from"], c["bcp_id"]))
+            if entry is None:
+                seen[(c["from"], c["to"], c["bcp_id"])] = {**c, "km": None, "sections": [r.id]}
             else:
-                seen.get(key, seen.get(rev, {})).setdefault("sections", []).append(r.id)
+                entry["sections"].append(r.id)
+    outside = SEA if countries is None else "outside"
     return RouteAnalysis(
         geometry=shapely.union_all(secs.geometry.values), length_km=sum(by.values()), length_by_country_km=by,
-        length_by_mode_km={}, countries=[k for k in by if k != SEA], crossings=list(seen.values()), sea_legs=[],
-        id=f"corridor-{corridor}", name=f"CAREC Corridor {corridor}", corridor=str(corridor), mode="multimodal",
+        length_by_mode_km={}, countries=[k for k in by if k != outside], crossings=list(seen.values()),
+        sea_legs=[], id=f"corridor-{corridor}", name=f"CAREC Corridor {corridor}", corridor=str(corridor),
+        mode="multimodal",
     )
 
 
-def corridors_crossing(iso3: str, *, min_km: float = 1.0) -> list[str]:
-    """Ids of the CAREC corridors whose geometry runs at least ``min_km`` inside the country ``iso3``."""
-    code = iso3.upper()
-    if code not in set(data.countries().iso_a3):
+def _corridor_ids() -> list[str]:
+    return sorted(set(data.sections("section")["corridor"].dropna()), key=lambda c: (len(c), c))
+
+
+def corridors_crossing(iso3: str, *, min_km: float = 1.0, countries: gpd.GeoDataFrame | None = None,
+                       id_column: str | None = None) -> list[str]:
+    """Ids of the CAREC corridors whose geometry runs at least ``min_km`` inside the country ``iso3`` (or the
+    polygon with that id in your own ``countries`` layer)."""
+    code = iso3.upper() if countries is None else iso3
+    labels = set(data.countries().iso_a3) if countries is None else set(make_layer(countries, id_column).labels)
+    if code not in labels:
         raise RouteError(f"unknown country code {iso3!r}; use ISO3 codes such as KAZ, KGZ, CHN")
-    ids = sorted(set(data.sections("section")["corridor"].dropna()), key=lambda c: (len(c), c))
-    return [c for c in ids if corridor_length_by_country(c).get(code, 0.0) >= min_km]
+    return [c for c in _corridor_ids()
+            if corridor_length_by_country(c, countries=countries, id_column=id_column).get(code, 0.0) >= min_km]
 
 
-def corridor_summary() -> pd.DataFrame:
+def corridor_summary(*, countries: gpd.GeoDataFrame | None = None, id_column: str | None = None) -> pd.DataFrame:
     """One row per corridor and country: km inside it (overlaps counted once). Wide table, km."""
-    ids = sorted(set(data.sections("section")["corridor"].dropna()), key=lambda c: (len(c), c))
-    rows: dict[Hashable, dict[str, float]] = {c: corridor_length_by_country(c) for c in ids}
+    rows: dict[Hashable, dict[str, float]] = {
+        c: corridor_length_by_country(c, countries=countries, id_column=id_column) for c in _corridor_ids()}
     return pd.DataFrame(rows).T.fillna(0.0).rename_axis("corridor")
