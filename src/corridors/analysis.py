@@ -55,9 +55,9 @@ class RouteAnalysis:
             "length_by_mode_km": {k: _r(v) for k, v in self.length_by_mode_km.items()},
             "length_by_country_km": {k: _r(v) for k, v in self.length_by_country_km.items()},
             "countries": list(self.countries),
-            "crossings": [{k: _r(v) if isinstance(v, float) else v for k, v in c.items()} for c in self.crossings],
-            "sea_legs": [{k: _r(v) if isinstance(v, float) else v for k, v in s.items()} for s in self.sea_legs],
-            "nodes": [{k: _r(v) if isinstance(v, float) else v for k, v in n.items()} for n in self.nodes],
+            "crossings": rounded(self.crossings),
+            "sea_legs": rounded(self.sea_legs),
+            "nodes": rounded(self.nodes),
         }
 
     def to_feature(self) -> dict[str, Any]:
@@ -72,6 +72,11 @@ class RouteAnalysis:
 
 def _r(v: float | None) -> float | None:
     return None if v is None else round(float(v), 4)
+
+
+def rounded(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Records with every float rounded to 4 decimals (0.1 m for km), for stable JSON."""
+    return [{k: _r(v) if isinstance(v, float) else v for k, v in rec.items()} for rec in records]
 
 
 @functools.cache

@@ -76,8 +76,8 @@ class RouteResult(RouteAnalysis):
         d.update({
             "network_km": _r(self.network_km), "geodesic_km": _r(self.geodesic_km), "carec_km": _r(self.carec_km),
             "carec_share": _r(self.carec_share),
-            "places": [{k: _r(v) if isinstance(v, float) else v for k, v in p.items()} for p in self.places],
-            "segments": [{k: _r(v) if isinstance(v, float) else v for k, v in s.items()} for s in self.segments],
+            "places": analysis.rounded(self.places),
+            "segments": analysis.rounded(self.segments),
         })
         return d
 
