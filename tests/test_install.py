@@ -33,3 +33,7 @@ def test_installed_wheel_works_outside_the_repo(repo, tmp_path):
     cli = subprocess.run([env_dir / "bin" / "corridors", "list", "--format", "json"], cwd=elsewhere,
                          capture_output=True, text=True, check=True)
     assert any(r["id"] == "almaty-bishkek" for r in json.loads(cli.stdout))
+    built = subprocess.run([env_dir / "bin" / "corridors", "build", "--offline", "--out", "maps"], cwd=elsewhere,
+                           capture_output=True, text=True, check=True)
+    assert built.stdout.count("wrote ") == 10
+    assert "Leaflet 1.9.4" in (elsewhere / "maps" / "carec_corridors.html").read_text(encoding="utf-8")
