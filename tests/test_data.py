@@ -16,8 +16,8 @@ SECTION_IDS = {
     "3a-rail", "3-rail-Bishkek", "3-links", "4a", "4b", "4c", "5", "5-rail-PRC", "6a", "6b", "6b-rail-crossing",
     "6b-IRN", "6c", "6d",
 }
-KEY_ROUTES = {"almaty-bishkek", "wewc-kaz", "middle-corridor", "middle-corridor-black-sea", "dostyk-alashankou",
-              "khorgos-altynkol"}
+KEY_ROUTES = {"almaty-bishkek", "wewc-kaz", "middle-corridor", "middle-corridor-black-sea", "middle-corridor-batumi",
+              "dostyk-alashankou", "khorgos-altynkol"}
 
 
 @pytest.fixture(scope="module")
