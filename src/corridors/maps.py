@@ -37,8 +37,8 @@ KEY_COLOR, USER_COLOR, DASH = "#111111", "#e6007e", "9 7"
 LINE_TOLERANCE, COUNTRY_TOLERANCE = 0.005, 0.02  # degrees, for display only
 DISPLAY_BOX = shapely.box(25.0, -90.0, 125.0, 90.0)
 CAREC_MEMBERS = ("AFG", "AZE", "CHN", "GEO", "KAZ", "KGZ", "MNG", "PAK", "TJK", "TKM", "UZB")
-KAZ_KEY_ROUTES = ("wewc-kaz", "middle-corridor", "middle-corridor-black-sea", "middle-corridor-batumi", "dostyk-alashankou",
-                  "khorgos-altynkol")
+KAZ_KEY_ROUTES = ("wewc-kaz", "middle-corridor", "middle-corridor-black-sea", "middle-corridor-batumi",
+                  "dostyk-alashankou", "khorgos-altynkol")
 INVESTMENT_BINS = ((2.0, "#fff0b8"), (5.0, "#fdd27f"), (10.0, "#f9a64a"), (math.inf, "#e0741f"))  # upper, USD bn
 LAND_COLOR, MEMBER_COLOR, SEA_COLOR = "#f1efe9", "#fffbef", "#cfe0ea"
 BASE_PANE, CHORO_PANE = "cr-base", "cr-choro"  # below the routes (Leaflet's overlayPane is 400)
