@@ -50,6 +50,7 @@ def test_all_six_corridors_every_section_and_key_routes(secs):
 
 def test_ids_unique(secs, nodes):
     assert secs.id.is_unique
+    assert secs.name.is_unique  # a section can be looked up by its name
     assert nodes.index.is_unique
 
 
