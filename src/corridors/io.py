@@ -24,6 +24,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from defusedxml import DefusedXmlException
+from defusedxml import sax as defused_sax
 
 from .analysis import RouteAnalysis, RouteError
 
@@ -36,7 +38,7 @@ LAT_COLUMNS = ("lat", "latitude", "y")
 ORDER_COLUMNS = ("order", "seq")
 ROUTE_COLUMNS = ("route", "route_id")
 WKT_COLUMNS = ("geometry", "wkt")
-PYARROW_HINT = "GeoParquet needs pyarrow: pip install pyarrow"
+PYARROW_HINT = "GeoParquet needs pyarrow: pip install \"corridors[parquet]\""
 
 
 class RouteFileError(RouteError):
@@ -210,7 +212,7 @@ class _GpxHandler(xml.sax.ContentHandler):
         self.fname = fname
         self.routes: list[dict[str, Any]] = []
         self.stack: list[str] = []
-        self.text = ""
+        self.text: list[str] = []  # chunks joined once per element: linear in the file size
         self._locator: Any = None
 
     def setDocumentLocator(self, locator: Any) -> None:  # noqa: N802 (SAX API)
@@ -236,21 +238,26 @@ class _GpxHandler(xml.sax.ContentHandler):
             lat = _number(attrs["lat"], "lat", where, -90, 90)
             lon = _number(attrs["lon"], "lon", where, -180, 180)
             self.routes[-1]["parts"][-1].append((lon, lat))
-        self.text = ""
+        self.text = []
 
     def characters(self, content: str) -> None:
-        self.text += content
+        if self.stack and self.stack[-1] == "name":  # the only text used; other elements' text is skipped
+            self.text.append(content)
 
     def endElement(self, name: str) -> None:  # noqa: N802 (SAX API)
         tag = self.stack.pop()
         if tag == "name" and self.stack and self.stack[-1] in ("trk", "rte") and self.routes:
-            self.routes[-1]["name"] = self.text.strip() or None
+            self.routes[-1]["name"] = "".join(self.text).strip() or None
 
 
 def _read_gpx(p: Path) -> gpd.GeoDataFrame:
     handler = _GpxHandler(p.name)
     try:
-        xml.sax.parse(str(p), handler)
+        # defusedxml refuses DTDs, entity declarations and external references (entity-expansion bombs)
+        defused_sax.parse(str(p), handler, forbid_dtd=True)
+    except DefusedXmlException as exc:
+        raise RouteFileError(f"{p.name}: refused: GPX must not declare a DTD or entities ({type(exc).__name__}); "
+                             "export the track again from a GPS tool or remove the <!DOCTYPE ...> block") from None
     except xml.sax.SAXParseException as exc:
         raise RouteFileError(f"{p.name} line {exc.getLineNumber()}: not well-formed GPX ({exc.getMessage()})") from None
     rows = []
