@@ -71,7 +71,7 @@ class RouteAnalysis:
         cached = self.__dict__.get("_timecost_cache")
         if cached is None or cached[0] != key:
             cached = self.__dict__["_timecost_cache"] = (key, timecost.assess(self, self.year, self.assume_mode))
-        return cached[1]  # type: ignore[no-any-return]
+        return cached[1]
 
     def to_dict(self) -> dict[str, Any]:
         """The report schema (see README): plain JSON types, km rounded to 0.1 m."""
