@@ -233,7 +233,16 @@ def test_edge_weight_on_a_toy_graph():
     assert w(t, "x", g[t]["x"]) == pytest.approx(50.0 / 83.5 + 50.1 / 2)
     assert timecost.edge_weight("distance", "road")("a", "b", g["a"]["b"]) == 300.0
     ferry = timecost.edge_weight("time", "road")("a", "b", {"km": 10.0, "mode": "ferry", "country": None})
-    assert ferry == 10.0 * timecost.UNKNOWN_PENALTY
+    assert ferry == timecost.UNKNOWN_PENALTY  # one ferry crossing of unknown sailing time
+    port, sea = {"id": "p", "kind": "port", "country": "KAZ"}, {"id": "s", "kind": "waypoint", "country": None}
+    assert timecost.edge_attrs(port, sea)["ferry_share"] == 0.5 and timecost.edge_attrs(sea, sea)["ferry_share"] == 0
+
+
+def test_fastest_middle_corridor_takes_one_ferry_not_a_detour():
+    r = corridors.route("Khorgos", "Kuryk port", "Poti port", mode="road", weight="time", year=2022)
+    assert [(s["from_port"], s["to_port"]) for s in r.sea_legs] == [("Kuryk port", "Alat (Port of Baku)")]
+    assert r.countries == ["KAZ", "AZE", "GEO"]
+    assert r.time_h["ferry"] is None and r.time_h["without_delay"] is None  # the sailing time is not sourced
 
 
 # ---------------------------------------------------------------- popups, CLI

@@ -321,7 +321,14 @@ def edge_attrs(a: dict[str, Any], b: dict[str, Any]) -> Edge:
     ``country``: the leg's country (None across open water). An edge touching a BCP node carries ``bcp_id``,
     ``countries`` {node id: the side of the border it is on} and ``bcp_share`` 0.5: a path through the BCP
     pays the crossing once, half on each side. A graph with explicit crossing edges sets ``bcp_share`` 1.0.
+    ``ferry_share``: the part of one ferry crossing an edge stands for when it is a ferry leg (0.5 from a port
+    to a sea waypoint, 1 port to port, 0 between sea waypoints), so a ferry counts once however it is drawn.
     """
+    ports = sum(n.get("kind") == "port" for n in (a, b))
+    return {**_edge_sides(a, b), "ferry_share": 0.5 * ports}
+
+
+def _edge_sides(a: dict[str, Any], b: dict[str, Any]) -> Edge:
     bcps = [n for n in (a, b) if n.get("kind") == "bcp"]
     if len(bcps) == 1:
         bcp = bcps[0]
@@ -343,8 +350,10 @@ def edge_weight(kind: str, mode: str | None, year: int | None = None) -> Callabl
     ``edge_data``: ``km``, ``mode`` (road|rail|multimodal|ferry), ``country``; crossing edges also ``bcp_id``,
     ``countries`` {node: ISO3} (which side each end is on; the direction comes from the traversal u -> v) and
     ``bcp_share`` (default 1). ``mode`` ('road'/'rail') is the CPMM mode for multimodal legs. Where a figure is
-    unknown (ferry legs, a mode that is neither) the edge weighs ``UNKNOWN_PENALTY`` per km (per crossing), so
-    paths minimise first the length of unknown time or cost, then the known hours or USD.
+    unknown the edge weighs ``UNKNOWN_PENALTY``: per ferry crossing (``ferry_share``, default 1 per edge; no
+    sailing time is sourced), per km of a land leg with no speed or cost, per crossing with no figure. Paths
+    therefore take the fewest ferries and unknown stretches first, then the fewest known hours or USD. Port
+    clearance is not part of the weight (it is in the route's ``time_h``).
     """
     if kind not in KINDS:
         raise RouteError(f"weight must be one of {', '.join(KINDS)}, not {kind!r}")
@@ -358,7 +367,9 @@ def edge_weight(kind: str, mode: str | None, year: int | None = None) -> Callabl
         m = d.get("mode")
         m = m if m in MODES else (mode if m != "ferry" and mode in MODES else None)
         country = d.get("country")
-        if m is None or country is None:
+        if d.get("mode") == "ferry":
+            w = UNKNOWN_PENALTY * float(d.get("ferry_share", 1.0))
+        elif m is None or country is None:
             w = UNKNOWN_PENALTY * km
         else:
             f = country_figure(speed, m, year, country)
