@@ -132,11 +132,19 @@ def _figure(indicator: str, hit: tuple[dict[str, Any], str] | None, year: int | 
             "direction": r["direction"], "source_url": r["source_url"], "what": what}
 
 
-@functools.cache
 def border_figure(indicator: str, mode: str, year: int | None, bcp: str | None, from_country: str | None,
                   to_country: str | None, corridors: tuple[str, ...] = ()) -> dict[str, Any]:
     """TFI1 (hours) or TFI2 (USD) for crossing at project node ``bcp`` (a BCP or a port id, or None) from
-    ``from_country`` to ``to_country`` (either may be None: one side of a sea crossing), by the fallback chain."""
+    ``from_country`` to ``to_country`` (either may be None: one side of a sea crossing), by the fallback chain.
+    ``corridors``: the corridor ids ('1'..'6') whose average may stand in. Returns a figure record: ``value``
+    (None when unknown, with ``unknown`` saying why), ``unit``, ``id``, ``year``, ``level``, ``fallback``,
+    ``name``, ``country``, ``direction``, ``source_url``."""
+    return dict(_border_figure(indicator, mode, year, bcp, from_country, to_country, tuple(corridors)))
+
+
+@functools.cache
+def _border_figure(indicator: str, mode: str, year: int | None, bcp: str | None, from_country: str | None,
+                   to_country: str | None, corridors: tuple[str, ...]) -> dict[str, Any]:
     if indicator not in ("TFI1", "TFI2") or mode not in MODES:
         raise ValueError(f"border figures are TFI1/TFI2 for road or rail, not {indicator}/{mode}")
     a, b = from_country, to_country
@@ -163,10 +171,16 @@ def border_figure(indicator: str, mode: str, year: int | None, bcp: str | None, 
     return _figure(indicator, _pick(levels, year), year, what, "bcp")
 
 
-@functools.cache
 def country_figure(indicator: str, mode: str, year: int | None, country: str,
                    corridors: tuple[str, ...] = ()) -> dict[str, Any]:
-    """SWOD / TFI4_SWD (km/h) or TFI3 (USD per 500 km) for ``country`` and ``mode``, by the fallback chain."""
+    """SWOD / TFI4_SWD (km/h) or TFI3 (USD per 500 km) for ``country`` and ``mode``, by the fallback chain
+    (a figure record as ``border_figure`` returns)."""
+    return dict(_country_figure(indicator, mode, year, country, tuple(corridors)))
+
+
+@functools.cache
+def _country_figure(indicator: str, mode: str, year: int | None, country: str,
+                    corridors: tuple[str, ...]) -> dict[str, Any]:
     if indicator not in ("SWOD", "TFI4_SWD", "TFI3") or mode not in MODES:
         raise ValueError(f"country figures are SWOD/TFI4_SWD/TFI3 for road or rail, not {indicator}/{mode}")
     levels = [
@@ -224,8 +238,9 @@ def _sum(values: Iterable[float | None]) -> float | None:
 
 
 def assess(r: Any, year: int | None = None, mode: str | None = None) -> dict[str, Any]:
-    """Time and cost of a ``RouteAnalysis`` (shipped country layer): ``time_h``, ``cost_usd`` and ``detail``
-    (year, mode, legs per country, crossings with their figures, ferries, and why anything is unknown)."""
+    """Time and cost of a ``RouteAnalysis`` (shipped country layer): ``time_h``, ``cost_usd`` and ``timecost``
+    (year, mode, legs per country, crossings with their figures, ferries, and why anything is unknown).
+    ``mode`` ('road'/'rail') is the CPMM mode for multimodal legs and lines of unknown mode."""
     check(year, mode)
     land, why = _land_mode(r, mode)
     unknown: list[str] = [why] if why else []
@@ -372,15 +387,15 @@ def edge_weight(kind: str, mode: str | None, year: int | None = None) -> Callabl
         elif m is None or country is None:
             w = UNKNOWN_PENALTY * km
         else:
-            f = country_figure(speed, m, year, country)
+            f = _country_figure(speed, m, year, country, ())
             if f["value"] is None:
                 w = UNKNOWN_PENALTY * km
             else:
                 w = km / f["value"] if kind == "time" else km * f["value"] / 500.0
         if d.get("bcp_id") and m is not None:
             sides = d.get("countries") or {}
-            f = border_figure(border, m, year, d["bcp_id"], sides.get(u), sides.get(v),
-                              _bcp_corridors().get(d["bcp_id"], ()))
+            f = _border_figure(border, m, year, d["bcp_id"], sides.get(u), sides.get(v),
+                               _bcp_corridors().get(d["bcp_id"], ()))
             share = float(d.get("bcp_share", 1.0))
             w += share * (UNKNOWN_PENALTY if f["value"] is None else f["value"])
         return w
