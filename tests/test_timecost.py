@@ -254,12 +254,19 @@ def test_bcp_records_for_popups():
     assert tor["source"].endswith("kyrgyz-republic") and "cpmm-0912" in tor["figures"]
     assert all(r["hours"] is None or r["hours"] >= 0 for r in recs)
     assert {r["mode"] for r in recs if r["bcp_id"] == "bcp_altynkol_khorgos_rail"} == {"rail"}
+    kuryk = next(r for r in recs if r["bcp_id"] == "kuryk_port" and r["to"] is None)  # leaving Kazakhstan by sea
+    assert (kuryk["hours"], kuryk["level"]) == (4.0, "country")  # Kuryk's own figure is 2020 only
+    ports = {(r["bcp_id"], r["from"]): r for r in timecost.bcp_records(2020) if r["bcp_id"].endswith("_port")}
+    assert (ports[("kuryk_port", "KAZ")]["hours"], ports[("kuryk_port", "KAZ")]["level"]) == (69.7, "bcp")
+    assert ports[("alat_port", None)]["figures"] == ["cpmm-0844", "cpmm-0850"]  # Baku seaport inbound 2020
 
 
 def test_cli_shows_hours_and_usd(capsys):
     assert cli.main(["report", "almaty-bishkek", "--year", "2022"]) == 0
     out = capsys.readouterr().out
     assert "hours" in out and "usd" in out
+    assert cli.main(["report", "middle-corridor"]) == 0
+    assert "unknown" in capsys.readouterr().out  # multimodal without --mode: said, not NaN
     assert cli.main(["route", "At-Bashy", "Jalal-Abad", "--weight", "time", "--year", "2022", "--format", "json"]) == 0
     r = json.loads(capsys.readouterr().out)
     assert r["countries"] == ["KGZ"] and r["year"] == 2022 and r["time_h"]["without_delay"] > 0

@@ -406,11 +406,14 @@ def edge_weight(kind: str, mode: str | None, year: int | None = None) -> Callabl
 # ---------------------------------------------------------------- map popups
 
 def bcp_records(year: int | None = None) -> list[dict[str, Any]]:
-    """Border time and cost at every project BCP, per mode and direction, for map popups.
+    """Border time and cost at every project BCP (and at the ports CPMM measures), per mode and direction, for
+    map popups.
 
     One record per BCP node, mode (of the node's modes) and direction (A > B, B > A): ``bcp_id``, ``name``,
     ``mode``, ``from``, ``to``, ``hours``, ``usd``, ``year`` (of the TFI1 figure), ``level`` and ``fallback``,
-    ``source`` (the CPMM page), ``figures`` (CPMM ids). Values are None (with ``unknown``) when no figure applies.
+    ``source`` (the CPMM page), the same for USD (``usd_year``, ``usd_fallback``, ``usd_source``), ``figures``
+    (CPMM ids). For a port (Kuryk, Alat) ``to`` is None for leaving by sea and ``from`` None for arriving; only
+    the road figures CPMM gives are listed. Values are None (with ``unknown``) when no figure applies.
     """
     check(year, None)
     out = []
@@ -419,15 +422,21 @@ def bcp_records(year: int | None = None) -> list[dict[str, Any]]:
         if len(joins) != 2:
             continue
         for m in [m for m in MODES if m in (n.get("modes") or MODES)]:
-            cors = _bcp_corridors().get(n["id"], ())
             for a, b in ((joins[0], joins[1]), (joins[1], joins[0])):
-                t, c = (border_figure(i, m, year, n["id"], a, b, cors) for i in ("TFI1", "TFI2"))
-                out.append({"bcp_id": n["id"], "name": n["name"], "mode": m, "from": a, "to": b,
-                            "hours": t["value"], "usd": c["value"], "year": t.get("year"), "level": t.get("level"),
-                            "fallback": t.get("fallback"), "source": t.get("source_url"),
-                            "usd_year": c.get("year"), "usd_fallback": c.get("fallback"),
-                            "usd_source": c.get("source_url"),
-                            "figures": [f["id"] for f in (t, c) if f.get("id")],
-                            "unknown": "; ".join(f["unknown"] for f in (t, c) if f["value"] is None) or None})
+                out.append(_record(n, m, year, a, b))
+    linked = set(_links()["node_id"])
+    for n in data.nodes("port").sort_values("id").to_dict("records"):
+        if n["id"] in linked:
+            out += [_record(n, "road", year, n["country"], None), _record(n, "road", year, None, n["country"])]
     return out
 
+
+def _record(n: dict[str, Any], mode: str, year: int | None, a: str | None, b: str | None) -> dict[str, Any]:
+    cors = _bcp_corridors().get(n["id"], ())
+    t, c = (border_figure(i, mode, year, n["id"], a, b, cors) for i in ("TFI1", "TFI2"))
+    return {"bcp_id": n["id"], "name": n["name"], "mode": mode, "from": a, "to": b,
+            "hours": t["value"], "usd": c["value"], "year": t.get("year"), "level": t.get("level"),
+            "fallback": t.get("fallback"), "source": t.get("source_url"),
+            "usd_year": c.get("year"), "usd_fallback": c.get("fallback"), "usd_source": c.get("source_url"),
+            "figures": [f["id"] for f in (t, c) if f.get("id")],
+            "unknown": "; ".join(f["unknown"] for f in (t, c) if f["value"] is None) or None}
