@@ -8,6 +8,7 @@ import importlib
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
+from . import timecost  # travel time and cost from CAREC's CPMM figures
 from .analysis import (
     RouteAnalysis,
     RouteError,
@@ -70,4 +71,5 @@ __all__ = [
     "nodes",
     "section",
     "sections",
+    "timecost",
 ]

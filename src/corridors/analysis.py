@@ -46,6 +46,32 @@ class RouteAnalysis:
     name: str | None = None
     corridor: str | None = None
     mode: str | None = None
+    year: int | None = None  # CPMM data year of time_h / cost_usd (None: the latest figures)
+    assume_mode: str | None = None  # 'road' / 'rail': CPMM mode for multimodal or unknown-mode legs
+
+    @property
+    def time_h(self) -> dict[str, float | None]:
+        """Hours with and without delay, broken down into moving, border and ferry (``timecost.assess``)."""
+        return self._timecost()["time_h"]  # type: ignore[no-any-return]
+
+    @property
+    def cost_usd(self) -> dict[str, float | None]:
+        """USD: border (TFI2) + distance (TFI3 per km) + ferry, and the total."""
+        return self._timecost()["cost_usd"]  # type: ignore[no-any-return]
+
+    @property
+    def timecost(self) -> dict[str, Any]:
+        """Per-country legs, per-crossing records (hours, USD, CPMM figures) and why anything is unknown."""
+        return self._timecost()["timecost"]  # type: ignore[no-any-return]
+
+    def _timecost(self) -> dict[str, Any]:
+        from . import timecost  # figures from geodata/cpmm.csv, computed on first use for the current year/mode
+
+        key = (self.year, self.assume_mode)
+        cached = self.__dict__.get("_timecost_cache")
+        if cached is None or cached[0] != key:
+            cached = self.__dict__["_timecost_cache"] = (key, timecost.assess(self, self.year, self.assume_mode))
+        return cached[1]
 
     def to_dict(self) -> dict[str, Any]:
         """The report schema (see README): plain JSON types, km rounded to 0.1 m."""
@@ -58,6 +84,8 @@ class RouteAnalysis:
             "crossings": rounded(self.crossings),
             "sea_legs": rounded(self.sea_legs),
             "nodes": rounded(self.nodes),
+            "year": self.year, "time_h": {k: _r(v) for k, v in self.time_h.items()},
+            "cost_usd": {k: _r(v) for k, v in self.cost_usd.items()}, "timecost": _rounded_tree(self.timecost),
         }
 
     def to_feature(self) -> dict[str, Any]:
@@ -72,6 +100,14 @@ class RouteAnalysis:
 
 def _r(v: float | None) -> float | None:
     return None if v is None else round(float(v), 4)
+
+
+def _rounded_tree(v: Any) -> Any:
+    if isinstance(v, float):
+        return round(v, 4)
+    if isinstance(v, dict):
+        return {k: _rounded_tree(x) for k, x in v.items()}
+    return [_rounded_tree(x) for x in v] if isinstance(v, list | tuple) else v
 
 
 def rounded(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -304,13 +340,21 @@ def _section_nodes(meta: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str
     return out, by_mode
 
 
-def analyze(route: Any, *, countries: gpd.GeoDataFrame | None = None, id_column: str | None = None) -> RouteAnalysis:
+def analyze(route: Any, *, countries: gpd.GeoDataFrame | None = None, id_column: str | None = None,
+            year: int | None = None, mode: str | None = None) -> RouteAnalysis:
     """Length, length per country, ordered crossings (with their BCPs), sea legs and chainage of one route.
 
     ``countries`` may be any polygon layer (provinces, protected areas ...) with ``id_column``; then
     ``length_by_country_km`` is keyed by that column and length outside every polygon is under "outside".
+    ``year`` (CPMM data year, None = latest) and ``mode`` ('road'/'rail' for multimodal or unknown-mode legs)
+    select the figures of ``time_h`` / ``cost_usd`` / ``timecost`` (see ``corridors.timecost``).
     """
-    return analyze_many([route], countries=countries, id_column=id_column)[0]
+    from . import timecost
+
+    timecost.check(year, mode)
+    r = analyze_many([route], countries=countries, id_column=id_column)[0]
+    r.year, r.assume_mode = year, mode
+    return r
 
 
 def analyze_many(routes: Iterable[Any] | gpd.GeoDataFrame, *, countries: gpd.GeoDataFrame | None = None,

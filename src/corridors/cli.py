@@ -56,7 +56,7 @@ def cmd_report(args: argparse.Namespace) -> str:
         ids += secs.loc[(secs["corridor"] == args.corridor) & (secs["kind"] == "section"), "id"].tolist()
     if not ids:
         ids = secs["id"].tolist()
-    results = [r.to_dict() for r in analysis.analyze_many(ids)]
+    results = [_with_year(r, args).to_dict() for r in analysis.analyze_many(ids)]
     if args.corridor:
         results.append(analysis.analyze_corridor(args.corridor).to_dict())
     if args.format == "json":
@@ -66,8 +66,29 @@ def cmd_report(args: argparse.Namespace) -> str:
         "countries": ">".join(r["countries"]),
         "km_by_country": " ".join(f"{k}:{v:.0f}" for k, v in r["length_by_country_km"].items()),
         "crossings": " ".join(_crossing(c) for c in r["crossings"]),
+        **_hours_usd(r),
     } for r in results]
-    return _table(pd.DataFrame(rows), args.format)
+    return _table(_unknown(pd.DataFrame(rows), args.format), args.format)
+
+
+def _with_year(r: analysis.RouteAnalysis, args: argparse.Namespace) -> analysis.RouteAnalysis:
+    r.year, r.assume_mode = args.year, getattr(args, "cpmm_mode", None)
+    return r
+
+
+def _hours_usd(r: dict[str, Any]) -> dict[str, Any]:
+    """Hours (without / with delay, of which at borders) and USD beside km; None where a figure is unknown."""
+    t, c = r.get("time_h") or {}, r.get("cost_usd") or {}
+    one = {k: None if v is None else round(v, 1) for k, v in (("hours", t.get("without_delay")),
+           ("hours_with_delay", t.get("with_delay")), ("border_h", t.get("border")))}
+    return {**one, "usd": None if c.get("total") is None else round(c["total"])}
+
+
+def _unknown(df: pd.DataFrame, fmt: str) -> pd.DataFrame:
+    """Hours/USD columns: 'unknown' in a table, null in JSON/CSV (never NaN)."""
+    cols = ["hours", "hours_with_delay", "border_h", "usd"]
+    df[cols] = df[cols].astype(object).where(df[cols].notna(), "unknown" if fmt == "table" else None)
+    return df
 
 
 def _crossing(c: dict[str, Any]) -> str:
@@ -96,7 +117,7 @@ def _route_out(results: list[analysis.RouteAnalysis], fmt: str) -> str:
 def cmd_route(args: argparse.Namespace) -> str:
     from . import routes
 
-    r = routes.route(*args.places, via=args.via or (), mode=args.mode)
+    r = routes.route(*args.places, via=args.via or (), mode=args.mode, weight=args.weight, year=args.year)
     if args.format == "json":
         return json.dumps(r.to_dict(), ensure_ascii=False, indent=2)
     if args.format == "geojson":
@@ -104,7 +125,9 @@ def cmd_route(args: argparse.Namespace) -> str:
     head = (f"{r.name} ({r.mode}): {r.length_km:.1f} km; "
             + " ".join(f"{k}:{v:.1f}" for k, v in r.length_by_country_km.items())
             + f"; network {r.network_km:.1f} km, geodesic {r.geodesic_km:.1f} km, "
-            f"on CAREC sections {100 * r.carec_share:.0f}%")
+            f"on CAREC sections {100 * r.carec_share:.0f}%; "
+            + ", ".join(f"{k} {'unknown' if v is None else v}" for k, v in _hours_usd(r.to_dict()).items())
+            + f" (CPMM {r.year or 'latest'})")
     crossings = "crossings: " + (" ".join(_crossing(c) for c in r.crossings) or "none")
     segs = pd.DataFrame(r.segments)[["kind", "from", "to", "km", "sections", "mode"]]
     segs = segs.assign(km=segs["km"].round(1), sections=segs["sections"].map(",".join))
@@ -114,7 +137,10 @@ def cmd_route(args: argparse.Namespace) -> str:
 def cmd_compare(args: argparse.Namespace) -> str:
     from . import routes
 
-    return _table(routes.compare(args.routes), args.format)
+    results = [_with_year(r, args) for r in routes.results(args.routes)]
+    extra = pd.DataFrame([_hours_usd({"time_h": r.time_h, "cost_usd": r.cost_usd}) for r in results])
+    df = routes.compare(results)
+    return _table(_unknown(pd.concat([df, extra], axis=1), args.format), args.format)
 
 
 def cmd_analyze(args: argparse.Namespace) -> str:
@@ -142,6 +168,7 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("ids", nargs="*", help="section or key-route ids or names (default: all)")
     s.add_argument("--corridor", help="every section of this corridor (1-6)")
     s.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    _year_args(s)
     s.set_defaults(func=cmd_report)
     s = sub.add_parser("build", help="write the interactive maps")
     s.add_argument("--out", default="maps", help="output folder (default: maps/)")
@@ -152,16 +179,26 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--via", action="append", help="a place to pass through before the last one (repeatable)")
     s.add_argument("--mode", choices=["road", "rail", "any"], default="road")
     s.add_argument("--format", choices=["table", "json", "geojson"], default="table")
+    s.add_argument("--weight", choices=["distance", "time", "cost"], default="distance",
+                   help="shortest, fastest (border times included) or cheapest path (CPMM figures)")
+    s.add_argument("--year", type=int, help="CPMM data year for hours and USD (default: the latest figures)")
     s.set_defaults(func=cmd_route)
     s = sub.add_parser("compare", help="routes side by side: length, km per country, crossings, share on CAREC")
     s.add_argument("routes", nargs="+", help="section / key-route ids or route files (GeoJSON, GPX, GPKG, CSV ...)")
     s.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    _year_args(s)
     s.set_defaults(func=cmd_compare)
     s = sub.add_parser("analyze", help="length, length per country and crossings of the routes in a file")
     s.add_argument("file", help="GeoJSON, GPX, GeoPackage, GeoParquet or CSV (lon/lat points or WKT)")
     s.add_argument("--format", choices=["table", "json", "geojson"], default="table")
     s.set_defaults(func=cmd_analyze)
     return p
+
+
+def _year_args(s: argparse.ArgumentParser) -> None:
+    s.add_argument("--year", type=int, help="CPMM data year for hours and USD (default: the latest figures)")
+    s.add_argument("--mode", dest="cpmm_mode", choices=["road", "rail"],
+                   help="CPMM speeds and costs for multimodal legs: road or rail (default: unknown)")
 
 
 def _version() -> str:

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from . import analysis, data, geodesy, io
+from . import analysis, data, geodesy, io, timecost
 from .analysis import RouteAnalysis, RouteError
 
 SNAP_KM = 15.0  # a place this close to a network node joins the network there
@@ -112,6 +112,10 @@ def _graph(mode: str) -> nx.Graph:
                 g[a][b]["legs"][sid] = m
             else:
                 g.add_edge(a, b, km=geodesy.distance_km(coords[a], coords[b]), legs={sid: m})
+    _, rows = _node_table()
+    order = ["road", "multimodal", "ferry", "rail"] if mode != "rail" else ["rail", "multimodal", "ferry", "road"]
+    for a, b, d in g.edges(data=True):  # what timecost.edge_weight reads: leg mode, country, BCP sides
+        d.update(mode=min(set(d["legs"].values()), key=order.index), **timecost.edge_attrs(rows[a], rows[b]))
     return g
 
 
@@ -295,14 +299,18 @@ def _labels() -> dict[str, str]:
 # ---------------------------------------------------------------- routing
 
 def route(*places: Any, via: Any = (), mode: str = "road", countries: gpd.GeoDataFrame | None = None,
-          id_column: str | None = None) -> RouteResult:
+          id_column: str | None = None, weight: str = "distance", year: int | None = None) -> RouteResult:
     """A route through ``places`` in order, ``via`` places inserted before the last one.
 
     Each pair of consecutive places follows the shortest path over the network (legs of ``mode``: 'road',
     'rail' or 'any') when both are on it or within ``SNAP_KM`` of a node, else the geodesic. ``countries``
-    / ``id_column``: a polygon layer for the per-country figures, as in ``analyze``.
+    / ``id_column``: a polygon layer for the per-country figures, as in ``analyze``. ``weight``: 'distance'
+    (shortest), 'time' (fastest, border times included) or 'cost' (cheapest), with the CPMM figures of
+    ``year`` (None: latest), see ``corridors.timecost``.
     """
     g = _graph(mode)
+    timecost.check(year, None)
+    w = timecost.edge_weight(weight, mode if mode in timecost.MODES else None, year)
     if len(places) == 1 and isinstance(places[0], list | tuple) and not _is_pair(places[0]):
         places = tuple(places[0])
     vias = [via] if isinstance(via, str | shapely.Point) or _is_pair(via) else list(via)
@@ -318,7 +326,7 @@ def route(*places: Any, via: Any = (), mode: str = "road", countries: gpd.GeoDat
 
     legs: list[dict[str, Any]] = []
     for a, b in zip(resolved[:-1], resolved[1:]):
-        legs += _segment_legs(a, b, g, mode)
+        legs += _segment_legs(a, b, g, mode, w)
     coords = [(resolved[0]["lon"], resolved[0]["lat"])] + [leg["xy"] for leg in legs]
     geom = shapely.linestrings(geodesy.densify(coords))
     name = " – ".join(p["name"] for p in resolved)
@@ -350,18 +358,20 @@ def route(*places: Any, via: Any = (), mode: str = "road", countries: gpd.GeoDat
     network = sum(r["km"] for r in runs if r["kind"] == NETWORK)
     base = {f.name: getattr(an, f.name) for f in fields(RouteAnalysis)}
     base.update(nodes=nodes, length_by_mode_km=by_mode)
+    base.update(year=year, assume_mode=mode if mode in timecost.MODES else None)
     return RouteResult(**base, places=resolved, segments=runs, network_km=network,
                        geodesic_km=an.length_km - network, carec_km=carec)
 
 
-def _segment_legs(a: dict[str, Any], b: dict[str, Any], g: nx.Graph, mode: str) -> list[dict[str, Any]]:
+def _segment_legs(a: dict[str, Any], b: dict[str, Any], g: nx.Graph, mode: str,
+                  weight: Any = "km") -> list[dict[str, Any]]:
     """Legs from place a to place b: (link,) network legs (, link) if both snap to the network, else a geodesic."""
     sa = (a["node"], 0.0) if a["node"] in g else _snap(a["lon"], a["lat"], g)
     sb = (b["node"], 0.0) if b["node"] in g else _snap(b["lon"], b["lat"], g)
     path = None
     if sa and sb and sa[0] != sb[0]:
         try:
-            path = nx.shortest_path(g, sa[0], sb[0], weight="km")
+            path = nx.shortest_path(g, sa[0], sb[0], weight=weight)
         except nx.NetworkXNoPath:
             path = None
     if path is None or sa is None or sb is None:
