@@ -154,3 +154,16 @@ def test_label_of_plain_rows():
     assert style.label({"name": None, "id": "mine"}) == "mine"
     assert style.label({}) == "Route"
     assert style.label({"name": "Kashi – Osh", "kind": "section", "corridor": float("nan")}) == "Kashi – Osh"
+
+
+def test_leg_runs_split_ferry_legs():
+    s = data.sections()
+    row = s[s["id"] == "middle-corridor"].iloc[0]
+    runs = style.leg_runs(row)
+    assert [f for _, f in runs] == [False, True, False]  # Kuryk ~ Alat across the Caspian
+    ferry = runs[1][0]
+    assert 49.0 < ferry.bounds[0] and ferry.bounds[2] < 52.5  # Alat (49.4 E) to Kuryk (51.7 E)
+    assert sum(len(line.coords) for line, _ in runs) == len(row.geometry.coords) + len(runs) - 1
+    land = s[s["id"] == "almaty-bishkek"].iloc[0]
+    assert style.leg_runs(land) == [(land.geometry, False)]
+    assert style.leg_runs({"geometry": land.geometry})[0][1] is False

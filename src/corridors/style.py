@@ -21,10 +21,14 @@ they go straight into folium; the figures module reads the same keys.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Mapping
 from typing import Any
+
+import numpy as np
+import shapely
 
 CORRIDORS = ("1", "2", "3", "4", "5", "6")
 
@@ -230,3 +234,46 @@ def _shorten(name: str, max_chars: int) -> str:
         name = f"{parts[0]} – … – {parts[-1]}"
     text = name + suffix
     return text if len(text) <= max_chars else text[:max_chars - 1].rstrip() + "…"
+
+
+@functools.cache
+def _node_xy() -> dict[str, tuple[float, float]]:
+    from . import data
+
+    n = data.nodes()
+    return {i: (g.x, g.y) for i, g in zip(n["id"], n.geometry)}
+
+
+def leg_runs(section_row: Any) -> list[tuple[shapely.LineString, bool]]:
+    """A section's line cut into runs of land legs and ferry legs: ``[(line, is_ferry), ...]`` in order.
+
+    Uses the row's ``nodes`` and ``leg_modes`` (the node points are vertices of the shipped line). A row without
+    them (your own line) or with no ferry leg comes back whole, as ``[(line, False)]``.
+    """
+    geom = _field(section_row, "geometry")
+    nodes, modes = _field(section_row, "nodes"), _field(section_row, "leg_modes")
+    if geom is None or geom.geom_type != "LineString" or not nodes or not modes or "ferry" not in list(modes):
+        return [(geom, False)]
+    coords = np.asarray(geom.coords)[:, :2]
+    xy, idx, start = _node_xy(), [], 0
+    for nid in nodes:  # walk forward: a section may pass the same place twice
+        if nid not in xy:
+            return [(geom, False)]
+        d = np.abs(coords[start:] - np.asarray(xy[nid])).max(axis=1)
+        hits = np.flatnonzero(d < 1e-4)
+        if not len(hits):
+            return [(geom, False)]
+        start += int(hits[0])
+        idx.append(start)
+    runs: list[tuple[shapely.LineString, bool]] = []
+    i = 0
+    while i < len(modes):
+        ferry = modes[i] == "ferry"
+        j = i
+        while j + 1 < len(modes) and (modes[j + 1] == "ferry") == ferry:
+            j += 1
+        piece = coords[idx[i]:idx[j + 1] + 1]
+        if len(piece) >= 2:
+            runs.append((shapely.LineString(piece), ferry))
+        i = j + 1
+    return runs
