@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import geopandas as gpd
 import numpy as np
 import shapely
+from pyproj import Geod
 
 from . import basemap, data, style
 
@@ -89,14 +90,31 @@ def _subject(routes: Any, corridor: Any) -> tuple[gpd.GeoDataFrame, str]:
     results = rmod.results(routes)
     frame = rio.to_frame(results)
     frame["label"] = [r.name or r.id or f"Route {i + 1}" for i, r in enumerate(results)]
+    frame["segments"] = [list(getattr(r, "segments", None) or []) for r in results]
     bad = [lab for lab, g in zip(frame["label"], frame.geometry) if g is None or g.is_empty]
     if bad:
         raise FigureError(f"route {bad[0]!r} has no geometry to draw")
     return frame, "routes"
 
 
+def _route_runs(geom: shapely.Geometry, segments: list[dict[str, Any]]) -> list[tuple[shapely.Geometry, bool]]:
+    """A routed line cut where ``corridors.route`` left the network: [(piece, is_geodesic), ...]. Segments give
+    geodesic km from the start; vertices are matched by their cumulative geodesic distance."""
+    if not segments or geom.geom_type != "LineString" or not any(s.get("kind") == "geodesic" for s in segments):
+        return [(geom, False)]
+    xy = np.asarray(geom.coords)[:, :2]
+    step = Geod(ellps="WGS84").line_lengths(xy[:, 0], xy[:, 1]) if len(xy) > 1 else []
+    km = np.concatenate([[0.0], np.cumsum(step) / 1000])
+    runs = []
+    for s in segments:
+        i0, i1 = (int(np.argmin(np.abs(km - float(s[k])))) for k in ("start_km", "end_km"))
+        if i1 > i0:
+            runs.append((shapely.LineString(xy[i0:i1 + 1]), s.get("kind") == "geodesic"))
+    return runs or [(geom, False)]
+
+
 def _extent(gdf: gpd.GeoDataFrame, bbox: Sequence[float] | None,
-            pad: float = 0.06) -> tuple[float, float, float, float]:
+            pad: float = 0.08) -> tuple[float, float, float, float]:
     if bbox is not None:
         try:
             x0, y0, x1, y1 = (float(v) for v in bbox)
@@ -106,7 +124,7 @@ def _extent(gdf: gpd.GeoDataFrame, bbox: Sequence[float] | None,
             raise FigureError(f"bbox {bbox!r} must be lon_min < lon_max in -180..180 and lat_min < lat_max in -90..90")
         return x0, y0, x1, y1
     x0, y0, x1, y1 = (float(v) for v in gdf.total_bounds)
-    dx, dy = max(x1 - x0, 0.5), max(y1 - y0, 0.5)
+    dx, dy = max(x1 - x0, 3.0), max(y1 - y0, 2.0)  # a little country around a short route
     cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
     return cx - dx * (0.5 + pad), cy - dy * (0.5 + pad), cx + dx * (0.5 + pad), cy + dy * (0.5 + pad)
 
@@ -118,22 +136,24 @@ def _lw(px: float) -> float:
     return px * 0.75
 
 
-def _draw_base(ax: Axes, box: tuple[float, float, float, float], zoom: float, reference: bool) -> None:
+def _draw_base(ax: Axes, box: tuple[float, float, float, float], tol: float, reference: bool) -> None:
+    """Countries (CAREC members tinted), water, rivers, borders; simplified to ``tol`` degrees (half a point)."""
     x0, y0, x1, y1 = box
     frame = shapely.box(x0 - 1, y0 - 1, x1 + 1, y1 + 1)
     c = data.countries()
     c = c[c.intersects(frame)].copy()
     c["geometry"] = shapely.clip_by_rect(c.geometry.values, *frame.bounds)
-    member = c["iso_a3"].isin(("AFG", "AZE", "CHN", "GEO", "KAZ", "KGZ", "MNG", "PAK", "TJK", "TKM", "UZB"))
+    c["geometry"] = shapely.simplify(c.geometry.values, tol, preserve_topology=True)
+    member = c["iso_a3"].isin(style.CAREC_MEMBERS)
     for sel, fill in ((c[~member], style.BASEMAP["land"]), (c[member], style.BASEMAP["member"])):
         if len(sel):
             sel.plot(ax=ax, color=fill, edgecolor="none", zorder=1)
     if reference:
-        water = basemap.basemap("water", bbox=frame.bounds)
+        water = basemap.basemap("water", bbox=frame.bounds, tolerance=tol)
         if len(water):
             water.plot(ax=ax, color=style.BASEMAP["water"], edgecolor=style.BASEMAP["river"], linewidth=0.3,
                        zorder=2)
-        rivers = basemap.basemap("rivers", bbox=frame.bounds)
+        rivers = basemap.basemap("rivers", bbox=frame.bounds, tolerance=tol)
         if len(rivers):
             rivers.plot(ax=ax, color=style.BASEMAP["river"], linewidth=0.6, zorder=2)
     if len(c):
@@ -149,28 +169,38 @@ def _linestyle(st: dict[str, Any]) -> Any:
     return (0.0, tuple(float(p) / w for p in str(st["dashArray"]).split()))
 
 
-def _line(ax: Axes, geom: shapely.Geometry, st: dict[str, Any], zorder: float) -> None:
+def _line(ax: Axes, geom: shapely.Geometry, st: dict[str, Any], zorder: float, tol: float = 0.0) -> None:
     cap = "round" if st.get("lineCap", "round") == "round" else "butt"
     for part in getattr(geom, "geoms", [geom]):
-        xy = np.asarray(part.coords)
+        xy = np.asarray(shapely.simplify(part, tol).coords if tol else part.coords)
         ax.plot(xy[:, 0], xy[:, 1], color=st["color"], linewidth=_lw(float(st.get("weight", style.LINE_WEIGHT))),
                 alpha=float(st.get("opacity", 1.0)), linestyle=_linestyle(st), solid_capstyle=cap,
                 dash_capstyle=cap, solid_joinstyle="round", zorder=zorder)
 
 
-def _draw_routes(ax: Axes, rows: gpd.GeoDataFrame, kind: str, focus: str | None) -> list[dict[str, Any]]:
+def _draw_routes(ax: Axes, rows: gpd.GeoDataFrame, kind: str, focus: str | None,
+                 tol: float) -> list[dict[str, Any]]:
     """Draw the rows; return the legend entries (label, style)."""
     entries: list[dict[str, Any]] = []
     if kind == "routes":
         context = data.sections("section")
         for _, row in context.iterrows():  # the corridors in grey with their patterns, for orientation
-            _line(ax, row.geometry, {**style.line_style(row["corridor"], weight=1.5), **CONTEXT}, 4)
+            _line(ax, row.geometry, {**style.line_style(row["corridor"], weight=1.5), **CONTEXT}, 4, tol)
+        schematic = False
         for i, row in rows.reset_index(drop=True).iterrows():
             st = style.user_style(int(i), len(rows))
             _line(ax, row.geometry, {**st, "color": "#FFFFFF", "weight": st["weight"] + 3, "dashArray": None,
-                                     "opacity": 0.9}, 6)
-            _line(ax, row.geometry, st, 7)
+                                     "opacity": 0.9}, 6, tol)
+            for piece, off_network in _route_runs(row.geometry, row["segments"]):
+                sst = {**st, **style.SCHEMATIC} if off_network else st
+                if off_network and sst.get("dashArray"):
+                    sst["dashArray"] = style.dash_array(style.DASHES[style.CORRIDORS[int(i) % 6]], sst["weight"])
+                schematic |= off_network
+                _line(ax, piece, sst, 7, tol)
             entries.append({"label": style.label({"name": row["label"]}, max_chars=80), "style": st})
+        if schematic:
+            entries.append({"label": "Thin, pale: off the corridor network (straight geodesic)", "style": {
+                "color": style.INK, **style.SCHEMATIC}})
         entries.append({"label": "CAREC corridors (context)", "style": {"weight": 1.5, **CONTEXT}})
         return entries
     keys = rows[rows["kind"] == "key_route"]
@@ -185,7 +215,7 @@ def _draw_routes(ax: Axes, rows: gpd.GeoDataFrame, kind: str, focus: str | None)
         c = row["corridor"] if row["kind"] == "section" else None
         for piece, ferry in style.leg_runs(row):
             st = style.line_style(c, ferry=ferry, schematic=schematic)
-            _line(ax, piece, st, 6 if row["kind"] == "section" else 5)
+            _line(ax, piece, st, 6 if row["kind"] == "section" else 5, tol)
     corridors_drawn = sorted({str(c) for c in rows.loc[rows["kind"] == "section", "corridor"] if c is not None})
     for e in style.legend_entries(corridors_drawn):
         entries.append({"label": e["label"], "style": style.line_style(e["short"].split()[-1])})
@@ -243,7 +273,8 @@ def _draw_labels(ax: Axes, fig: Figure, box: tuple[float, float, float, float], 
         x, y = p.geometry.x, p.geometry.y
         if p["kind"] == "country":
             spots = [("center", "center", str(p["name"]).upper())]
-            font = {"fontsize": 7.5, "color": style.BASEMAP["country_label"], "fontweight": "bold", "alpha": 0.8}
+            font: dict[str, Any] = {"fontsize": 7.5, "color": style.BASEMAP["country_label"],
+                                    "fontweight": "bold", "alpha": 0.8}
         else:  # right of the dot, else left, above, below
             name = str(p["name"])
             spots = [("left", "center", "  " + name), ("right", "center", name + "  "),
@@ -364,8 +395,9 @@ def make_figure(routes: Any = None, *, corridor: Any = None, title: str | None =
     ax.set_aspect(aspect, adjustable="box")
     # web-map zoom at print density; at least 4, where OpenMapTiles names countries and capitals
     zoom = max(4.0, math.log2(map_w * 96 * 360 / (256 * (x1 - x0))) + 1.0)
-    _draw_base(ax, box, zoom, reference)
-    entries = _draw_routes(ax, rows, kind, focus)
+    tol = 0.5 * (x1 - x0) / (map_w * 72)  # half a printed point, in degrees: finer detail cannot show
+    _draw_base(ax, box, tol, reference)
+    entries = _draw_routes(ax, rows, kind, focus, tol)
     entries += _draw_nodes(ax, rows, kind, 0.6 if kind == "overview" else 0.8)
     ncol = max(1, int(map_w // (7.0 if kind == "corridor" else 3.6)))
     legend_h = 0.25 + 0.155 * math.ceil(len(entries) / ncol)

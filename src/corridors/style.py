@@ -31,6 +31,7 @@ import numpy as np
 import shapely
 
 CORRIDORS = ("1", "2", "3", "4", "5", "6")
+CAREC_MEMBERS = ("AFG", "AZE", "CHN", "GEO", "KAZ", "KGZ", "MNG", "PAK", "TJK", "TKM", "UZB")  # tinted on maps
 
 PALETTE: dict[str, str] = {
     "1": "#003C87",  # dark blue      (Okabe–Ito blue)
