@@ -62,12 +62,16 @@ def test_byte_reproducible_across_runs(overview, tmp_path):
 
 
 def test_byte_reproducible_in_a_new_process(overview, tmp_path, repo):
-    out = tmp_path / "cli.svg"
-    code = ("import sys; from corridors import figures; "
-            f"figures.export({str(out)!r}, dpi=72, width=6.0)")
+    rc = tmp_path / "matplotlibrc"  # a user's own settings must not leak into the figure
+    rc.write_text("font.family: serif\nsvg.fonttype: path\nlines.linewidth: 5\n", encoding="utf-8")
+    code = ("from corridors import figures\n"
+            f"for fmt in {figures.FORMATS!r}:\n"
+            f"    figures.export({str(tmp_path)!r} + '/again.' + fmt, dpi=72, width=6.0)")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=tmp_path,
-                   env={"PYTHONPATH": str(repo / "src"), "PYTHONHASHSEED": "123", "PATH": "/usr/bin:/bin"})
-    assert out.read_bytes() == overview["svg"].read_bytes()
+                   env={"PYTHONPATH": str(repo / "src"), "PYTHONHASHSEED": "123", "PATH": "/usr/bin:/bin",
+                        "MPLCONFIGDIR": str(tmp_path)})
+    for fmt, first in overview.items():
+        assert (tmp_path / f"again.{fmt}").read_bytes() == first.read_bytes(), fmt
 
 
 def test_one_corridor_lists_its_sections(tmp_path):

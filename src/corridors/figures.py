@@ -369,7 +369,13 @@ def make_figure(routes: Any = None, *, corridor: Any = None, title: str | None =
     lon_max, lat_max) overrides the extent; ``width`` in inches; ``reference`` draws water and rivers,
     ``labels`` country and city names. Legend and credits sit under the map.
     """
-    _matplotlib()
+    mpl = _matplotlib()
+    with mpl.rc_context(_RC):  # the same fonts and settings whatever the user's matplotlibrc says
+        return _make_figure(routes, corridor, title, bbox, width, reference, labels)
+
+
+def _make_figure(routes: Any, corridor: Any, title: str | None, bbox: Sequence[float] | None, width: float,
+                 reference: bool, labels: bool) -> Figure:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -473,9 +479,7 @@ def export(path: str | os.PathLike[str], routes: Any = None, *, corridor: Any = 
         p = p.with_suffix("." + fmt)
     if p.parent and not p.parent.is_dir():
         raise FigureError(f"folder {str(p.parent)!r} does not exist; create it first")
-    mpl = _matplotlib()
-    with mpl.rc_context(_RC):
-        fig = make_figure(routes, corridor=corridor, **kwargs)
+    fig = make_figure(routes, corridor=corridor, **kwargs)
     payload = render(fig, fmt, dpi)
     fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=f".{p.name}.", suffix=".tmp")
     try:
