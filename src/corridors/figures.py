@@ -207,15 +207,19 @@ def _draw_routes(ax: Axes, rows: gpd.GeoDataFrame, kind: str, focus: str | None,
     for _, row in keys.iterrows():  # casing under the corridor lines, never a line on top
         _line(ax, row.geometry, style.key_route_style(), 4)
     inferred = False
+    groups: dict[tuple[Any, bool, bool], list[shapely.Geometry]] = {}
     for _, row in rows.iterrows():
         if row["kind"] == "key_route" and row["corridor"] is not None and str(row["corridor"]) in style.PALETTE:
             continue  # drawn by its corridor sections; the casing marks it
-        schematic = row.get("basis") == "inferred"
-        inferred |= bool(schematic)
+        schematic = bool(row.get("basis") == "inferred")
+        inferred |= schematic
         c = row["corridor"] if row["kind"] == "section" else None
         for piece, ferry in style.leg_runs(row):
-            st = style.line_style(c, ferry=ferry, schematic=schematic)
-            _line(ax, piece, st, 6 if row["kind"] == "section" else 5, tol)
+            groups.setdefault((c, ferry, schematic), []).append(piece)
+    # sections of a corridor share stretches: draw each stretch once, so its dash pattern stays readable
+    for (c, ferry, schematic), pieces in sorted(groups.items(), key=lambda kv: (str(kv[0][0]), kv[0][1:])):
+        merged = shapely.line_merge(shapely.union_all(pieces))
+        _line(ax, merged, style.line_style(c, ferry=ferry, schematic=schematic), 6 if c is not None else 5, tol)
     corridors_drawn = sorted({str(c) for c in rows.loc[rows["kind"] == "section", "corridor"] if c is not None})
     for e in style.legend_entries(corridors_drawn):
         entries.append({"label": e["label"], "style": style.line_style(e["short"].split()[-1])})
