@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 pytest.importorskip("matplotlib")
@@ -47,6 +48,22 @@ def test_map_names_countries_and_capitals():
     fergana = figures.make_figure(bbox=(69.5, 39.5, 73.8, 42.0), **SMALL)
     names = {t.get_text().strip() for t in fergana.axes[0].texts}
     assert {"Osh", "Andijan", "Namangan", "Khujand"} <= names
+
+
+def test_scale_bar_is_geodesic():
+    import re
+
+    from pyproj import Geod
+
+    fig = figures.make_figure(corridor=1, **SMALL)
+    ax = fig.axes[0]
+    label = next(t.get_text() for t in ax.texts if " km (at " in t.get_text())
+    km = float(re.match(r"([\d,]+) km \(at \d+° N\)$", label).group(1).replace(",", ""))
+    bar = next(ln for ln in ax.get_lines() if ln.get_color() == style.INK and ln.get_zorder() == 11)
+    (lon0, lon1), (lat0, lat1) = bar.get_xdata(), bar.get_ydata()
+    assert lat0 == lat1
+    lons = np.linspace(lon0, lon1, 2001)  # the bar runs along the parallel: measure it densified
+    assert Geod(ellps="WGS84").line_length(lons, np.full_like(lons, lat0)) / 1000 == pytest.approx(km, rel=1e-5)
 
 
 def test_pdf_has_no_dates_and_embeds_fonts(overview):

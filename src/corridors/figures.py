@@ -261,7 +261,7 @@ def _draw_nodes(ax: Axes, rows: gpd.GeoDataFrame, kind: str, scale: float) -> li
 
 
 def _draw_labels(ax: Axes, fig: Figure, box: tuple[float, float, float, float], zoom: float,
-                 subject: shapely.Geometry) -> None:
+                 subject: shapely.Geometry, reserved: list[Any]) -> None:
     """Country names, capitals and cities for this scale; greedy placement, a label that would collide is left
     out. Countries first, then capitals, then cities; within each, places near the drawn routes first, then
     the larger (OpenMapTiles min_zoom, rank)."""
@@ -271,7 +271,7 @@ def _draw_labels(ax: Axes, fig: Figure, box: tuple[float, float, float, float], 
     places = places.assign(o=places["kind"].map(order), far=far).sort_values(
         ["o", "far", "min_zoom", "rank", "name"], kind="stable")
     renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]  # an Agg canvas (make_figure)
-    placed: list[Any] = []
+    placed: list[Any] = list(reserved)
     halo = _halo()
     for _, p in places.iterrows():
         x, y = p.geometry.x, p.geometry.y
@@ -313,6 +313,30 @@ def _draw_section_ids(ax: Axes, rows: gpd.GeoDataFrame) -> None:
                     va="center", zorder=10, bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "#888888",
                                                   "lw": 0.4})
         t.set_parse_math(False)
+
+
+def _draw_scale_bar(ax: Axes, box: tuple[float, float, float, float]) -> list[Any]:
+    """A scale bar in the lower left, true along its own parallel on the WGS84 ellipsoid (the label says which):
+    about a fifth of the map width, rounded to 1, 2 or 5 times a power of ten km."""
+    x0, y0, x1, y1 = box
+    lon, lat = x0 + 0.04 * (x1 - x0), y0 + 0.05 * (y1 - y0)
+    geod = Geod(ellps="WGS84")
+    target = geod.line_length([lon, lon + 0.2 * (x1 - x0)], [lat, lat]) / 1000
+    km = max(v * 10**e for e in range(0, 5) for v in (1, 2, 5) if v * 10**e <= target) if target >= 1 else 1
+    # along the parallel (a horizontal line on this map): arc = dlon * N(lat) * cos(lat) on the WGS84 ellipsoid
+    phi = math.radians(lat)
+    n = geod.a / math.sqrt(1 - geod.es * math.sin(phi) ** 2)
+    end_lon = lon + math.degrees(km * 1000 / (n * math.cos(phi)))
+    (bar,) = ax.plot([lon, end_lon], [lat, lat], color=style.INK, linewidth=2.2, solid_capstyle="butt", zorder=11)
+    ax.plot([lon, end_lon], [lat, lat], color="#FFFFFF", linewidth=0.9, solid_capstyle="butt", zorder=11,
+            dashes=(3, 3))
+    where = f"at {abs(lat):.0f}° {'N' if lat >= 0 else 'S'}"
+    t = ax.text((lon + end_lon) / 2, lat + 0.012 * (y1 - y0), f"{km:,} km ({where})", ha="center", va="bottom",
+                fontsize=6.5, color=style.INK, zorder=11)
+    t.set_parse_math(False)
+    t.set_path_effects(_halo())
+    renderer = ax.figure.canvas.get_renderer()  # type: ignore[attr-defined]
+    return [t.get_window_extent(renderer).expanded(1.1, 1.3), bar.get_window_extent(renderer).expanded(1.05, 3.0)]
 
 
 def _halo() -> list[Any]:
@@ -423,9 +447,10 @@ def _make_figure(routes: Any, corridor: Any, title: str | None, bbox: Sequence[f
     for sp in ax.spines.values():
         sp.set_color("#888888")
         sp.set_linewidth(0.6)
+    ax.apply_aspect()  # the final axes box, so text extents are measured where they will be drawn
+    reserved = _draw_scale_bar(ax, box)
     if labels:
-        ax.apply_aspect()  # the final axes box, so label extents are measured where they will be drawn
-        _draw_labels(ax, fig, box, zoom, shapely.union_all(rows.geometry.values))
+        _draw_labels(ax, fig, box, zoom, shapely.union_all(rows.geometry.values), reserved)
         if kind == "corridor":
             _draw_section_ids(ax, rows)
     t = fig.text(0.2 / width, 1 - 0.18 / total_h, title, fontsize=13, fontweight="bold", va="top", color=style.INK)
