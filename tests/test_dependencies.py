@@ -1,7 +1,8 @@
 """Every third-party module the package imports is declared: a fresh install must not hit ModuleNotFoundError.
 
 Imports at module level run on `import corridors...` and must be core dependencies. Imports inside a function may
-come from an optional extra, but then they must sit in a ``try`` that turns ImportError into a clear message.
+come from an optional extra, but then the module must guard that package: a ``try`` importing it whose handler
+turns ImportError into a clear message (the guard is usually one helper the other imports run after).
 """
 
 import ast
@@ -38,12 +39,18 @@ def _guarded(node: ast.AST, parents: dict[ast.AST, ast.AST]) -> bool:
     return False
 
 
+def _type_checking(node: ast.AST, parents: dict[ast.AST, ast.AST]) -> bool:
+    parent = parents.get(node)
+    return isinstance(parent, ast.If) and "TYPE_CHECKING" in ast.unparse(parent.test)
+
+
 def _imports() -> list[tuple[str, str, bool, bool]]:
-    """(top-level module, where, at module level, guarded) for every absolute import in the package."""
+    """(top-level module, where, at module level, guarded in its module) for every absolute import."""
     out = []
     for path in sorted(SRC.rglob("*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"))
         parents = {child: parent for parent in ast.walk(tree) for child in ast.iter_child_nodes(parent)}
+        found = []
         for node in ast.walk(tree):
             if isinstance(node, ast.Import):
                 names = [a.name for a in node.names]
@@ -51,13 +58,16 @@ def _imports() -> list[tuple[str, str, bool, bool]]:
                 names = [node.module]
             else:
                 continue
-            top_level = parents.get(node) is tree or isinstance(parents.get(node), ast.If)  # TYPE_CHECKING aside
+            if _type_checking(node, parents):
+                continue
+            top_level = parents.get(node) is tree or isinstance(parents.get(node), ast.If)
             for name in names:
                 top = name.split(".")[0]
                 if top in sys.stdlib_module_names or top in ("corridors", "__future__"):
                     continue
-                where = f"{path.relative_to(SRC.parent)}:{node.lineno}"
-                out.append((top, where, top_level, _guarded(node, parents)))
+                found.append((top, f"{path.relative_to(SRC.parent)}:{node.lineno}", top_level, _guarded(node, parents)))
+        guarded = {top for top, _, _, g in found if g}
+        out += [(top, where, top_level, top in guarded) for top, where, top_level, _ in found]
     return out
 
 
