@@ -200,6 +200,18 @@ def _town(query: str, name: str, country: str | None) -> dict[str, Any]:
 
 
 @functools.cache
+def big_towns(min_population: int = 15000) -> np.ndarray:
+    """(lon, lat) of the gazetteer's towns of ``min_population`` or more (N x 2)."""
+    out = []
+    for line in _index()[1]:  # sorted by population, largest first
+        _, _, lon, lat, _, pop = line.split("\t")
+        if int(pop) < min_population:
+            break
+        out.append((float(lon), float(lat)))
+    return np.array(out, dtype=float).reshape(-1, 2)
+
+
+@functools.cache
 def _node_xy() -> np.ndarray:
     import shapely
 
