@@ -124,7 +124,7 @@ def make_layer(polygons: gpd.GeoDataFrame | None, id_column: str | None = None) 
         raise RouteError(f"countries= has no CRS and its coordinates (x {x0:.6g}..{x1:.6g}, y {y0:.6g}..{y1:.6g}) are "
                          "not lon/lat degrees; set its CRS, e.g. polygons.set_crs('EPSG:3857')")
     if polygons.crs is not None and not polygons.crs.equals("EPSG:4326"):
-        _check_crs_units(polygons.crs, np.array([[x0, y0], [x1, y1]]), "countries=")
+        check_crs_units(polygons.crs, np.array([[x0, y0], [x1, y1]]), "countries=")
         polygons = polygons.to_crs(4326)
     return borders.Layer(shapely.make_valid(polygons.geometry.values), polygons[col].tolist())
 
@@ -193,7 +193,7 @@ def _geojson_crs(obj: dict[str, Any]) -> Any:
                          "always lon/lat, EPSG:4326)") from exc
 
 
-def _check_crs_units(crs: Any, xy: np.ndarray, what: str) -> None:
+def check_crs_units(crs: Any, xy: np.ndarray, what: str) -> None:
     """Refuse a projected CRS (metres, feet ...) whose coordinates are all small enough to be degrees."""
     import pyproj
 
@@ -213,7 +213,7 @@ def _to_4326(geom: shapely.Geometry, crs: Any) -> shapely.Geometry:
 
     if pyproj.CRS.from_user_input(crs).equals("EPSG:4326"):
         return geom
-    _check_crs_units(crs, shapely.get_coordinates(geom), "the route")
+    check_crs_units(crs, shapely.get_coordinates(geom), "the route")
     return gpd.GeoSeries([geom], crs=crs).to_crs(4326).iloc[0]
 
 
@@ -691,7 +691,7 @@ def analyze_many(routes: Iterable[Any] | gpd.GeoDataFrame, *, countries: gpd.Geo
     FeatureCollection's features, or any iterable). No routes give an empty list."""
     if isinstance(routes, gpd.GeoDataFrame):
         if routes.crs is not None and not routes.crs.equals("EPSG:4326") and len(routes):
-            _check_crs_units(routes.crs, shapely.get_coordinates(routes.geometry.values), "the routes")
+            check_crs_units(routes.crs, shapely.get_coordinates(routes.geometry.values), "the routes")
         frame = routes.to_crs(4326) if routes.crs is not None else routes
         items: list[Any] = [row for _, row in frame.iterrows()]
     elif isinstance(routes, dict) and routes.get("type") == "FeatureCollection":

@@ -6,8 +6,11 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import re
 import sys
+import tempfile
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -23,11 +26,25 @@ def _table(df: pd.DataFrame, fmt: str, geo: Any = None) -> str:
         return json.dumps(df.to_dict("records"), ensure_ascii=False, indent=2)
     if fmt == "csv":
         buf = io.StringIO()
-        df.to_csv(buf, index=False, lineterminator="\n")
+        safe = df.apply(lambda col: col.map(_csv_safe) if col.dtype == object else col)
+        safe.to_csv(buf, index=False, lineterminator="\n")
         return buf.getvalue().rstrip("\n")
     if fmt == "geojson":
         return json.dumps(data.as_feature_collection(geo), ensure_ascii=False)
     return str(df.to_string(index=False, max_colwidth=48))
+
+
+def _csv_safe(v: Any) -> Any:
+    """A cell a spreadsheet would run as a formula (=, +, -, @, tab, CR first) gets a leading apostrophe."""
+    return "'" + v if isinstance(v, str) and v.startswith(("=", "+", "-", "@", "\t", "\r")) else v
+
+
+_CONTROL = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """Text safe for a terminal: escape sequences and control characters removed (newlines and tabs kept)."""
+    return _CONTROL.sub("", text)
 
 
 def _listify(df: pd.DataFrame) -> pd.DataFrame:
@@ -38,13 +55,24 @@ def cmd_list(args: argparse.Namespace) -> str:
     secs = data.sections(args.kind)
     if args.corridor:
         secs = secs[secs["corridor"] == args.corridor]
+        if secs.empty:
+            what = f"{args.kind.replace('_', ' ')}s" if args.kind else "sections"
+            known = ", ".join(sorted(set(data.sections("section")["corridor"].dropna())))
+            raise data.NotFoundError(f"no {what} in corridor {args.corridor!r}; CAREC corridors are {known}"
+                                     + ("; list every key route with --kind key_route alone"
+                                        if args.kind == "key_route" else ""))
     return _table(secs[LIST_COLUMNS], args.format, secs)
 
 
 def cmd_nodes(args: argparse.Namespace) -> str:
     n = data.nodes(args.kind)
     if args.country:
-        n = n[n["country"] == args.country.upper()]
+        n = n[n["country"] == args.country.strip().upper()]
+        if n.empty:
+            have = sorted(set(data.nodes(args.kind)["country"].dropna()))
+            kind = f"{args.kind} " if args.kind else ""
+            raise data.NotFoundError(f"no {kind}nodes in country {args.country!r}; use an ISO3 code with nodes: "
+                                     f"{', '.join(have)}")
     n = n.assign(lon=n.geometry.x.round(5), lat=n.geometry.y.round(5))
     return _table(_listify(n[NODE_COLUMNS]), args.format, n)
 
@@ -76,6 +104,18 @@ def _crossing(c: dict[str, Any]) -> str:
 
 
 def cmd_build(args: argparse.Namespace) -> str:
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise analysis.RouteError(f"--out {out}: is a file; give a folder for the maps")
+    if not out.exists() and out.parent.exists() and not out.parent.is_dir():
+        raise analysis.RouteError(f"--out {out}: {out.parent} is a file, not a folder")
+    probe = out if out.exists() else next((p for p in out.parents if p.exists()), Path("."))
+    try:  # checked before anything is rendered
+        with tempfile.TemporaryFile(dir=probe):
+            pass
+    except OSError as exc:
+        raise analysis.RouteError(f"--out {out}: cannot write in {probe} ({exc.strerror}); choose a writable "
+                                  "folder") from None
     from . import maps  # imports folium lazily
 
     written = maps.build(args.out, offline=args.offline)
@@ -120,11 +160,18 @@ def cmd_compare(args: argparse.Namespace) -> str:
 def cmd_analyze(args: argparse.Namespace) -> str:
     from . import routes
 
-    return _route_out(routes.results(args.file), args.format)
+    return _route_out(routes.results(Path(args.file)), args.format)  # a path, never a section id
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with usage errors on one line."""
+
+    def error(self, message: str) -> Any:
+        self.exit(2, f"{self.prog}: error: {printable(message)} (see {self.prog} --help)\n")
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="corridors", description="CAREC corridors as sourced data, analysis and maps.")
+    p = _Parser(prog="corridors", description="CAREC corridors as sourced data, analysis and maps.")
     p.add_argument("--version", action="version", version=f"corridors {_version()}")
     sub = p.add_subparsers(dest="command", required=True)
     fmts = ["table", "json", "csv", "geojson"]
@@ -174,10 +221,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         out = args.func(args)
-    except (data.NotFoundError, analysis.RouteError) as exc:
-        print(f"corridors: error: {exc}", file=sys.stderr)
+    except (data.NotFoundError, analysis.RouteError, OSError) as exc:
+        msg = str(exc) if not isinstance(exc, OSError) or not exc.strerror else \
+            f"{exc.filename or ''}: {exc.strerror}".lstrip(": ")
+        print(f"corridors: error: {' '.join(printable(msg).split())}", file=sys.stderr)
         return 2
-    sys.stdout.write(out + "\n")
+    sys.stdout.write(printable(out) + "\n")
     return 0
 
 
