@@ -26,7 +26,7 @@ def _table(df: pd.DataFrame, fmt: str, geo: Any = None) -> str:
         return json.dumps(df.to_dict("records"), ensure_ascii=False, indent=2)
     if fmt == "csv":
         buf = io.StringIO()
-        safe = df.apply(lambda col: col.map(_csv_safe) if col.dtype == object else col)
+        safe = df.apply(lambda col: col if pd.api.types.is_numeric_dtype(col) else col.map(_csv_safe))
         safe.to_csv(buf, index=False, lineterminator="\n")
         return buf.getvalue().rstrip("\n")
     if fmt == "geojson":

@@ -251,7 +251,7 @@ def _read_csv(p: Path) -> gpd.GeoDataFrame:
 def _read_wkt_csv(p: Path, column: str) -> gpd.GeoDataFrame:
     df = pd.read_csv(p, encoding="utf-8-sig", keep_default_na=False, na_values=[""])
     for col in df.columns:  # undo write_routes' formula guard: "'=1+1" was written for the text "=1+1"
-        if df[col].dtype == object:
+        if not pd.api.types.is_numeric_dtype(df[col]):
             df[col] = df[col].map(lambda v: v[1:] if isinstance(v, str) and v[:1] == "'"
                                   and v[1:2] in FORMULA_PREFIXES else v)
     geoms = []
@@ -393,7 +393,7 @@ def write_routes(routes: gpd.GeoDataFrame | Iterable[RouteAnalysis], path: str |
         if fmt == "csv":
             df = pd.DataFrame(gdf.drop(columns=geom_col))
             for col in df.columns:
-                if df[col].dtype == object:
+                if not pd.api.types.is_numeric_dtype(df[col]):
                     df[col] = df[col].map(csv_safe)
             df["geometry"] = shapely.to_wkt(gdf.geometry.values, rounding_precision=8)
             df.to_csv(tmp, index=False, lineterminator="\n")

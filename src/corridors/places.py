@@ -183,7 +183,9 @@ def _town(query: str, name: str, country: str | None) -> dict[str, Any]:
             others = sorted({f"'{t['name']}, {t['country']}'" for t in sum(gazetteer_towns(data.norm_key(name)), [])})
             if others:
                 elsewhere = f"; there is {', '.join(others[:5])}"
-        raise PlaceError(f"no corridor node or town called {name!r}{where}{elsewhere or _suggest(name)}")
+        raise PlaceError(f"no corridor node or town called {name!r}{where}{elsewhere or _suggest(name)} (the "
+                         "gazetteer holds towns of 1,000+ people within lon 20..130, lat 15..65; elsewhere pass a "
+                         "(lon, lat) pair)")
     if len({t["country"] for t in towns}) > 1:
         near = [t for t in towns if _near_node(t["lon"], t["lat"])]
         if len({t["country"] for t in near}) != 1:
