@@ -29,7 +29,7 @@ from corridors.places import PlaceError
 
 AB = [(76.946, 43.238), (74.59, 42.874)]  # Almaty node -> Bishkek node, straight
 AB_KM = 196.1451  # its length as analysed: cut at the KAZ-KGZ border on the lon/lat chord (geodesic 196.1423)
-BAKU, TBILISI = (49.8671, 40.4093), (44.7833, 41.7167)
+BAKU, TBILISI = (49.89201, 40.37767), (44.7833, 41.7167)  # GeoNames Baku; the Tbilisi node
 
 
 def quiet(fn: Callable[..., Any], *a: Any, **kw: Any) -> Any:
@@ -82,6 +82,18 @@ def to_3857(coords: list[tuple[float, float]]) -> list[tuple[float, float]]:
 def c_swapped_baku_tbilisi(tmp: Path) -> None:
     with pytest.raises(RouteError, match=r"look like \(lat, lon\).*swap them"):
         an(LineString([BAKU[::-1], TBILISI[::-1]]))
+
+
+def c_swapped_almaty_bishkek_into_the_arctic(tmp: Path) -> None:
+    with pytest.raises(RouteError, match=r"look like \(lat, lon\)"):
+        an(LineString([(y, x) for x, y in AB]))
+
+
+def c_swapped_weak_evidence_warns(tmp: Path) -> None:
+    line = LineString([(y + 0.05, x) for x, y in (TBILISI, BAKU)])  # swapped, 5 km off the towns
+    with pytest.warns(OutsideDataWarning, match="may have lon and lat swapped"):
+        r = corridors.analyze(line)
+    assert r.warnings and "lon and lat may be swapped" in r.warnings[0]
 
 
 def c_baku_tbilisi_right_way(tmp: Path) -> None:

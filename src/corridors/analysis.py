@@ -30,7 +30,8 @@ REGION = (20.0, 15.0, 130.0, 65.0)  # lon/lat box of the shipped data and bounda
 FRAME = (25.0, 20.0, 125.0, 60.0)  # the box the shipped countries are clipped to (scripts/build_countries.py)
 GAP_KM = 0.001  # consecutive parts further apart than this (1 m) leave a gap: nothing is inferred across it
 ON_BOUNDARY_DEG = 1e-6  # a run this close (about 0.1 m) to a boundary along its whole length runs along it
-SWAP_NEAR_DEG = 0.1  # an end this close (about 10 km) to a node or town of 15,000+ is "at a known place"
+SWAP_NEAR_DEG = 0.1  # an end this close (about 10 km) to a node or town of 15,000+ is near a known place
+SWAP_AT_DEG = 0.02  # an end this close (about 2 km) to one is at it
 
 
 class RouteError(ValueError):
@@ -340,12 +341,12 @@ def _known_places() -> shapely.STRtree:
     return shapely.STRtree(shapely.points(np.concatenate(xy)))
 
 
-def _ends_at_places(ends: np.ndarray) -> np.ndarray:
-    """Per (lon, lat) row: whether it lies within SWAP_NEAR_DEG of a known place."""
+def _ends_at_places(ends: np.ndarray, within_deg: float) -> np.ndarray:
+    """Per (lon, lat) row: whether it lies within ``within_deg`` of a known place."""
     tree = _known_places()
     hit = np.zeros(len(ends), dtype=bool)
     if len(ends):
-        idx, _ = tree.query(shapely.points(ends), predicate="dwithin", distance=SWAP_NEAR_DEG)
+        idx, _ = tree.query(shapely.points(ends), predicate="dwithin", distance=within_deg)
         hit[idx] = True
     return hit
 
@@ -353,50 +354,65 @@ def _ends_at_places(ends: np.ndarray) -> np.ndarray:
 def _swap_notes(parts: list[list[np.ndarray]]) -> list[list[str]]:
     """Warnings per route about swapped coordinates; raises when a route is almost surely (lat, lon).
 
-    Rule: when every vertex would also lie inside the countries' frame with lon and lat swapped, compare the
-    route's two ends with the known places (corridor nodes, towns of 15,000+): if both ends of the swapped line
-    are at known places and neither end of the line as given is, the line is (lat, lon) and is refused; if the
-    swapped line has more ends at known places, or the line as given lies wholly outside the frame, the result
-    carries a warning.
+    Only lines that would lie wholly inside the countries' frame with lon and lat swapped are checked; their two
+    ends are compared with the known places (corridor nodes, towns of 15,000+). Refused (RouteError) when
+    neither end as given lies within SWAP_NEAR_DEG (about 10 km) of a known place while both ends of the swapped
+    line lie within SWAP_AT_DEG (about 2 km) of one, or within SWAP_NEAR_DEG when the line as given lies wholly
+    outside the frame (as when the coordinates of two towns are typed in the wrong order).
+    Warned (in ``warnings`` and an OutsideDataWarning): the swapped line has more ends near known places
+    (within SWAP_NEAR_DEG) than the line as given, or the line as given lies wholly outside the frame.
     """
     notes: list[list[str]] = [[] for _ in parts]
     x0, y0, x1, y1 = FRAME
-    cand = []
-    for k, ps in enumerate(parts):
-        xy = np.concatenate(ps)
-        sx, sy = xy[:, 1], xy[:, 0]
-        if ((sx >= x0) & (sx <= x1) & (sy >= y0) & (sy <= y1)).all():
-            cand.append(k)
+    xy = np.concatenate([p for ps in parts for p in ps])
+    starts = np.r_[0, np.cumsum([sum(len(p) for p in ps) for ps in parts])[:-1]]
+    lo, hi = np.minimum.reduceat(xy, starts), np.maximum.reduceat(xy, starts)
+    swapped_in = (lo[:, 1] >= x0) & (hi[:, 1] <= x1) & (lo[:, 0] >= y0) & (hi[:, 0] <= y1)
+    inside = (xy[:, 0] >= x0) & (xy[:, 0] <= x1) & (xy[:, 1] >= y0) & (xy[:, 1] <= y1)
+    any_inside = np.logical_or.reduceat(inside, starts)
+    cand = np.flatnonzero(swapped_in).tolist()
     if not cand:
         return notes
     ends = np.array([[parts[k][0][0], parts[k][-1][-1]] for k in cand]).reshape(-1, 2)
-    given = _ends_at_places(ends).reshape(-1, 2).sum(axis=1)
-    swapped = _ends_at_places(ends[:, ::-1]).reshape(-1, 2).sum(axis=1)
-    for k, g, sw in zip(cand, given, swapped):
-        xy = np.concatenate(parts[k])
-        outside = not ((xy[:, 0] >= x0) & (xy[:, 0] <= x1) & (xy[:, 1] >= y0) & (xy[:, 1] <= y1)).any()
+    given = _ends_at_places(ends, SWAP_NEAR_DEG).reshape(-1, 2).sum(axis=1)
+    swapped = _ends_at_places(ends[:, ::-1], SWAP_NEAR_DEG).reshape(-1, 2).sum(axis=1)
+    exact = _ends_at_places(ends[:, ::-1], SWAP_AT_DEG).reshape(-1, 2).sum(axis=1)
+    for k, g, sw, ex in zip(cand, given, swapped, exact):
+        outside = not any_inside[k]
         a, b = parts[k][0][0], parts[k][-1][-1]
-        if sw == 2 and g == 0:
+        if g == 0 and (ex == 2 or (outside and sw == 2)):
             raise RouteError("the coordinates look like (lat, lon): swapped, the line runs from "
                              f"({a[1]:.4g}, {a[0]:.4g}) to ({b[1]:.4g}, {b[0]:.4g}), both at known places, "
-                             "while as given neither end is. "
-                             "GeoJSON and shapely order them (lon, lat); swap them, e.g. "
-                             "shapely.ops.transform(lambda x, y: (y, x), geom)")
+                             "while as given neither end is. GeoJSON and shapely order them (lon, lat); swap them, "
+                             "e.g. shapely.ops.transform(lambda x, y: (y, x), geom)")
         if sw > g or outside:
-            notes[k].append("lon and lat may be swapped: with them swapped the whole line lies in the data region; "
-                            "GeoJSON and shapely order coordinates (lon, lat)")
+            notes[k].append("lon and lat may be swapped: with them swapped the whole line lies in the data region"
+                            + (" and its ends are nearer known places" if sw > g else "")
+                            + "; GeoJSON and shapely order coordinates (lon, lat)")
     return notes
 
 
 # ---------------------------------------------------------------- result semantics
 
 _BOUNDARIES: weakref.WeakKeyDictionary[Any, tuple[shapely.STRtree, list[Hashable]]] = weakref.WeakKeyDictionary()
+EDGE_VERTICES = 8  # outlines are indexed as short edges, so a distance query touches a few vertices only
 
 
 def _boundary_tree(layer: borders.Layer) -> tuple[shapely.STRtree, list[Hashable]]:
-    """An index of the layer's polygon outlines (built once per layer) and the label of each outline."""
+    """An index of the layer's polygon outlines as short edges (built once per layer), and each edge's label."""
     if layer not in _BOUNDARIES:
-        _BOUNDARIES[layer] = (shapely.STRtree(shapely.boundary(np.asarray(layer.polygons))), list(layer.labels))
+        rings, owner = shapely.get_parts(shapely.boundary(np.asarray(layer.polygons)), return_index=True)
+        edges, labels = [], []
+        for ring, o in zip(rings, owner):
+            for r in getattr(ring, "geoms", [ring]):
+                xy = shapely.get_coordinates(r)
+                for i in range(0, max(len(xy) - 1, 1), EDGE_VERTICES - 1):
+                    if len(xy[i:i + EDGE_VERTICES]) >= 2:
+                        edges.append(xy[i:i + EDGE_VERTICES])
+                        labels.append(layer.labels[o])
+        lines = shapely.linestrings(np.concatenate(edges), indices=np.repeat(np.arange(len(edges)),
+                                                                             [len(e) for e in edges]))
+        _BOUNDARIES[layer] = (shapely.STRtree(lines), labels)
     return _BOUNDARIES[layer]
 
 
@@ -424,72 +440,97 @@ def _settle_boundaries(parts: list[np.ndarray], pieces: list[list[borders.Piece]
     if not todo:
         return pieces
     tree, labels = _boundary_tree(layer)
-    fr = np.array([0.1, 0.3, 0.5, 0.7, 0.9])
-    samples, owner, cums = [], [], {}
-    for k in todo:
-        cums[k] = cum = _cum_km(parts[k])
-        for j, p in enumerate(pieces[k]):
-            samples.append(_at(parts[k], cum, p.start_km + fr * (p.end_km - p.start_km)))
-            owner.append((k, j))
-    pts = shapely.points(np.concatenate(samples))
-    si, bi = tree.query(pts, predicate="dwithin", distance=ON_BOUNDARY_DEG)
-    near = np.zeros(len(pts), dtype=bool)
-    near[si] = True
+    # every todo part on one km axis (parts 1 km apart), so all sample points come from one interpolation
+    xy = np.concatenate([parts[k] for k in todo])
+    n = np.array([len(parts[k]) for k in todo])
+    step = geodesy.segment_lengths_m(xy[:, 0], xy[:, 1]) / 1000.0
+    first = np.r_[0, np.cumsum(n)[:-1]]
+    step[first[1:] - 1] = 1.0  # the jump between parts
+    axis = np.r_[0.0, np.cumsum(step)]
+    offset = axis[first]
+    owner = np.repeat(np.arange(len(todo)), [len(pieces[k]) for k in todo])
+    s_km = np.array([p.start_km for k in todo for p in pieces[k]]) + offset[owner]
+    e_km = np.array([p.end_km for k in todo for p in pieces[k]]) + offset[owner]
+    e_km = np.minimum(e_km, axis[first + n - 1][owner])
+
+    def points_at(km: np.ndarray) -> np.ndarray:
+        return shapely.points(np.interp(km, axis, xy[:, 0]), np.interp(km, axis, xy[:, 1]))
+
+    mid_hit, mid_edge = tree.query(points_at((s_km + e_km) / 2), predicate="dwithin", distance=ON_BOUNDARY_DEG)
+    cand = np.unique(mid_hit)
+    if not len(cand):
+        return pieces
+    fr = np.array([0.1, 0.3, 0.7, 0.9])
+    samples = s_km[cand, None] + fr[None, :] * (e_km - s_km)[cand, None]
+    hit, _ = tree.query(points_at(samples.ravel()), predicate="dwithin", distance=ON_BOUNDARY_DEG)
+    ok = np.zeros(samples.size, dtype=bool)
+    ok[hit] = True
+    on_flat = np.zeros(len(s_km), dtype=bool)
+    on_flat[cand[ok.reshape(-1, len(fr)).all(axis=1)]] = True
+    if not on_flat.any():
+        return pieces
     touch: dict[int, set[Hashable]] = {}
-    for s, b in zip(si, bi):
-        if s % len(fr) == len(fr) // 2:  # the middle sample names the polygons the run touches
-            touch.setdefault(s // len(fr), set()).add(labels[b])
-    on = near.reshape(-1, len(fr)).all(axis=1)
+    for m, e in zip(mid_hit, mid_edge):
+        touch.setdefault(int(m), set()).add(labels[e])
+    base = np.r_[0, np.cumsum([len(pieces[k]) for k in todo])[:-1]]
     out = list(pieces)
-    flat_index = {kj: n for n, kj in enumerate(owner)}
-    for k in todo:
-        ps = pieces[k]
-        flags = [bool(on[flat_index[(k, j)]]) for j in range(len(ps))]
-        if not any(flags):
-            continue
-        runs: list[list[Any]] = [[p.label, p.start_km, p.end_km] for p in ps]
-        j = 0
-        while j < len(ps):
-            if not flags[j]:
-                j += 1
-                continue
-            e = j
-            while e + 1 < len(ps) and flags[e + 1]:
-                e += 1
-            t: set[Hashable] = set().union(*(touch.get(flat_index[(k, i)], set()) for i in range(j, e + 1)))
-            lp = ps[j - 1].label if j > 0 and not flags[j - 1] and ps[j - 1].label in t else None
-            ln = ps[e + 1].label if e + 1 < len(ps) and not flags[e + 1] and ps[e + 1].label in t else None
-            if lp is None and ln is None:
-                first = min(t, key=str) if t else None
-                lp = ln = first
-            lp, ln = (ln if lp is None else lp), (lp if ln is None else ln)
-            mid = (ps[j].start_km + ps[e].end_km) / 2.0
-            for i in range(j, e + 1):
-                runs[i][0] = None  # placeholder, replaced below
-            runs[j:e + 1] = [[lp, ps[j].start_km, mid], [ln, mid, ps[e].end_km]]
-            ps = [*ps[:j], *([None] * 2), *ps[e + 1:]]  # keep indexes aligned with runs
-            flags = [*flags[:j], False, False, *flags[e + 1:]]
-            j += 2
-        merged: list[list[Any]] = []
-        for lab, a, b in runs:
-            if b - a <= 0:
-                continue
-            if merged and merged[-1][0] == lab:
-                merged[-1][2] = b
-            else:
-                merged.append([lab, a, b])
-        while True:  # fold short excursions, shortest first (direction-independent)
-            short = [i for i in range(1, len(merged) - 1) if merged[i][2] - merged[i][1] < borders.MIN_EXCURSION_KM
-                     and merged[i - 1][0] == merged[i + 1][0]]
-            if not short:
-                break
-            i = min(short, key=lambda i: (merged[i][2] - merged[i][1], merged[i][1]))
-            merged[i - 1][2] = merged[i + 1][2]
-            del merged[i:i + 2]
-        cum = cums[k]
-        out[k] = [borders.Piece(lab, float(a), float(b), tuple(map(float, _at(parts[k], cum, a))),
-                                tuple(map(float, _at(parts[k], cum, b)))) for lab, a, b in merged]
+    for t, k in enumerate(todo):
+        flags = on_flat[base[t]:base[t] + len(pieces[k])].tolist()
+        if any(flags):
+            out[k] = _settled(parts[k], pieces[k], flags, [touch.get(int(base[t]) + j, set())
+                                                           for j in range(len(pieces[k]))])
     return out
+
+
+def _settled(xy: np.ndarray, ps: list[borders.Piece], flags: list[bool],
+             touch: list[set[Hashable]]) -> list[borders.Piece]:
+    """One part's pieces with its boundary runs (``flags``) given to a side (see ``_settle_boundaries``)."""
+    runs: list[list[Any]] = []
+    j = 0
+    while j < len(ps):
+        if not flags[j]:
+            runs.append([ps[j].label, ps[j].start_km, ps[j].end_km])
+            j += 1
+            continue
+        e = j
+        while e + 1 < len(ps) and flags[e + 1]:
+            e += 1
+        t: set[Hashable] = set().union(*touch[j:e + 1])
+        lp = ps[j - 1].label if j > 0 and ps[j - 1].label in t else None
+        ln = ps[e + 1].label if e + 1 < len(ps) and ps[e + 1].label in t else None
+        if lp is None and ln is None:
+            lp = ln = min(t, key=str) if t else None
+        lp, ln = (ln if lp is None else lp), (lp if ln is None else ln)
+        mid = (ps[j].start_km + ps[e].end_km) / 2.0
+        runs += [[lp, ps[j].start_km, mid], [ln, mid, ps[e].end_km]]
+        j = e + 1
+    merged: list[list[Any]] = []
+    for lab, a, b in runs:
+        if b - a <= 0:
+            continue
+        if merged and merged[-1][0] == lab:
+            merged[-1][2] = b
+        else:
+            merged.append([lab, a, b])
+    while True:  # fold short excursions, shortest first (direction-independent)
+        short = [i for i in range(1, len(merged) - 1) if merged[i][2] - merged[i][1] < borders.MIN_EXCURSION_KM
+                 and merged[i - 1][0] == merged[i + 1][0]]
+        if not short:
+            break
+        i = min(short, key=lambda i: (merged[i][2] - merged[i][1], merged[i][1]))
+        merged[i - 1][2] = merged[i + 1][2]
+        del merged[i:i + 2]
+    cum = _cum_km(xy)
+    return [borders.Piece(lab, float(a), float(b), tuple(map(float, _at(xy, cum, a))),
+                          tuple(map(float, _at(xy, cum, b)))) for lab, a, b in merged]
+
+
+def _inside_frame(parts: list[np.ndarray]) -> np.ndarray:
+    """Per part: whether every vertex lies inside FRAME (then the part lies inside it: the frame is a box)."""
+    xy = np.concatenate(parts)
+    starts = np.r_[0, np.cumsum([len(p) for p in parts])[:-1]]
+    lo, hi = np.minimum.reduceat(xy, starts), np.maximum.reduceat(xy, starts)
+    return np.asarray((lo[:, 0] >= FRAME[0]) & (hi[:, 0] <= FRAME[2]) & (lo[:, 1] >= FRAME[1]) & (hi[:, 1] <= FRAME[3]))
 
 
 def _outside_intervals(xy: np.ndarray, frame: tuple[float, float, float, float]) -> list[tuple[float, float]]:
@@ -544,19 +585,21 @@ def _split_open(piece: borders.Piece, spans: list[tuple[float, float]], xy: np.n
 
 
 def _figures(parts: list[np.ndarray], pieces: list[list[borders.Piece]], outside: str,
-             frame: tuple[float, float, float, float] | None = None) -> dict[str, Any]:
+             frame: tuple[float, float, float, float] | None = None,
+             inside: np.ndarray | None = None) -> dict[str, Any]:
     """Length per polygon, ordered polygons, crossings, sea legs and gaps from the pieces of each part.
 
     Parts that do not meet (further apart than GAP_KM; the two sides of the antimeridian meet) leave a gap:
     it is listed in ``gaps`` and no crossing or sea leg is inferred across it. Length outside every polygon
     is ``sea`` inside ``frame`` and ``outside`` beyond it (with ``frame`` None, all of it is ``outside``).
+    ``inside``: per part, whether it is known to lie wholly inside the frame (skips the cutting).
     """
     chains: list[list[tuple[str, float, float, tuple[float, float], tuple[float, float]]]] = []
     gaps: list[dict[str, Any]] = []
     offset = 0.0
     for k, (xy, ps) in enumerate(zip(parts, pieces)):
         runs = []
-        spans = _outside_intervals(xy, frame) if frame is not None else None
+        spans = None if frame is None else [] if inside is not None and inside[k] else _outside_intervals(xy, frame)
         cum = _cum_km(xy) if spans else None
         for p in ps:
             if p.label is not None:
@@ -713,11 +756,14 @@ def analyze_many(routes: Iterable[Any] | gpd.GeoDataFrame, *, countries: gpd.Geo
     flat = [p for ps in parts for p in ps]
     pieces = _settle_boundaries(flat, borders.pieces_many(flat, layer), layer) if flat else []
     figs, k = [], 0
+    inside = _inside_frame(flat) if countries is None and flat else None
     for ps in parts:
-        figs.append(_figures(ps, pieces[k:k + len(ps)], OUTSIDE, FRAME if countries is None else None))
+        figs.append(_figures(ps, pieces[k:k + len(ps)], OUTSIDE, FRAME if countries is None else None,
+                             None if inside is None else inside[k:k + len(ps)]))
         k += len(ps)
-    n_out = 0
+    n_out = n_swap = 0
     for fig, note in zip(figs, notes):
+        n_swap += bool(note)
         out_km = fig["length_by_country_km"].get(OUTSIDE, 0.0)
         if countries is None and out_km > 0:
             n_out += 1
@@ -728,6 +774,9 @@ def analyze_many(routes: Iterable[Any] | gpd.GeoDataFrame, *, countries: gpd.Geo
                         f"at km {fig['gaps'][0]['km']:.1f}): nothing is inferred across a gap (no crossing); merge "
                         "the parts (shapely.line_merge) or order them if they belong together")
         fig["warnings"] = note
+    if n_swap:
+        warnings.warn(f"{n_swap} route(s) may have lon and lat swapped; see each result's warnings",
+                      OutsideDataWarning, stacklevel=3)
     if n_out:
         warnings.warn(f"{n_out} route(s) run partly outside the data (lon {FRAME[0]:g}..{FRAME[2]:g}, lat "
                       f"{FRAME[1]:g}..{FRAME[3]:g}); that length is reported as '{OUTSIDE}'; see each result's "
