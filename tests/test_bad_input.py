@@ -84,6 +84,12 @@ def c_swapped_baku_tbilisi(tmp: Path) -> None:
         an(LineString([BAKU[::-1], TBILISI[::-1]]))
 
 
+def c_swapped_in_a_batch_is_flagged_not_fatal(tmp: Path) -> None:
+    with pytest.warns(OutsideDataWarning, match="may have lon and lat swapped"):
+        good, bad = corridors.analyze_many([LineString(AB), LineString([BAKU[::-1], TBILISI[::-1]])])
+    assert good.warnings == [] and "look like (lat, lon)" in bad.warnings[0]
+
+
 def c_swapped_almaty_bishkek_into_the_arctic(tmp: Path) -> None:
     with pytest.raises(RouteError, match=r"look like \(lat, lon\)"):
         an(LineString([(y, x) for x, y in AB]))
@@ -907,6 +913,15 @@ def test_cli_lat_lon_text_place(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["route", "43.238,76.946", "Bishkek", "--format", "json"]) == 0
     r = json.loads(capsys.readouterr().out)
     assert r["places"][0]["lon"] == 76.946 and r["crossings"][0]["bcp"] == "Korday - Ak-Zhol"
+
+
+def test_cli_prints_warnings_on_one_line_each(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    p = tmp_path / "r.geojson"
+    p.write_text(json.dumps(fc(feature([(17.0, 52.0), (21.0, 52.2)], "poland"))), encoding="utf-8")
+    assert cli.main(["analyze", str(p), "--format", "json"]) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out)[0]["length_by_country_km"] == {"outside": pytest.approx(275.0, abs=0.5)}
+    assert err.startswith("corridors: warning: 1 route(s) run partly outside the data") and err.count("\n") == 1
 
 
 def test_cli_latin1_csv_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

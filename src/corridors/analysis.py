@@ -351,14 +351,15 @@ def _ends_at_places(ends: np.ndarray, within_deg: float) -> np.ndarray:
     return hit
 
 
-def _swap_notes(parts: list[list[np.ndarray]]) -> list[list[str]]:
-    """Warnings per route about swapped coordinates; raises when a route is almost surely (lat, lon).
+def _swap_notes(parts: list[list[np.ndarray]], refuse: bool = True) -> list[list[str]]:
+    """Warnings per route about swapped coordinates; raises (``refuse``) when a route is almost surely (lat, lon).
 
     Only lines that would lie wholly inside the countries' frame with lon and lat swapped are checked; their two
     ends are compared with the known places (corridor nodes, towns of 15,000+). Refused (RouteError) when
     neither end as given lies within SWAP_NEAR_DEG (about 10 km) of a known place while both ends of the swapped
     line lie within SWAP_AT_DEG (about 2 km) of one, or within SWAP_NEAR_DEG when the line as given lies wholly
-    outside the frame (as when the coordinates of two towns are typed in the wrong order).
+    outside the frame (as when the coordinates of two towns are typed in the wrong order); with ``refuse`` False
+    (analyze_many) that route gets a warning saying so instead.
     Warned (in ``warnings`` and an OutsideDataWarning): the swapped line has more ends near known places
     (within SWAP_NEAR_DEG) than the line as given, or the line as given lies wholly outside the frame.
     """
@@ -381,6 +382,10 @@ def _swap_notes(parts: list[list[np.ndarray]]) -> list[list[str]]:
         outside = not any_inside[k]
         a, b = parts[k][0][0], parts[k][-1][-1]
         if g == 0 and (ex == 2 or (outside and sw == 2)):
+            if not refuse:
+                notes[k].append("the coordinates look like (lat, lon): swapped, both ends lie at known places while "
+                                "as given neither does; GeoJSON and shapely order coordinates (lon, lat)")
+                continue
             raise RouteError("the coordinates look like (lat, lon): swapped, the line runs from "
                              f"({a[1]:.4g}, {a[0]:.4g}) to ({b[1]:.4g}, {b[0]:.4g}), both at known places, "
                              "while as given neither end is. GeoJSON and shapely order them (lon, lat); swap them, "
@@ -725,14 +730,21 @@ def analyze(route: Any, *, countries: gpd.GeoDataFrame | None = None, id_column:
 
     ``countries`` may be any polygon layer (provinces, protected areas ...) with ``id_column``; then
     ``length_by_country_km`` is keyed by that column and length outside every polygon is under "outside".
+    A line that is almost surely (lat, lon) is refused with a RouteError (see ``_swap_notes``).
     """
-    return analyze_many([route], countries=countries, id_column=id_column)[0]
+    return _analyze_all([route], countries, id_column, refuse_swapped=True)[0]
 
 
 def analyze_many(routes: Iterable[Any] | gpd.GeoDataFrame, *, countries: gpd.GeoDataFrame | None = None,
                  id_column: str | None = None) -> list[RouteAnalysis]:
     """``analyze`` for many routes with one vectorised overlay (a GeoDataFrame's rows, a GeoJSON
-    FeatureCollection's features, or any iterable). No routes give an empty list."""
+    FeatureCollection's features, or any iterable). No routes give an empty list. A route that is almost surely
+    (lat, lon) is not refused here (one row must not stop a batch): its result says so in ``warnings``."""
+    return _analyze_all(routes, countries, id_column, refuse_swapped=False)
+
+
+def _analyze_all(routes: Iterable[Any] | gpd.GeoDataFrame, countries: gpd.GeoDataFrame | None,
+                 id_column: str | None, refuse_swapped: bool) -> list[RouteAnalysis]:
     if isinstance(routes, gpd.GeoDataFrame):
         if routes.crs is not None and not routes.crs.equals("EPSG:4326") and len(routes):
             check_crs_units(routes.crs, shapely.get_coordinates(routes.geometry.values), "the routes")
@@ -752,7 +764,7 @@ def analyze_many(routes: Iterable[Any] | gpd.GeoDataFrame, *, countries: gpd.Geo
         return []
     parsed = [_as_geometry(r) for r in items]
     parts = _parts_many([g for g, _ in parsed])
-    notes = _swap_notes(parts) if countries is None else [[] for _ in parts]
+    notes = _swap_notes(parts, refuse_swapped) if countries is None else [[] for _ in parts]
     flat = [p for ps in parts for p in ps]
     pieces = _settle_boundaries(flat, borders.pieces_many(flat, layer), layer) if flat else []
     figs, k = [], 0

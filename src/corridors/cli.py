@@ -9,6 +9,7 @@ import json
 import re
 import sys
 import tempfile
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -220,7 +221,14 @@ def _version() -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
-        out = args.func(args)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", analysis.OutsideDataWarning)
+            out = args.func(args)
+        for w in caught:  # the library's own warnings, one line each; others as Python shows them
+            if issubclass(w.category, analysis.OutsideDataWarning):
+                print(f"corridors: warning: {' '.join(printable(str(w.message)).split())}", file=sys.stderr)
+            else:
+                warnings.showwarning(w.message, w.category, w.filename, w.lineno)
     except (data.NotFoundError, analysis.RouteError, OSError) as exc:
         msg = str(exc) if not isinstance(exc, OSError) or not exc.strerror else \
             f"{exc.filename or ''}: {exc.strerror}".lstrip(": ")
