@@ -361,7 +361,7 @@ def _swap_notes(parts: list[list[np.ndarray]], refuse: bool = True) -> list[list
     outside the frame (as when the coordinates of two towns are typed in the wrong order); with ``refuse`` False
     (analyze_many) that route gets a warning saying so instead.
     Warned (in ``warnings`` and an OutsideDataWarning): the swapped line has more ends near known places
-    (within SWAP_NEAR_DEG) than the line as given, or the line as given lies wholly outside the frame.
+    (within SWAP_NEAR_DEG) than the line as given.
     """
     notes: list[list[str]] = [[] for _ in parts]
     x0, y0, x1, y1 = FRAME
@@ -390,10 +390,10 @@ def _swap_notes(parts: list[list[np.ndarray]], refuse: bool = True) -> list[list
                              f"({a[1]:.4g}, {a[0]:.4g}) to ({b[1]:.4g}, {b[0]:.4g}), both at known places, "
                              "while as given neither end is. GeoJSON and shapely order them (lon, lat); swap them, "
                              "e.g. shapely.ops.transform(lambda x, y: (y, x), geom)")
-        if sw > g or outside:
-            notes[k].append("lon and lat may be swapped: with them swapped the whole line lies in the data region"
-                            + (" and its ends are nearer known places" if sw > g else "")
-                            + "; GeoJSON and shapely order coordinates (lon, lat)")
+        if sw > g:
+            notes[k].append("lon and lat may be swapped: with them swapped the whole line lies in the data region "
+                            "and more of its ends are near known places; GeoJSON and shapely order coordinates "
+                            "(lon, lat)")
     return notes
 
 

@@ -114,20 +114,27 @@ def _coordinate_text(query: str) -> dict[str, Any] | None:
                      + f"; write 'lon={a:g}, lat={b:g}' or 'lat={a:g}, lon={b:g}', or pass a (lon, lat) tuple")
 
 
+@functools.cache
+def _country_keys() -> dict[str, str]:
+    """Normalised ISO3 codes and country names (shipped boundaries, then GeoNames) -> ISO3."""
+    countries, _, _ = _index()
+    known = {data.norm_key(iso3): iso3 for iso3, _ in countries.values()}
+    known |= {data.norm_key(name): iso3 for iso3, name in countries.values()}
+    c = data.countries()
+    known |= {data.norm_key(n): str(i) for n, i in zip(c["name"], c["iso_a3"])}
+    known |= {data.norm_key(i): str(i) for i in c["iso_a3"]}
+    known.pop("", None)
+    return known
+
+
 def _country(text: str) -> str | None:
     """ISO3 code of an ISO3 or ISO2 code or a country name; None if unknown."""
     key = data.norm_key(text)
     if not key:
         return None
-    countries, _, _ = _index()
-    c = data.countries()
-    known = {data.norm_key(i): str(i) for i in c["iso_a3"]} | {data.norm_key(n): str(i) for n, i in
-                                                                zip(c["name"], c["iso_a3"])}
-    known |= {data.norm_key(iso3): iso3 for iso3, _ in countries.values()}
-    known |= {data.norm_key(name): iso3 for iso3, name in countries.values()}
-    if key in known:
-        return known[key]
-    hit = countries.get(text.strip().upper())
+    if key in _country_keys():
+        return _country_keys()[key]
+    hit = _index()[0].get(text.strip().upper())
     return hit[0] if hit else None
 
 
