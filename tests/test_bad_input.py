@@ -570,6 +570,17 @@ def c_dev_null(tmp: Path) -> None:
         corridors.read_routes("/dev/null")
 
 
+def c_fifo_named_csv_does_not_hang(tmp: Path) -> None:
+    os.mkfifo(tmp / "pipe.csv")  # reading it would block for ever
+    with pytest.raises(RouteFileError, match="pipe.csv: is not a regular file"):
+        corridors.read_routes(tmp / "pipe.csv")
+
+
+def c_place_with_country_name(tmp: Path) -> None:
+    assert corridors.place("Almaty, Kazakhstan")["node"] == "almaty"
+    assert corridors.place("Алматы, KZ")["node"] == "almaty"  # ISO2 from GeoNames' country table
+
+
 def c_empty_file(tmp: Path) -> None:
     (tmp / "e.geojson").write_bytes(b"")
     with pytest.raises(RouteFileError, match=r"e.geojson: the file is empty \(0 bytes\)"):

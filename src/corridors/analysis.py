@@ -399,6 +399,13 @@ def _swap_notes(parts: list[list[np.ndarray]], refuse: bool = True) -> list[list
 
 # ---------------------------------------------------------------- result semantics
 
+Run = tuple[str, float, float, tuple[float, float], tuple[float, float]]  # label, start km, end km, start, end
+
+
+def _xy(p: np.ndarray) -> tuple[float, float]:
+    return float(p[0]), float(p[1])
+
+
 _BOUNDARIES: weakref.WeakKeyDictionary[Any, tuple[shapely.STRtree, list[Hashable]]] = weakref.WeakKeyDictionary()
 EDGE_VERTICES = 8  # outlines are indexed as short edges, so a distance query touches a few vertices only
 
@@ -459,7 +466,8 @@ def _settle_boundaries(parts: list[np.ndarray], pieces: list[list[borders.Piece]
     e_km = np.minimum(e_km, axis[first + n - 1][owner])
 
     def points_at(km: np.ndarray) -> np.ndarray:
-        return shapely.points(np.interp(km, axis, xy[:, 0]), np.interp(km, axis, xy[:, 1]))
+        pts: np.ndarray = shapely.points(np.interp(km, axis, xy[:, 0]), np.interp(km, axis, xy[:, 1]))
+        return pts
 
     mid_hit, mid_edge = tree.query(points_at((s_km + e_km) / 2), predicate="dwithin", distance=ON_BOUNDARY_DEG)
     cand = np.unique(mid_hit)
@@ -526,8 +534,8 @@ def _settled(xy: np.ndarray, ps: list[borders.Piece], flags: list[bool],
         merged[i - 1][2] = merged[i + 1][2]
         del merged[i:i + 2]
     cum = _cum_km(xy)
-    return [borders.Piece(lab, float(a), float(b), tuple(map(float, _at(xy, cum, a))),
-                          tuple(map(float, _at(xy, cum, b)))) for lab, a, b in merged]
+    return [borders.Piece(lab, float(a), float(b), _xy(_at(xy, cum, a)), _xy(_at(xy, cum, b)))
+            for lab, a, b in merged]
 
 
 def _inside_frame(parts: list[np.ndarray]) -> np.ndarray:
@@ -571,17 +579,17 @@ def _outside_intervals(xy: np.ndarray, frame: tuple[float, float, float, float])
 
 
 def _split_open(piece: borders.Piece, spans: list[tuple[float, float]], xy: np.ndarray,
-                cum: np.ndarray | None) -> list[tuple[str, float, float, tuple[float, float], tuple[float, float]]]:
+                cum: np.ndarray | None) -> list[Run]:
     """A run outside every polygon as sea (inside the frame) and outside (beyond it), in order."""
     a, b = piece.start_km, piece.end_km
     cuts = [a, *sorted(v for s in spans for v in s if a + GAP_KM < v < b - GAP_KM), b]  # no sub-metre slivers
     cuts = [v for i, v in enumerate(cuts) if i == 0 or v - cuts[i - 1] > GAP_KM or v == b]
-    out = []
+    out: list[Run] = []
     for u, v in zip(cuts[:-1], cuts[1:]):
         m = (u + v) / 2
         lab = OUTSIDE if any(s <= m <= e for s, e in spans) else SEA
-        pu = piece.start if u == a else tuple(map(float, _at(xy, cum, u)))  # type: ignore[arg-type]
-        pv = piece.end if v == b else tuple(map(float, _at(xy, cum, v)))  # type: ignore[arg-type]
+        pu = piece.start if u == a or cum is None else _xy(_at(xy, cum, u))
+        pv = piece.end if v == b or cum is None else _xy(_at(xy, cum, v))
         if out and out[-1][0] == lab:
             out[-1] = (lab, out[-1][1], v, out[-1][3], pv)
         else:
@@ -599,11 +607,11 @@ def _figures(parts: list[np.ndarray], pieces: list[list[borders.Piece]], outside
     is ``sea`` inside ``frame`` and ``outside`` beyond it (with ``frame`` None, all of it is ``outside``).
     ``inside``: per part, whether it is known to lie wholly inside the frame (skips the cutting).
     """
-    chains: list[list[tuple[str, float, float, tuple[float, float], tuple[float, float]]]] = []
+    chains: list[list[Run]] = []
     gaps: list[dict[str, Any]] = []
     offset = 0.0
     for k, (xy, ps) in enumerate(zip(parts, pieces)):
-        runs = []
+        runs: list[Run] = []
         spans = None if frame is None else [] if inside is not None and inside[k] else _outside_intervals(xy, frame)
         cum = _cum_km(xy) if spans else None
         for p in ps:
@@ -616,27 +624,29 @@ def _figures(parts: list[np.ndarray], pieces: list[list[borders.Piece]], outside
         runs = [(lab, a + offset, b + offset, s, e) for lab, a, b, s, e in runs]
         joined = False
         if k > 0:
-            (ax, ay), (bx, by) = parts[k - 1][-1], xy[0]
-            seam = abs(ax) == 180 and abs(bx) == 180 and ay == by
-            gap_km = geodesy.distance_km((ax, ay), (bx, by))
+            (ax, ay), (bx, bly) = parts[k - 1][-1], xy[0]
+            seam = abs(ax) == 180 and abs(bx) == 180 and ay == bly
+            gap_km = geodesy.distance_km((ax, ay), (bx, bly))
             joined = seam or gap_km <= GAP_KM
             if not joined:
                 prev = chains[-1][-1][0] if chains and chains[-1] else None
                 gaps.append({"after_part": k, "km": offset, "gap_km": gap_km, "from_lon": float(ax),
-                             "from_lat": float(ay), "to_lon": float(bx), "to_lat": float(by),
+                             "from_lat": float(ay), "to_lon": float(bx), "to_lat": float(bly),
                              "from_country": prev, "to_country": runs[0][0] if runs else None})
         if joined and chains:
             chain = chains[-1]
-            for r in runs:
-                if chain and chain[-1][0] == r[0]:
-                    chain[-1] = (r[0], chain[-1][1], r[2], chain[-1][3], r[4])
+            for run in runs:
+                if chain and chain[-1][0] == run[0]:
+                    chain[-1] = (run[0], chain[-1][1], run[2], chain[-1][3], run[4])
                 else:
-                    chain.append(r)
+                    chain.append(run)
         else:
             chains.append(list(runs))
         offset = runs[-1][2] if runs else offset
     by: dict[str, float] = {}
-    crossings, sea_legs, countries = [], [], []
+    crossings: list[dict[str, Any]] = []
+    sea_legs: list[dict[str, Any]] = []
+    countries: list[str] = []
     open_labels = {SEA, outside, OUTSIDE}
     for chain in chains:
         for lab, a, b, _, _ in chain:
@@ -647,13 +657,14 @@ def _figures(parts: list[np.ndarray], pieces: list[list[borders.Piece]], outside
                 sea_legs.append({"from_country": chain[i - 1][0], "to_country": chain[i + 1][0], "start_km": a,
                                  "end_km": b, "length_km": b - a, "from_lon": s[0], "from_lat": s[1],
                                  "to_lon": e[0], "to_lat": e[1]})
-        land = [(i, r) for i, r in enumerate(chain) if r[0] not in open_labels]
-        for (i, p), (j, q) in zip(land[:-1], land[1:]):
-            if p[0] == q[0]:
+        land = [(i, run) for i, run in enumerate(chain) if run[0] not in open_labels]
+        for (i, left), (j, right) in zip(land[:-1], land[1:]):
+            if left[0] == right[0]:
                 continue
             between = {chain[m][0] for m in range(i + 1, j)}
             via = "land" if not between else ("sea" if between == {SEA} else "outside")
-            crossings.append({"from": p[0], "to": q[0], "lon": q[3][0], "lat": q[3][1], "km": q[1], "via": via})
+            crossings.append({"from": left[0], "to": right[0], "lon": right[3][0], "lat": right[3][1],
+                              "km": right[1], "via": via})
         for lab, *_ in chain:
             if lab not in open_labels and (not countries or countries[-1] != lab):
                 countries.append(lab)

@@ -218,7 +218,7 @@ def big_towns(min_population: int = 15000) -> np.ndarray:
 def _node_xy() -> np.ndarray:
     import shapely
 
-    return shapely.get_coordinates(data.nodes().geometry.values)
+    return np.asarray(shapely.get_coordinates(data.nodes().geometry.values), dtype=float)
 
 
 def _near_node(lon: float, lat: float) -> bool:
