@@ -592,10 +592,36 @@ def c_missing_file(tmp: Path) -> None:
         corridors.read_routes(tmp / "nope.geojson")
 
 
+KML = """<?xml version="1.0" encoding="UTF-8"?>
+<kml xmlns="http://www.opengis.net/kml/2.2"><Document><Placemark><name>{name}</name><LineString><coordinates>
+{coords}</coordinates></LineString></Placemark></Document></kml>"""
+
+
 def c_kml(tmp: Path) -> None:
-    (tmp / "r.kml").write_text("<kml/>")
-    with pytest.raises(RouteFileError, match=r"unknown route file type '.kml'; convert it to GeoJSON.*ogr2ogr"):
-        corridors.read_routes(tmp / "r.kml")
+    (tmp / "r.kml").write_text(KML.format(name="ab", coords=" ".join(f"{x},{y},0" for x, y in AB)))
+    g = corridors.read_routes(tmp / "r.kml")
+    assert g["name"].tolist() == ["ab"]
+    (r,) = corridors.analyze_many(g)
+    assert r.length_km == pytest.approx(AB_KM, abs=1e-4) and r.crossings[0]["from"] == "KAZ"
+
+
+def c_kml_without_lines(tmp: Path) -> None:
+    p = tmp / "r.kml"
+    p.write_text(KML.replace("<LineString>", "<Point>").replace("</LineString>", "</Point>")
+                 .format(name="pin", coords="76.946,43.238,0"))
+    with pytest.raises(RouteFileError, match=r"r.kml feature 1 \('pin'\): is a Point"):
+        corridors.read_routes(p)
+
+
+def c_kmz(tmp: Path) -> None:
+    (tmp / "r.kmz").write_bytes(b"PK\x03\x04")
+    with pytest.raises(RouteFileError, match=r"unknown route file type '.kmz'; convert it to GeoJSON.*ogr2ogr"):
+        corridors.read_routes(tmp / "r.kmz")
+
+
+def c_write_kml_is_refused(tmp: Path) -> None:
+    with pytest.raises(RouteFileError, match=r"cannot write '.kml'; use .geojson, .gpkg, .parquet or .csv"):
+        corridors.write_routes([an(LineString(AB))], tmp / "r.kml")
 
 
 def c_csv_windows_line_endings(tmp: Path) -> None:
@@ -674,8 +700,8 @@ def c_write_into_read_only_folder(tmp: Path) -> None:
 
 
 def c_write_unknown_extension(tmp: Path) -> None:
-    with pytest.raises(RouteFileError, match=r"cannot write '.kml'; use .geojson"):
-        corridors.write_routes([an(LineString(AB))], tmp / "r.kml")
+    with pytest.raises(RouteFileError, match=r"cannot write '.txt'; use .geojson"):
+        corridors.write_routes([an(LineString(AB))], tmp / "r.txt")
 
 
 def c_geojson_file_crs_contradicts(tmp: Path) -> None:

@@ -206,7 +206,7 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--format", choices=["table", "csv", "json"], default="table")
     s.set_defaults(func=cmd_compare)
     s = sub.add_parser("analyze", help="length, length per country and crossings of the routes in a file")
-    s.add_argument("file", help="GeoJSON, GPX, GeoPackage, GeoParquet or CSV (lon/lat points or WKT)")
+    s.add_argument("file", help="GeoJSON, GPX, KML, GeoPackage, GeoParquet or CSV (lon/lat points or WKT)")
     s.add_argument("--format", choices=["table", "json", "geojson"], default="table")
     s.set_defaults(func=cmd_analyze)
     return p

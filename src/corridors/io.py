@@ -1,4 +1,5 @@
-"""Route files: read GeoJSON, GPX, GeoPackage, GeoParquet and CSV; write route figures to the same formats.
+"""Route files: read GeoJSON, GPX, KML, GeoPackage, GeoParquet and CSV; write route figures as GeoJSON,
+GeoPackage, GeoParquet or CSV.
 
 ``read_routes(path)`` gives one row per route (a LineString or MultiLineString in EPSG:4326, plus ``name``
 and whatever columns the file has). ``write_routes(results, path)`` writes one row per route with its figures
@@ -29,7 +30,7 @@ from .analysis import RouteAnalysis, RouteError, check_crs_units
 
 CRS = "EPSG:4326"
 FORMATS = {".geojson": "geojson", ".json": "geojson", ".gpx": "gpx", ".gpkg": "gpkg", ".parquet": "parquet",
-           ".geoparquet": "parquet", ".csv": "csv"}
+           ".geoparquet": "parquet", ".csv": "csv", ".kml": "kml"}
 WRITE_FORMATS = ("geojson", "gpkg", "parquet", "csv")
 LON_COLUMNS = ("lon", "lng", "long", "longitude", "x")
 LAT_COLUMNS = ("lat", "latitude", "y")
@@ -67,7 +68,7 @@ def read_routes(path: str | os.PathLike[str], *, layer: str | None = None) -> gp
         raise RouteFileError(f"{p}: is not a regular file (a device or pipe); give a route file "
                              f"({', '.join(FORMATS)})")
     if fmt is None:
-        hint = CONVERT_HINT.format(name=p.name) if p.suffix.lower() in (".kml", ".kmz", ".shp", ".fgb", ".gml") \
+        hint = CONVERT_HINT.format(name=p.name) if p.suffix.lower() in (".kmz", ".shp", ".fgb", ".gml") \
             else f"use one of {', '.join(FORMATS)}"
         raise RouteFileError(f"{p.name}: unknown route file type {p.suffix!r}; {hint}")
     if not p.exists():
@@ -115,6 +116,9 @@ def _sniff(p: Path, fmt: str) -> None:
 
 def _read_ogr(p: Path, layer: str | None) -> gpd.GeoDataFrame:
     try:
+        if file_format(p) == "kml":  # GDAL's KML driver: Placemarks, their <name> in "Name"
+            gdf = gpd.read_file(p, layer=layer)
+            return gdf.rename(columns={"Name": "name"}) if "name" not in gdf.columns else gdf
         if layer is None and file_format(p) == "gpkg":
             import pyogrio
 
