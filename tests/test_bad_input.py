@@ -735,6 +735,18 @@ def c_geoparquet_lines_as_primary(tmp: Path) -> None:
     assert r.length_km == pytest.approx(AB_KM, abs=1e-4)
 
 
+def c_gpkg_layer_in_metres(tmp: Path) -> None:
+    g = gpd.GeoDataFrame({"name": ["ab"]}, geometry=[LineString(AB)], crs=4326).to_crs(32643)
+    g.to_file(tmp / "r.gpkg", layer="tracks", driver="GPKG")
+    (r,) = corridors.analyze_many(corridors.read_routes(tmp / "r.gpkg"))
+    assert r.name == "ab" and r.length_km == pytest.approx(AB_KM, abs=1e-3)
+
+
+def c_duplicate_route_ids_in_a_batch(tmp: Path) -> None:
+    a, b = corridors.analyze_many(["almaty-bishkek", "Almaty–Bishkek road"])  # an id and its name
+    assert a.to_dict() == b.to_dict()
+
+
 def c_geojson_3d(tmp: Path) -> None:
     p = tmp / "r.geojson"
     p.write_text(json.dumps(fc(feature([(*AB[0], 800.0), (*AB[1], 760.0)]))))  # type: ignore[list-item]
