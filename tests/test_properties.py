@@ -147,3 +147,24 @@ def test_reversing_along_a_border_is_symmetric() -> None:
             xy = shapely.get_coordinates(part)
             if len(xy) >= 2:
                 _reversal(("EPSG:4326", xy))
+
+
+ZONES = gpd.GeoDataFrame(  # a user's own polygon layer: two touching boxes and a detached one, in metres
+    {"zone": ["west", "east", "north"]},
+    geometry=[shapely.box(60, 38, 70, 46), shapely.box(70, 38, 80, 46), shapely.box(62, 50, 75, 56)], crs=4326,
+).to_crs(3857)
+
+
+@SETTINGS
+@given(lines())
+def test_own_polygon_layer(line: tuple[str, np.ndarray]) -> None:
+    """With ``countries=`` a user's layer (in another CRS), the same invariants hold, the open label is
+    'outside' (never 'sea'), and reversing keeps every zone's length."""
+    crs, xy = line
+    geom = gpd.GeoSeries([shapely.linestrings(xy)], crs=4326).to_crs(crs)
+    fwd = corridors.analyze(geom, countries=ZONES, id_column="zone")
+    back = corridors.analyze(geom.reverse(), countries=ZONES, id_column="zone")
+    _check(fwd)
+    assert set(fwd.length_by_country_km) <= {"west", "east", "north", "outside"}
+    for k in set(fwd.length_by_country_km) | set(back.length_by_country_km):
+        assert back.length_by_country_km.get(k, 0.0) == pytest.approx(fwd.length_by_country_km.get(k, 0.0), abs=1e-3)
