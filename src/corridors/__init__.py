@@ -22,7 +22,8 @@ from .analysis import (
 from .data import NotFoundError, as_feature_collection, countries, key_routes, node, nodes, section, sections
 from .facts import carec_investment_by_country, fact, facts, kazakh_chinese_programme
 from .io import RouteFileError, read_routes, write_routes
-from .routes import PlaceError, RouteResult, compare, compare_map, network_graph, place, route
+from .places import PlaceError, place
+from .routes import RouteResult, compare, compare_map, network_graph, route
 
 
 def __getattr__(name: str) -> Any:

@@ -6,8 +6,12 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import re
 import sys
+import tempfile
+import warnings
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -23,11 +27,25 @@ def _table(df: pd.DataFrame, fmt: str, geo: Any = None) -> str:
         return json.dumps(df.to_dict("records"), ensure_ascii=False, indent=2)
     if fmt == "csv":
         buf = io.StringIO()
-        df.to_csv(buf, index=False, lineterminator="\n")
+        safe = df.apply(lambda col: col if pd.api.types.is_numeric_dtype(col) else col.map(_csv_safe))
+        safe.to_csv(buf, index=False, lineterminator="\n")
         return buf.getvalue().rstrip("\n")
     if fmt == "geojson":
         return json.dumps(data.as_feature_collection(geo), ensure_ascii=False)
     return str(df.to_string(index=False, max_colwidth=48))
+
+
+def _csv_safe(v: Any) -> Any:
+    """A cell a spreadsheet would run as a formula (=, +, -, @, tab, CR first) gets a leading apostrophe."""
+    return "'" + v if isinstance(v, str) and v.startswith(("=", "+", "-", "@", "\t", "\r")) else v
+
+
+_CONTROL = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """Text safe for a terminal: escape sequences and control characters removed (newlines and tabs kept)."""
+    return _CONTROL.sub("", text)
 
 
 def _listify(df: pd.DataFrame) -> pd.DataFrame:
@@ -38,13 +56,24 @@ def cmd_list(args: argparse.Namespace) -> str:
     secs = data.sections(args.kind)
     if args.corridor:
         secs = secs[secs["corridor"] == args.corridor]
+        if secs.empty:
+            what = f"{args.kind.replace('_', ' ')}s" if args.kind else "sections"
+            known = ", ".join(sorted(set(data.sections("section")["corridor"].dropna())))
+            raise data.NotFoundError(f"no {what} in corridor {args.corridor!r}; CAREC corridors are {known}"
+                                     + ("; list every key route with --kind key_route alone"
+                                        if args.kind == "key_route" else ""))
     return _table(secs[LIST_COLUMNS], args.format, secs)
 
 
 def cmd_nodes(args: argparse.Namespace) -> str:
     n = data.nodes(args.kind)
     if args.country:
-        n = n[n["country"] == args.country.upper()]
+        n = n[n["country"] == args.country.strip().upper()]
+        if n.empty:
+            have = sorted(set(data.nodes(args.kind)["country"].dropna()))
+            kind = f"{args.kind} " if args.kind else ""
+            raise data.NotFoundError(f"no {kind}nodes in country {args.country!r}; use an ISO3 code with nodes: "
+                                     f"{', '.join(have)}")
     n = n.assign(lon=n.geometry.x.round(5), lat=n.geometry.y.round(5))
     return _table(_listify(n[NODE_COLUMNS]), args.format, n)
 
@@ -97,6 +126,18 @@ def _crossing(c: dict[str, Any]) -> str:
 
 
 def cmd_build(args: argparse.Namespace) -> str:
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise analysis.RouteError(f"--out {out}: is a file; give a folder for the maps")
+    if not out.exists() and out.parent.exists() and not out.parent.is_dir():
+        raise analysis.RouteError(f"--out {out}: {out.parent} is a file, not a folder")
+    probe = out if out.exists() else next((p for p in out.parents if p.exists()), Path("."))
+    try:  # checked before anything is rendered
+        with tempfile.TemporaryFile(dir=probe):
+            pass
+    except OSError as exc:
+        raise analysis.RouteError(f"--out {out}: cannot write in {probe} ({exc.strerror}); choose a writable "
+                                  "folder") from None
     from . import maps  # imports folium lazily
 
     written = maps.build(args.out, offline=args.offline)
@@ -146,7 +187,14 @@ def cmd_compare(args: argparse.Namespace) -> str:
 def cmd_analyze(args: argparse.Namespace) -> str:
     from . import routes
 
-    return _route_out(routes.results(args.file), args.format)
+    return _route_out(routes.results(Path(args.file)), args.format)  # a path, never a section id
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with usage errors on one line."""
+
+    def error(self, message: str) -> Any:
+        self.exit(2, f"{self.prog}: error: {printable(message)} (see {self.prog} --help)\n")
 
 
 def cmd_export(args: argparse.Namespace) -> str:
@@ -159,7 +207,7 @@ def cmd_export(args: argparse.Namespace) -> str:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="corridors", description="CAREC corridors as sourced data, analysis and maps.")
+    p = _Parser(prog="corridors", description="CAREC corridors as sourced data, analysis and maps.")
     p.add_argument("--version", action="version", version=f"corridors {_version()}")
     sub = p.add_subparsers(dest="command", required=True)
     fmts = ["table", "json", "csv", "geojson"]
@@ -198,7 +246,7 @@ def parser() -> argparse.ArgumentParser:
     _year_args(s)
     s.set_defaults(func=cmd_compare)
     s = sub.add_parser("analyze", help="length, length per country and crossings of the routes in a file")
-    s.add_argument("file", help="GeoJSON, GPX, GeoPackage, GeoParquet or CSV (lon/lat points or WKT)")
+    s.add_argument("file", help="GeoJSON, GPX, KML, GeoPackage, GeoParquet or CSV (lon/lat points or WKT)")
     s.add_argument("--format", choices=["table", "json", "geojson"], default="table")
     s.set_defaults(func=cmd_analyze)
     s = sub.add_parser("export", help="a print-ready static map (needs the 'figures' extra: matplotlib)")
@@ -229,11 +277,20 @@ def _version() -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
-        out = args.func(args)
-    except (data.NotFoundError, analysis.RouteError, figures.FigureError) as exc:
-        print(f"corridors: error: {exc}", file=sys.stderr)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", analysis.OutsideDataWarning)
+            out = args.func(args)
+        for w in caught:  # the library's own warnings, one line each; others as Python shows them
+            if issubclass(w.category, analysis.OutsideDataWarning):
+                print(f"corridors: warning: {' '.join(printable(str(w.message)).split())}", file=sys.stderr)
+            else:
+                warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+    except (data.NotFoundError, analysis.RouteError, figures.FigureError, OSError) as exc:
+        msg = str(exc) if not isinstance(exc, OSError) or not exc.strerror else \
+            f"{exc.filename or ''}: {exc.strerror}".lstrip(": ")
+        print(f"corridors: error: {' '.join(printable(msg).split())}", file=sys.stderr)
         return 2
-    sys.stdout.write(out + "\n")
+    sys.stdout.write(printable(out) + "\n")
     return 0
 
 

@@ -303,13 +303,19 @@ def _select(routes: Any) -> gpd.GeoDataFrame:
     if routes is None:
         return allsec
     if isinstance(routes, gpd.GeoDataFrame):
-        return (routes.to_crs(4326) if routes.crs is not None else routes).reset_index(drop=True)
+        if routes.empty:
+            raise data.NotFoundError("no routes to draw: the GeoDataFrame has no rows")
+        user = (routes.to_crs(4326) if routes.crs is not None else routes).reset_index(drop=True)
+        return user.assign(sources=user["sources"].map(data.as_list)) if "sources" in user else user
     if isinstance(routes, (int, np.integer)) or (isinstance(routes, str) and routes in COLORS):
         sel = allsec[(allsec["corridor"] == str(routes)) & (allsec["kind"] == "section")]
         if sel.empty:
             raise data.NotFoundError(f"no corridor {routes!r}; CAREC corridors are 1 to 6")
         return sel.reset_index(drop=True)
-    rows = [data.section(i) for i in ([routes] if isinstance(routes, str) else list(routes))]
+    ids = [routes] if isinstance(routes, str) else list(routes)
+    if not ids:
+        raise data.NotFoundError("no routes given; pass None (all), a corridor number, section ids or a GeoDataFrame")
+    rows = [data.section(i) for i in ids]
     return gpd.GeoDataFrame(rows, geometry="geometry", crs=allsec.crs).reset_index(drop=True)
 
 
