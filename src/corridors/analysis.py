@@ -314,8 +314,20 @@ def analyze(route: Any, *, countries: gpd.GeoDataFrame | None = None, id_column:
 
 
 def analyze_many(routes: Iterable[Any] | gpd.GeoDataFrame, *, countries: gpd.GeoDataFrame | None = None,
-                 id_column: str | None = None) -> list[RouteAnalysis]:
-    """``analyze`` for many routes with one vectorised overlay (a GeoDataFrame's rows, or any iterable)."""
+                 id_column: str | None = None, engine: str = "memory", **dask_options: Any) -> Any:
+    """``analyze`` for many routes with one vectorised overlay (a GeoDataFrame's rows, or any iterable):
+    a list of ``RouteAnalysis``.
+
+    ``engine="dask"`` runs this per partition of a dask-geopandas frame or partitioned GeoParquet on a dask
+    cluster and gives a dask-geopandas frame with the columns of ``io.to_frame`` (see ``corridors.scale``;
+    ``scheduler=``, ``out=``; needs ``corridors[dask]``).
+    """
+    if engine == "dask":
+        from . import scale
+
+        return scale.analyze_many(routes, countries=countries, id_column=id_column, **dask_options)
+    if engine != "memory" or dask_options:
+        raise RouteError(f"engine= is 'memory' or 'dask', not {engine!r}; scheduler= and out= go with engine='dask'")
     if isinstance(routes, gpd.GeoDataFrame):
         frame = routes.to_crs(4326) if routes.crs is not None else routes
         items: list[Any] = [row for _, row in frame.iterrows()]
