@@ -31,6 +31,7 @@ and, in the tests, as an independent stop detector; the per-fix arithmetic here 
 
 from __future__ import annotations
 
+import json
 import math
 import os
 from collections.abc import Iterable, Sequence
@@ -352,9 +353,12 @@ def _trip_row(trip: str, prep: dict[str, Any], result: analysis.RouteAnalysis | 
         "countries": [], "km_by_country": {}, "hours_by_country": {}, "crossings": [], "bcp_h": math.nan,
         "gap_h": prep.get("gap_h", 0.0), "stops": prep.get("stops", []), "flags": flags, "error": error,
     }
+    if result is not None and not result.countries:
+        result, error = None, "the trip lies outside every country of the data (at sea or outside the region)"
     if result is None:
         if error is not None and "outside_data" not in flags:
             flags.append("outside_data")
+        row["error"] = error
         return row
     total, moving = row["total_h"], row["moving_h"]
     dist = result.length_km
@@ -456,7 +460,7 @@ def _analyze_frame(traces: pd.DataFrame, params: dict[str, float]) -> pd.DataFra
     results: dict[int, analysis.RouteAnalysis] = {}
     errors: dict[int, str] = {}
     try:
-        for (i, _), r in zip(lines, analysis.analyze_many([ln for _, ln in lines])):
+        for (i, _), r in zip(lines, analysis.analyze_many([ln for _, ln in lines]) if lines else []):
             results[i] = r
     except analysis.RouteError:  # one trip outside the data: analyse one by one to name it
         for i, ln in lines:
@@ -570,6 +574,60 @@ def compare_with_cpmm(bcp: pd.DataFrame, cpmm: pd.DataFrame, *, indicator: str =
     out = bcp.merge(sel[keep], on="bcp_id", how="left")
     out["diff_h"] = out["mean_h"] - out["cpmm_h"]
     return out.sort_values(["bcp_id", "direction", "cpmm_year"], kind="stable").reset_index(drop=True)
+
+
+# ---------------------------------------------------------------- output
+
+def _plain(v: Any) -> Any:
+    """JSON-ready: timestamps as ISO 8601 text, NaN as null, floats to 4 decimals, containers recursively."""
+    if isinstance(v, pd.Timestamp):
+        return v.isoformat()
+    if isinstance(v, dict):
+        return {str(k): _plain(x) for k, x in v.items()}
+    if isinstance(v, list | tuple):
+        return [_plain(x) for x in v]
+    if isinstance(v, float | np.floating):
+        return None if not math.isfinite(v) else round(float(v), 4)
+    if isinstance(v, np.integer):
+        return int(v)
+    return v
+
+
+def trip_summary(trips: pd.DataFrame) -> pd.DataFrame:
+    """The per-trip table flattened to text and numbers (for tables and CSV)."""
+    def cross(cs: list[dict[str, Any]]) -> str:
+        return "; ".join(f"{c['direction']} {c['bcp'] or 'no known BCP'} "
+                         + ("? h" if not math.isfinite(c["hours"]) else f"{c['hours']:.2f} h") for c in cs)
+
+    return pd.DataFrame({
+        "trip": trips["trip"], "start": trips["start"].map(_plain), "distance_km": trips["distance_km"].round(1),
+        "total_h": trips["total_h"].round(2), "moving_h": trips["moving_h"].round(2),
+        "swod_kmh": trips["swod_kmh"].round(1), "swd_kmh": trips["swd_kmh"].round(1), "n_stops": trips["n_stops"],
+        "countries": trips["countries"].map(">".join),
+        "km_by_country": trips["km_by_country"].map(lambda d: " ".join(f"{k}:{v:.0f}" for k, v in d.items())),
+        "crossings": trips["crossings"].map(cross), "flags": trips["flags"].map("|".join),
+    })
+
+
+def report(trips: pd.DataFrame, *, by: str = "trip", fmt: str = "table") -> str:
+    """The trips (``by="trip"``), ``bcp_table`` (``"bcp"``) or ``country_table`` (``"country"``) as text:
+    ``fmt`` "table", "csv" or "json" (JSON by trip keeps every figure, crossings and stops included)."""
+    if by == "trip":
+        df = trips if fmt == "json" else trip_summary(trips)
+    elif by == "bcp":
+        df = bcp_table(trips)
+    elif by == "country":
+        df = country_table(trips)
+    else:
+        raise TraceError(f"by= is 'trip', 'bcp' or 'country', not {by!r}")
+    if fmt == "json":
+        return json.dumps([_plain(r) for r in df.to_dict("records")], ensure_ascii=False, indent=2)
+    df = df.round(3)
+    if fmt == "csv":
+        return str(df.to_csv(index=False, lineterminator="\n")).rstrip("\n")
+    if fmt == "table":
+        return str(df.to_string(index=False, max_colwidth=60))
+    raise TraceError(f"format is 'table', 'csv' or 'json', not {fmt!r}")
 
 
 # ---------------------------------------------------------------- simulator
