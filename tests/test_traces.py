@@ -208,7 +208,7 @@ def test_trip_outside_the_data_is_flagged_not_fatal(fleet):
                         "lon": np.linspace(-150, -149.5, 30), "lat": np.full(30, 10.0)})
     both = traces.analyze_traces(traces.read_traces(pd.concat([trip.drop(columns="geometry"), far])))
     assert both["flags"].tolist() == [[], ["outside_data"]]
-    assert "outside every country of the data" in both.error.iloc[1] and both.error.iloc[0] is None
+    assert "outside every country of the data" in both.error.iloc[1] and pd.isna(both.error.iloc[0])
 
 
 # ---------------------------------------------------------------- reading
