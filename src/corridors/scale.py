@@ -158,7 +158,10 @@ def analyze_many(routes: Any, *, countries: gpd.GeoDataFrame | None = None, id_c
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmpdir = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f".{dest.name}."))
     try:
-        c.compute(result.to_parquet(tmpdir / dest.name, compute=False, write_index=True)).result()
+        # text columns that may be all null (id, corridor, mode) get a text type, so Parquet has one to write
+        text = {col: "str" for col, dt in meta.dtypes.items() if dt == object}
+        typed = result.astype(text) if text else result
+        c.compute(typed.to_parquet(tmpdir / dest.name, compute=False, write_index=True)).result()
         if dest.exists():
             os.replace(dest, tmpdir / "old")
         os.replace(tmpdir / dest.name, dest)
