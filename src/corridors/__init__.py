@@ -22,6 +22,7 @@ from .data import NotFoundError, as_feature_collection, countries, key_routes, n
 from .facts import carec_investment_by_country, fact, facts, kazakh_chinese_programme
 from .io import RouteFileError, read_routes, write_routes
 from .routes import PlaceError, RouteResult, compare, compare_map, network_graph, place, route
+from .traces import TraceError, analyze_traces, read_traces
 
 
 def __getattr__(name: str) -> Any:
@@ -48,6 +49,9 @@ __all__ = [
     "read_routes",
     "route",
     "write_routes",
+    "TraceError",
+    "analyze_traces",
+    "read_traces",
     "NotFoundError",
     "RouteAnalysis",
     "RouteError",
