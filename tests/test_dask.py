@@ -19,7 +19,7 @@ def random_routes(n: int, seed: int = 11) -> gpd.GeoDataFrame:
     """Seeded random walks of 2 to 30 vertices starting inside the region (Caucasus to western China)."""
     rng = np.random.default_rng(seed)
     lines = []
-    for k in range(n):
+    for _ in range(n):
         m = int(rng.integers(2, 31))
         start = np.array([rng.uniform(40, 90), rng.uniform(36, 52)])
         lines.append(shapely.LineString(start + np.cumsum(rng.normal(0, 0.4, (m, 2)), axis=0)))
@@ -76,7 +76,7 @@ def test_partitioned_geoparquet_in_and_out(tmp_path, cluster, routes):
     # Parquet has no untyped column: all-null text columns (id, corridor, mode) come back as text with NaN
     same_input = pd.concat([gpd.read_parquet(src / f"part.{k}.parquet") for k in range(3)])
     want = io.to_frame(corridors.analyze_many(same_input)).set_axis(same_input.index)
-    want = want.astype({c: "str" for c, dt in want.dtypes.items() if dt == object})
+    want = want.astype({c: "str" for c, dt in want.dtypes.items() if pd.api.types.is_object_dtype(dt)})
     same(dask_geopandas.read_parquet(out).compute().sort_index(), want)
     # written again over the old result: replaced whole
     corridors.analyze_many(src, engine="dask", scheduler=cluster.scheduler_address, out=out)

@@ -314,7 +314,8 @@ def analyze(route: Any, *, countries: gpd.GeoDataFrame | None = None, id_column:
 
 
 def analyze_many(routes: Iterable[Any] | gpd.GeoDataFrame, *, countries: gpd.GeoDataFrame | None = None,
-                 id_column: str | None = None, engine: str = "memory", **dask_options: Any) -> Any:
+                 id_column: str | None = None, engine: str = "memory",
+                 **dask_options: Any) -> list[RouteAnalysis] | Any:
     """``analyze`` for many routes with one vectorised overlay (a GeoDataFrame's rows, or any iterable):
     a list of ``RouteAnalysis``.
 
@@ -323,9 +324,9 @@ def analyze_many(routes: Iterable[Any] | gpd.GeoDataFrame, *, countries: gpd.Geo
     ``scheduler=``, ``out=``; needs ``corridors[dask]``).
     """
     if engine == "dask":
-        from . import scale
+        from . import scale as dask_engine
 
-        return scale.analyze_many(routes, countries=countries, id_column=id_column, **dask_options)
+        return dask_engine.analyze_many(routes, countries=countries, id_column=id_column, **dask_options)
     if engine != "memory" or dask_options:
         raise RouteError(f"engine= is 'memory' or 'dask', not {engine!r}; scheduler= and out= go with engine='dask'")
     if isinstance(routes, gpd.GeoDataFrame):

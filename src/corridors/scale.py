@@ -159,7 +159,7 @@ def analyze_many(routes: Any, *, countries: gpd.GeoDataFrame | None = None, id_c
     tmpdir = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f".{dest.name}."))
     try:
         # text columns that may be all null (id, corridor, mode) get a text type, so Parquet has one to write
-        text = {col: "str" for col, dt in meta.dtypes.items() if dt == object}
+        text = {col: "str" for col, dt in meta.dtypes.items() if pd.api.types.is_object_dtype(dt)}
         typed = result.astype(text) if text else result
         c.compute(typed.to_parquet(tmpdir / dest.name, compute=False, write_index=True)).result()
         if dest.exists():

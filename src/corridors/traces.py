@@ -117,7 +117,8 @@ def _read_gpx(p: Path) -> pd.DataFrame:
     try:
         root = parse(str(p), forbid_dtd=True, forbid_entities=True, forbid_external=True).getroot()
     except DefusedXmlException as exc:
-        raise TraceError(f"{p.name}: refused, the file declares a DTD or entities ({exc!r}); GPX needs neither")
+        raise TraceError(f"{p.name}: refused, the file declares a DTD or entities ({exc!r}); GPX needs neither") \
+            from None
     except ParseError as exc:
         raise TraceError(f"{p.name}: not well-formed GPX ({exc})") from None
 
@@ -164,8 +165,9 @@ def _points(frame: pd.DataFrame, where: str, trip: str | None, time: str | None,
     if is_geo:
         gs = frame.geometry
         if not (gs.geom_type == "Point").all():
-            bad = int(np.flatnonzero((gs.geom_type != "Point").to_numpy())[0])
-            raise TraceError(f"{where} row {bad + 1}: is a {gs.iloc[bad].geom_type if gs.iloc[bad] else 'missing'} "
+            first = int(np.flatnonzero((gs.geom_type != "Point").to_numpy())[0])
+            kind = gs.iloc[first].geom_type if gs.iloc[first] is not None else "missing"
+            raise TraceError(f"{where} row {first + 1}: is a {kind} "
                              "geometry; traces are points (one per GPS fix)")
         src = gs.crs if gs.crs is not None else (CRS.from_user_input(crs) if crs is not None else None)
         x, y = gs.x.to_numpy(dtype=float), gs.y.to_numpy(dtype=float)
@@ -193,8 +195,8 @@ def _points(frame: pd.DataFrame, where: str, trip: str | None, time: str | None,
 
 
 def _numbers(col: pd.Series, name: str, where: str) -> np.ndarray:
-    v = pd.to_numeric(col.astype(str).str.strip() if col.dtype == object or col.dtype == "str" else col,
-                      errors="coerce").to_numpy(dtype=float)
+    text = col if pd.api.types.is_numeric_dtype(col) else col.astype(str).str.strip()
+    v: np.ndarray = pd.to_numeric(text, errors="coerce").to_numpy(dtype=float)
     bad = np.flatnonzero(~np.isfinite(v))
     if len(bad):
         raise TraceError(f"{where} row {int(bad[0]) + 1}: {name} {col.iloc[bad[0]]!r} is not a number")
@@ -368,7 +370,7 @@ def _trip_row(trip: str, prep: dict[str, Any], result: analysis.RouteAnalysis | 
                km_by_country={k: v for k, v in result.length_by_country_km.items()})
     lkm, lt = prep["line_km"], prep["line_t"]
     cuts = [float(t[0])]
-    crossings = []
+    recs: list[dict[str, Any]] = []
     for c in result.crossings:
         at = _interp_time(lkm, lt, c["km"])
         centre = (c["lon"], c["lat"])
@@ -376,7 +378,7 @@ def _trip_row(trip: str, prep: dict[str, Any], result: analysis.RouteAnalysis | 
             node = data.node(c["bcp_id"])
             centre = (float(node.geometry.x), float(node.geometry.y))
         visit = _bcp_visit(t, x, y, centre, at, p["bcp_radius_km"])
-        rec = {"order": len(crossings) + 1, "from": c["from"], "to": c["to"], "direction": f"{c['from']}>{c['to']}",
+        rec = {"order": len(recs) + 1, "from": c["from"], "to": c["to"], "direction": f"{c['from']}>{c['to']}",
                "bcp": c.get("bcp"), "bcp_id": c.get("bcp_id"), "km": c["km"], "lon": c["lon"], "lat": c["lat"],
                "time": _ts(at), "arrive": None, "depart": None, "hours": math.nan, "note": None}
         if visit is None:
@@ -391,14 +393,14 @@ def _trip_row(trip: str, prep: dict[str, Any], result: analysis.RouteAnalysis | 
                 rec["note"] = "the trace starts or ends within the radius: the time is a lower bound"
             elif gap_inside:
                 rec["note"] = "a gap in the trace falls within the stay: the time is uncertain"
-        crossings.append(rec)
+        recs.append(rec)
         cuts.append(at)
     cuts.append(float(t[-1]))
     hours: dict[str, float] = {}
     for country, a, b in zip(result.countries, cuts[:-1], cuts[1:]):
         hours[country] = hours.get(country, 0.0) + (b - a) / 3600.0
-    row.update(crossings=crossings, hours_by_country=hours,
-               bcp_h=float(np.nansum([c["hours"] for c in crossings])) if crossings else 0.0)
+    row.update(crossings=recs, hours_by_country=hours,
+               bcp_h=float(np.nansum([c["hours"] for c in recs])) if recs else 0.0)
     return row
 
 
