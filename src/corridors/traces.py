@@ -31,6 +31,7 @@ and, in the tests, as an independent stop detector; the per-fix arithmetic here 
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
@@ -375,8 +376,7 @@ def _trip_row(trip: str, prep: dict[str, Any], result: analysis.RouteAnalysis | 
         at = _interp_time(lkm, lt, c["km"])
         centre = (c["lon"], c["lat"])
         if c.get("bcp_id"):
-            node = data.node(c["bcp_id"])
-            centre = (float(node.geometry.x), float(node.geometry.y))
+            centre = _node_xy(c["bcp_id"])
         visit = _bcp_visit(t, x, y, centre, at, p["bcp_radius_km"])
         rec = {"order": len(recs) + 1, "from": c["from"], "to": c["to"], "direction": f"{c['from']}>{c['to']}",
                "bcp": c.get("bcp"), "bcp_id": c.get("bcp_id"), "km": c["km"], "lon": c["lon"], "lat": c["lat"],
@@ -402,6 +402,12 @@ def _trip_row(trip: str, prep: dict[str, Any], result: analysis.RouteAnalysis | 
     row.update(crossings=recs, hours_by_country=hours,
                bcp_h=float(np.nansum([c["hours"] for c in recs])) if recs else 0.0)
     return row
+
+
+@functools.cache
+def _node_xy(node_id: str) -> tuple[float, float]:
+    node = data.node(node_id)
+    return float(node.geometry.x), float(node.geometry.y)
 
 
 def _gap_between(t: np.ndarray, a: float, b: float, max_gap_min: float) -> bool:
@@ -454,9 +460,11 @@ def _analyze_frame(traces: pd.DataFrame, params: dict[str, float]) -> pd.DataFra
     x, y = traces["lon"].to_numpy(dtype=float), traces["lat"].to_numpy(dtype=float)
     trips = traces["trip"].astype(str).to_numpy(dtype=object)
     codes, names = pd.factorize(trips, sort=False)
+    order = np.argsort(codes, kind="stable")  # each trip's fixes together, in input order
+    bounds = np.r_[0, np.cumsum(np.bincount(codes, minlength=len(names)))]
     preps: list[tuple[str, dict[str, Any]]] = []
     for k, name in enumerate(names):
-        sel = np.flatnonzero(codes == k)
+        sel = order[bounds[k]:bounds[k + 1]]
         preps.append((str(name), _trip_prep(secs[sel], x[sel], y[sel], params)))
     lines = [(i, p["line"]) for i, (_, p) in enumerate(preps) if p["line"] is not None]
     results: dict[int, analysis.RouteAnalysis] = {}
