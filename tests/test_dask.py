@@ -142,3 +142,22 @@ def test_traces_on_dask_identical(tmp_path, cluster):
     split = dask_geopandas.from_geopandas(pts, npartitions=7)  # row chunks: trips cut in two
     with pytest.raises(traces.TraceError, match="split across partitions"):
         traces.analyze_traces(split, engine="dask", scheduler=cluster.scheduler_address)
+
+
+def test_local_cluster_by_default(routes, expected):
+    try:
+        distributed.get_client()
+        pytest.skip("a client is already the default in this process")
+    except ValueError:
+        pass
+    client = scale.client()
+    try:
+        assert isinstance(client.cluster, distributed.LocalCluster)
+        assert scale.client() is client  # started once per process
+        got = corridors.analyze_many(routes.iloc[:300], engine="dask").compute()
+        same(got, expected.iloc[:300])
+    finally:
+        cluster = client.cluster
+        client.close()
+        cluster.close()
+        scale._local_client.cache_clear()
