@@ -82,7 +82,7 @@ def test_bcp_and_country_tables(fleet):
     assert (table.p90_h >= table.median_h).all()
     m = trips.merge(truth, on="trip")
     kz = m[m.bcp_id == "bcp_nur_zholy_khorgos"]
-    want = np.median([c[0]["hours"] for c, d in zip(kz.crossings, kz.crossings) if c[0]["direction"] == "KAZ>CHN"])
+    want = np.median([c[0]["hours"] for c in kz.crossings if c[0]["direction"] == "KAZ>CHN"])
     got = table.set_index(["bcp_id", "direction"]).loc[("bcp_nur_zholy_khorgos", "KAZ>CHN"), "median_h"]
     assert got == pytest.approx(want)
     # dwell ranges of the simulator: Korday 0.5-3 h, Khorgos 2-8 h
