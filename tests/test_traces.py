@@ -173,6 +173,14 @@ def test_gps_jumps_and_zero_points_are_dropped_and_flagged(fleet):
     assert r.crossings[0]["hours"] == pytest.approx(clean.crossings[0]["hours"], abs=1e-6)
 
 
+def test_lasting_jump_is_flagged(fleet):
+    trip, _ = one_trip(fleet, 0)
+    shifted = trip.drop(columns="geometry")
+    shifted.loc[200:, "lat"] += 0.5  # from fix 200 on, the trace sits 55 km north: not a lone spike
+    r = analyse(shifted)
+    assert r["flags"] == ["gps_jump"]
+
+
 def test_time_gap_flagged(fleet):
     trip, truth = one_trip(fleet, 0)
     gap = trip.drop(index=range(30, 90))  # an hour without fixes, on the road

@@ -267,6 +267,8 @@ def _clean(t: np.ndarray, x: np.ndarray, y: np.ndarray, max_speed_kmh: float,
         if "gps_jump" not in flags:
             flags.append("gps_jump")
         t, x, y = t[~spike], x[~spike], y[~spike]
+    if len(t) > 1 and "gps_jump" not in flags and (_speeds(t, x, y) > max_speed_kmh).any():
+        flags.append("gps_jump")  # a jump that is not a lone spike (the trace moves for good): kept, flagged
     return t, x, y
 
 
