@@ -24,6 +24,7 @@ from .facts import carec_investment_by_country, fact, facts, kazakh_chinese_prog
 from .io import RouteFileError, read_routes, write_routes
 from .places import PlaceError, place
 from .routes import RouteResult, compare, compare_map, network_graph, route
+from .traces import TraceError, analyze_traces, read_traces
 
 
 def __getattr__(name: str) -> Any:
@@ -50,6 +51,9 @@ __all__ = [
     "read_routes",
     "route",
     "write_routes",
+    "TraceError",
+    "analyze_traces",
+    "read_traces",
     "NotFoundError",
     "RouteAnalysis",
     "RouteError",

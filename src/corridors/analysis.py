@@ -791,10 +791,22 @@ def analyze(route: Any, *, countries: gpd.GeoDataFrame | None = None, id_column:
 
 
 def analyze_many(routes: Iterable[Any] | gpd.GeoDataFrame, *, countries: gpd.GeoDataFrame | None = None,
-                 id_column: str | None = None) -> list[RouteAnalysis]:
+                 id_column: str | None = None, engine: str = "memory",
+                 **dask_options: Any) -> list[RouteAnalysis] | Any:
     """``analyze`` for many routes with one vectorised overlay (a GeoDataFrame's rows, a GeoJSON
     FeatureCollection's features, or any iterable). No routes give an empty list. A route that is almost surely
-    (lat, lon) is not refused here (one row must not stop a batch): its result says so in ``warnings``."""
+    (lat, lon) is not refused here (one row must not stop a batch): its result says so in ``warnings``.
+
+    ``engine="dask"`` runs this per partition of a dask-geopandas frame or partitioned GeoParquet on a dask
+    cluster and gives a dask-geopandas frame with the columns of ``io.to_frame`` (see ``corridors.scale``;
+    ``scheduler=``, ``out=``; needs ``corridors[dask]``).
+    """
+    if engine == "dask":
+        from . import scale as dask_engine
+
+        return dask_engine.analyze_many(routes, countries=countries, id_column=id_column, **dask_options)
+    if engine != "memory" or dask_options:
+        raise RouteError(f"engine= is 'memory' or 'dask', not {engine!r}; scheduler= and out= go with engine='dask'")
     return _analyze_all(routes, countries, id_column, refuse_swapped=False)
 
 

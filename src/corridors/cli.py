@@ -1,4 +1,4 @@
-"""Command line: `corridors list|nodes|report|build|route|compare|analyze|export`. Output goes to stdout; errors name
+"""Command line: `corridors list|nodes|report|build|route|compare|analyze|export|traces`. Output goes to stdout; errors name
 the fix."""
 
 from __future__ import annotations
@@ -206,6 +206,13 @@ def cmd_export(args: argparse.Namespace) -> str:
     return f"wrote {path}"
 
 
+def cmd_traces(args: argparse.Namespace) -> str:
+    from . import traces
+
+    trips = traces.analyze_traces(traces.read_traces(args.file), bcp_radius_km=args.bcp_radius_km)
+    return traces.report(trips, by=args.by, fmt=args.format)
+
+
 def parser() -> argparse.ArgumentParser:
     p = _Parser(prog="corridors", description="CAREC corridors as sourced data, analysis and maps.")
     p.add_argument("--version", action="version", version=f"corridors {_version()}")
@@ -259,6 +266,12 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--title", help="title above the map")
     s.add_argument("--width", type=float, default=10.0, help="width in inches (default 10)")
     s.set_defaults(func=cmd_export)
+    s = sub.add_parser("traces", help="GPS traces: crossings, time at each BCP, speeds with and without delay")
+    s.add_argument("file", help="CSV (trip, time, lon, lat), GPX tracks with times, or GeoParquet points")
+    s.add_argument("--by", choices=["trip", "bcp", "country"], default="trip")
+    s.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    s.add_argument("--bcp-radius-km", type=float, default=5.0, help="radius around a BCP (default 5 km)")
+    s.set_defaults(func=cmd_traces)
     return p
 
 
