@@ -321,3 +321,13 @@ def test_cli_traces(tmp_path, capsys, fleet):
     (tmp_path / "bad.csv").write_text("trip,lon,lat\na,1,2\n")
     assert cli.main(["traces", str(tmp_path / "bad.csv")]) == 2
     assert "no time column" in capsys.readouterr().err
+
+
+def test_compare_with_the_shipped_cpmm_figures(fleet):
+    """By default the BCP table is set beside the shipped CPMM TFI1 figures, linked through cpmm_bcp_links.csv."""
+    _, _, trips = fleet
+    out = traces.compare_with_cpmm(traces.bcp_table(trips))
+    kh = out[out.bcp_id == "bcp_nur_zholy_khorgos"]
+    assert {"cpmm-0878", "cpmm-0879", "cpmm-0880"} <= set(kh.cpmm_id)
+    assert kh.loc[kh.cpmm_id == "cpmm-0879", "cpmm_h"].unique().tolist() == [23.5]  # Horgos road 2022, hours
+    assert out.loc[out.bcp_id == "bcp_korday_ak_zhol", "cpmm_h"].isna().all()  # CPMM has no Korday figure

@@ -558,15 +558,21 @@ HOURS = {"h": 1.0, "hour": 1.0, "hours": 1.0, "hr": 1.0, "hrs": 1.0, "min": 1 / 
          "minutes": 1 / 60, "day": 24.0, "days": 24.0, "d": 24.0}
 
 
-def compare_with_cpmm(bcp: pd.DataFrame, cpmm: pd.DataFrame, *, indicator: str = "TFI1",
+def compare_with_cpmm(bcp: pd.DataFrame, cpmm: pd.DataFrame | None = None, *, indicator: str = "TFI1",
                       mode: str | None = "road") -> pd.DataFrame:
     """``bcp_table`` rows beside CPMM's published time to clear the same BCP (``indicator`` TFI1, in hours).
 
-    ``cpmm`` has the columns of geodata/cpmm.csv (id, indicator, mode, scope, name, country, direction, year,
+    ``cpmm`` defaults to the shipped figures (``timecost.figures(preferred_only=True)``, linked to BCP nodes
+    through ``geodata/cpmm_bcp_links.csv``). A table of your own has the columns of geodata/cpmm.csv (id, indicator, mode, scope, name, country, direction, year,
     value, unit, source_url) plus ``bcp_id`` (the link to BCP nodes). One row per BCP, direction of ours and
     CPMM figure (every year); ``cpmm_h`` is CPMM's value in hours, ``diff_h`` = our mean - CPMM. BCPs with no
     CPMM figure keep empty CPMM columns (unknown, not zero).
     """
+    if cpmm is None:
+        from . import timecost
+
+        cpmm = timecost.figures(preferred_only=True)
+        cpmm = cpmm.assign(bcp_id=cpmm["node_id"].replace("", None))
     need = {"id", "indicator", "mode", "name", "direction", "year", "value", "unit", "source_url", "bcp_id"}
     missing = sorted(need - set(cpmm.columns))
     if missing:
