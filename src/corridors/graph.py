@@ -35,7 +35,9 @@ GRAPH_MODES: dict[str, tuple[str, ...]] = {"road": ("road", "ferry"), "rail": ("
 # a schematic road km (a geodesic between section nodes where the generalised road data is broken) 2, so a real
 # road wins unless it is a long detour; schematic rail (lines opened after the data: Zhetygen-Altynkol,
 # Shalkar-Beineu ...) counts plain km
-CLASS_FACTOR = {"tertiary": 1.5, "schematic:road": 2.0}
+# road; in Mongolia tertiary roads are largely unpaved mountain tracks (shared/networks README: a pure shortest path
+# between the western border posts takes them, 550 km against the 746 km trunk road), so they count 3
+CLASS_FACTOR = {"tertiary": 1.5, "schematic:road": 2.0, "tertiary@MNG": 3.0}
 FILE = "network.npz"
 STATUS_FILE = "bcp_status.csv"
 EARTH_KM = 6371.0088
@@ -295,11 +297,22 @@ def _distance_weight() -> np.ndarray:
     """Per edge: km times the CLASS_FACTOR of its class (the 'distance' weight; reported lengths stay true km)."""
     n = load()
     f = np.ones((len(n.tables["cls"]) + 1, len(EDGE_MODES)))  # class index (-1: none) x mode
+    out = None
     for c, x in CLASS_FACTOR.items():
+        c, _, iso = c.partition("@")
         cls, _, mode = c.partition(":")
-        if cls in n.tables["cls"]:
-            f[n.tables["cls"].index(cls), [EDGE_MODES.index(mode)] if mode else slice(None)] = x
-    return n.km * f[n.cls, n.mode]
+        if cls not in n.tables["cls"]:
+            continue
+        if iso:  # a country-specific factor, applied after the general ones
+            continue
+        f[n.tables["cls"].index(cls), [EDGE_MODES.index(mode)] if mode else slice(None)] = x
+    out = n.km * f[n.cls, n.mode]
+    for c, x in CLASS_FACTOR.items():
+        c, _, iso = c.partition("@")
+        if iso and c in n.tables["cls"] and iso in n.tables["country"]:
+            hit = (n.cls == n.tables["cls"].index(c)) & (n.country == n.tables["country"].index(iso))
+            out[hit] = n.km[hit] * x
+    return out
 
 
 @functools.cache

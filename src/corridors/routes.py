@@ -378,7 +378,8 @@ def route(*places: Any, via: Any = (), mode: str = "road", weight: graph.Weight 
 
 
 JOIN = "join"
-JOIN_KM = 50.0  # a place this close to the network joins it at its nearest node (a reported geodesic join)
+JOIN_KM = 50.0
+REAL_KM = 10.0  # a place joins the real network this close rather than a schematic chain  # a place this close to the network joins it at its nearest node (a reported geodesic join)
 
 
 def _pair_pieces(a: dict[str, Any], b: dict[str, Any], mode: str, weight: graph.Weight) -> list[dict[str, Any]]:
@@ -388,11 +389,14 @@ def _pair_pieces(a: dict[str, Any], b: dict[str, Any], mode: str, weight: graph.
     g = graph.mode_graph(mode)
     where = graph.node_country()
     edge = graph.border_nodes()
+    real = graph.real_nodes()
 
     def own_side(cands: list[tuple[int, float]], country: str | None) -> list[tuple[int, float]]:
         """A place joins on its own side of a border, and not on the border line itself, when it can."""
         same = [c for c in cands if where[c[0]] == country] or cands
-        return [c for c in same if c[0] not in edge] or same
+        same = [c for c in same if c[0] not in edge] or same
+        # a node of the real network within REAL_KM beats a node of a schematic chain (a section node itself)
+        return [c for c in same if real[c[0]] and c[1] <= REAL_KM] or same
 
     ca, cb = own_side(ca, a.get("country")), own_side(cb, b.get("country"))
     best: tuple[float, int, int] | None = None
