@@ -295,3 +295,21 @@ def test_multimodal_sections_have_a_road_and_a_rail_alignment(repo, secs):
     for f in fc["features"]:
         line = shapely.geometry.shape(f["geometry"])
         assert geodesy.length_km(line) == pytest.approx(f["properties"]["length_km"], rel=0.01), f["properties"]["id"]
+
+
+def test_build_network_takes_a_newer_extract_in_the_same_schema(tmp_path, repo):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("build_network", repo / "scripts" / "build_network.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    files = {k: tmp_path / f"{k}.geojson" for k in ("roads", "rail", "omt", "ne", "tert")}
+    for f in files.values():
+        f.write_text('{"type":"FeatureCollection","features":[]}')
+    a = mod.parse(["--road-osm", str(files["roads"]), "--rail-osm", str(files["rail"]), "--road-fallback",
+                   str(files["omt"]), "--rail-fallback", str(files["ne"]), "--tertiary", str(files["tert"]),
+                   "--out", str(tmp_path / "n.npz")])
+    assert a.road_osm == [files["roads"], files["tert"]] and a.rail_osm == [files["rail"]]
+    assert a.road_fallback == [files["omt"]] and a.rail_fallback == [files["ne"]]
+    with pytest.raises(SystemExit, match="does not exist"):
+        mod.parse(["--road-osm", str(tmp_path / "missing.geojson")])

@@ -98,12 +98,12 @@ def write(path: Path, E: dict[str, list[Any]], meta: dict[str, Any]) -> None:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as z:
         for name in sorted(arrays):
-            b = io.BytesIO()
-            np.lib.format.write_array(b, np.ascontiguousarray(arrays[name]), allow_pickle=False)
+            raw = io.BytesIO()
+            np.lib.format.write_array(raw, np.ascontiguousarray(arrays[name]), allow_pickle=False)
             info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
             info.compress_type = zipfile.ZIP_DEFLATED
             info.external_attr = 0o644 << 16
-            z.writestr(info, b.getvalue(), compresslevel=9)
+            z.writestr(info, raw.getvalue(), compresslevel=9)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     tmp.write_bytes(buf.getvalue())
@@ -312,7 +312,7 @@ def _distance_weight() -> np.ndarray:
         if iso and c in n.tables["cls"] and iso in n.tables["country"]:
             hit = (n.cls == n.tables["cls"].index(c)) & (n.country == n.tables["country"].index(iso))
             out[hit] = n.km[hit] * x
-    return out
+    return np.asarray(out, dtype=float)
 
 
 @functools.cache
@@ -355,7 +355,7 @@ def real_nodes() -> np.ndarray:
 
 def _weights(g: ModeGraph, weight: Weight) -> np.ndarray:
     if weight == "distance":
-        return np.maximum(_distance_weight()[g.edge], 1e-9)
+        return np.asarray(np.maximum(_distance_weight()[g.edge], 1e-9), dtype=float)
     if not callable(weight):
         raise ValueError(f"weight must be 'distance' or a callable (u, v, edge_data) -> float, not {weight!r}")
     rows = np.repeat(np.arange(len(g.indptr) - 1), np.diff(g.indptr))

@@ -188,7 +188,7 @@ def trace(section: dict[str, Any], nodes: dict[str, Any], mode: str) -> dict[str
     # anchors: the ends, ports and nodes within ANCHOR_KM of the network; a node farther off (a sketch waypoint or
     # a town the generalised data misses) does not pull the alignment off the road: its chainage is interpolated
     anchor = [i for i, n in enumerate(ids) if i in (0, len(ids) - 1) or n in at_sea
-              or (snap[n] is not None and snap[n][1] <= ANCHOR_KM)]
+              or (snap.get(n) or (0, np.inf))[1] <= ANCHOR_KM]
     inner = {}
     for i, j in zip(anchor[:-1], anchor[1:]):
         if j > i + 1:

@@ -378,8 +378,8 @@ def route(*places: Any, via: Any = (), mode: str = "road", weight: graph.Weight 
 
 
 JOIN = "join"
-JOIN_KM = 50.0
-REAL_KM = 10.0  # a place joins the real network this close rather than a schematic chain  # a place this close to the network joins it at its nearest node (a reported geodesic join)
+JOIN_KM = 50.0  # a place this close to the network joins it at its nearest node (a reported geodesic join)
+REAL_KM = 10.0  # a place joins the real network this close rather than a schematic chain
 
 
 def _pair_pieces(a: dict[str, Any], b: dict[str, Any], mode: str, weight: graph.Weight) -> list[dict[str, Any]]:
@@ -417,7 +417,7 @@ def _pair_pieces(a: dict[str, Any], b: dict[str, Any], mode: str, weight: graph.
     if best is None or path is None:
         a.setdefault("join_km", None)
         b.setdefault("join_km", None)
-        return [{"kind": GEODESIC, "from": a["name"], "to": b["name"], "xy": np.array(geodesy.densify(pab)),
+        return [{"kind": GEODESIC, "from": a["name"], "to": b["name"], "xy": np.array(geodesy.densify(pab.tolist())),
                  "edges": [], "end_place": b}]
     nodes, edges = path
     net = graph.load()
