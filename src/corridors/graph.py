@@ -353,6 +353,16 @@ def real_nodes() -> np.ndarray:
     return out
 
 
+@functools.cache
+def bcp_nodes() -> dict[str, tuple[int, ...]]:
+    """BCP id -> the end nodes of its crossing edges (all modes)."""
+    n = load()
+    out: dict[str, set[int]] = {}
+    for e in np.flatnonzero(n.bcp >= 0):
+        out.setdefault(n.tables["bcp"][n.bcp[e]], set()).update((int(n.u[e]), int(n.v[e])))
+    return {k: tuple(sorted(v)) for k, v in out.items()}
+
+
 def _weights(g: ModeGraph, weight: Weight) -> np.ndarray:
     if weight == "distance":
         return np.asarray(np.maximum(_distance_weight()[g.edge], 1e-9), dtype=float)

@@ -400,7 +400,15 @@ def _pair_pieces(a: dict[str, Any], b: dict[str, Any], mode: str, weight: graph.
         # a node of the real network within REAL_KM beats a node of a schematic chain (a section node itself)
         return [c for c in same if real[c[0]] and c[1] <= REAL_KM] or same
 
-    ca, cb = own_side(ca, a.get("country")), own_side(cb, b.get("country"))
+    def at_post(p: dict[str, Any], cands: list[tuple[int, float]]) -> list[tuple[int, float]]:
+        """A BCP place joins its own crossing (on its side) when the mode's network has one there."""
+        post = [n for n in graph.bcp_nodes().get(p.get("node") or "", ()) if g.comp[n] >= 0]
+        side = [n for n in post if where[n] == p.get("country")] or post
+        xy = graph.load().node_xy
+        near = [(n, geodesy.distance_km((p["lon"], p["lat"]), xy[n])) for n in side]
+        return [c for c in near if c[1] <= 2.0] or cands  # the post itself, not another road tagged with it
+
+    ca, cb = at_post(a, own_side(ca, a.get("country"))), at_post(b, own_side(cb, b.get("country")))
     best: tuple[float, int, int] | None = None
     comps_b: dict[int, tuple[float, int]] = {}
     for n, d in cb:
