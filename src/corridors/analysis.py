@@ -763,6 +763,8 @@ def _section_nodes(meta: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str
     rows = allnodes.loc[ids]
     xy = shapely.get_coordinates(rows.geometry.values)
     leg = geodesy.segment_lengths_m(xy[:, 0], xy[:, 1]) / 1000.0
+    if meta.get("leg_km") is not None and len(meta["leg_km"]) == len(leg):  # traced on the network (issue 16)
+        leg = np.asarray(meta["leg_km"], dtype=float)
     km = np.concatenate([[0.0], np.cumsum(leg)])
     by_mode: dict[str, float] = {}
     for m, d in zip(meta.get("leg_modes") or [], leg):

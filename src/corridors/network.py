@@ -16,6 +16,9 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import shapely
+
 from . import geodesy
 
 FERRY = "~"
@@ -127,17 +130,121 @@ def legs(section: dict[str, Any]) -> list[tuple[str, str, str]]:
     return out
 
 
+# ---------------------------------------------------------------- tracing on the regional network (issue 16)
+
+TRACE_SNAP_KM = 25.0  # a section node joins the network at a node this close
+DETOUR = 1.6  # a traced leg longer than DETOUR x its geodesic + 5 km is a detour: the leg stays schematic
+ANCHOR_KM = 5.0  # a section node this close to the network is a fixed point of the traced alignment
+MIN_COMPONENT = 50  # section nodes snap to components of at least this many nodes when one is near
+
+
+def _snap_node(lon: float, lat: float, mode: str) -> tuple[int, float] | None:
+    from . import graph
+
+    near = graph.near_nodes(lon, lat, mode, k=48, max_km=TRACE_SNAP_KM)
+    if not near:
+        return None
+    g = graph.mode_graph(mode)
+    real = graph.real_nodes()
+    big = [(n, d) for n, d in near if g.comp_size[g.comp[n]] >= MIN_COMPONENT]
+    return ([(n, d) for n, d in big if real[n]] or big or near)[0]
+
+
+def trace(section: dict[str, Any], nodes: dict[str, Any], mode: str) -> dict[str, Any]:
+    """The section's alignment in one mode ('road' or 'rail') over the regional network.
+
+    Each section node joins the network at its nearest node (``TRACE_SNAP_KM``); each leg follows the shortest
+    path between consecutive joined nodes (ferry legs over the ferry edge). A leg with no path, or one longer than
+    ``DETOUR`` times its geodesic, and every schematic edge of the network (a sourced node chain where the
+    network has no line), is a schematic piece. Returns coords, km (full-resolution edge lengths), node_km,
+    leg_km (per pair of consecutive nodes), pieces ({from, to, alignment traced|schematic|ferry, km}),
+    traced_share (traced and ferry km over all) and the network edge ids.
+    """
+    from . import graph
+
+    net = graph.load()
+    ids = [n for n in section["nodes"] if n != FERRY]
+    xy = {n: (nodes[n]["lon"], nodes[n]["lat"]) for n in ids}
+    snap = {n: _snap_node(*xy[n], mode) for n in ids}
+    coords: list[Any] = []
+    runs: list[dict[str, Any]] = []
+    edges_used: list[int] = []
+    node_km, leg_km = [0.0], []
+    total = 0.0
+
+    def add(kind: str, a: str, b: str, km: float) -> None:
+        if runs and runs[-1]["alignment"] == kind:
+            runs[-1].update(to=nodes[b]["name"], km=runs[-1]["km"] + km)
+        elif km > 0:
+            runs.append({"from": nodes[a]["name"], "to": nodes[b]["name"], "alignment": kind, "km": km})
+
+    def point(n: str) -> tuple[float, float]:
+        s = snap[n]
+        return (float(net.node_xy[s[0]][0]), float(net.node_xy[s[0]][1])) if s else xy[n]
+
+    seq = section["nodes"]
+    sea = {(seq[i - 1], seq[i + 1]) for i, n in enumerate(seq) if n == FERRY}
+    at_sea = {n for pair in sea for n in pair}
+    # anchors: the ends, ports and nodes within ANCHOR_KM of the network; a node farther off (a sketch waypoint or
+    # a town the generalised data misses) does not pull the alignment off the road: its chainage is interpolated
+    anchor = [i for i, n in enumerate(ids) if i in (0, len(ids) - 1) or n in at_sea
+              or (snap.get(n) or (0, np.inf))[1] <= ANCHOR_KM]
+    inner = {}
+    for i, j in zip(anchor[:-1], anchor[1:]):
+        if j > i + 1:
+            inner[(ids[i], ids[j])] = ids[i:j + 1]
+    for a, b in zip([ids[i] for i in anchor[:-1]], [ids[i] for i in anchor[1:]]):
+        if (a, b) in sea:  # the sea passage as the section draws it (ports and sea waypoints)
+            pc = np.array(geodesy.densify([xy[a], xy[b]]))
+            leg = geodesy.distance_km(xy[a], xy[b])
+            add("ferry", a, b, leg)
+            coords.append(pc if not coords else pc[1:])
+            total += leg
+            leg_km.append(leg)
+            node_km.append(total)
+            continue
+        sa, sb = snap[a], snap[b]
+        straight = geodesy.distance_km(point(a), point(b))
+        limit = 1.5 * (DETOUR * straight + 5.0)  # weights count tertiary km x1.5
+        path = graph.shortest_path(sa[0], sb[0], mode, limit=limit) if sa and sb else None
+        km_path = float(net.km[path[1]].sum()) if path else 0.0
+        if path is not None and km_path <= DETOUR * straight + 5.0:
+            pc = graph.path_coords(*path)
+            for e in path[1]:
+                kind = "schematic" if net.tables["cls"][int(net.cls[e])] == "schematic" else "traced"
+                add(kind, a, b, float(net.km[e]))
+            edges_used += path[1]
+            leg = km_path
+        else:
+            pc = np.array(geodesy.densify([point(a), point(b)]))
+            leg = geodesy.length_km(shapely.linestrings(pc)) if len(pc) > 1 else 0.0
+            add("schematic", a, b, leg)
+        coords.append(pc if not coords else pc[1:])
+        chain = inner.get((a, b), [a, b])  # skipped nodes: the leg's km shared out by their geodesic spacing
+        gd = [geodesy.distance_km(xy[p], xy[q]) for p, q in zip(chain[:-1], chain[1:])]
+        for d in gd:
+            part = leg * d / sum(gd) if sum(gd) else leg / len(gd)
+            total += part
+            leg_km.append(part)
+            node_km.append(total)
+    line = np.concatenate(coords) if coords else np.zeros((0, 2))
+    traced = sum(r["km"] for r in runs if r["alignment"] in ("traced", "ferry"))
+    return {"coords": line, "km": total, "node_km": node_km, "leg_km": leg_km, "pieces": runs,
+            "traced_share": traced / total if total else 0.0, "edges": sorted(set(edges_used))}
+
+
 def _feature(props: dict[str, Any], geometry: dict[str, Any]) -> dict[str, Any]:
     return {"type": "Feature", "properties": props, "geometry": geometry}
 
 
-def build(root: Path) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Read and check the source; return (sections FeatureCollection, nodes FeatureCollection)."""
+def build(root: Path, traced: bool = False) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """Read and check the source; return (sections, nodes, alignments) FeatureCollections. ``traced``: trace
+    every section on the regional network (geodata/network.npz); else sections are geodesic node chains."""
     sources = read_sources(root)
     nodes = read_nodes(root, sources)
     sections = read_sections(root, nodes, sources)
     used: dict[str, list[str]] = {}
-    section_features = []
+    section_features, alignment_features = [], []
     for s in sections:
         ids = [n for n in s["nodes"] if n != FERRY]
         for n in ids:
@@ -157,6 +264,27 @@ def build(root: Path) -> tuple[dict[str, Any], dict[str, Any]]:
             "description": s.get("description", ""),
         }
         geometry = {"type": "LineString", "coordinates": [[round(x, 5), round(y, 5)] for x, y in coords]}
+        if traced:
+            modes = ["road", "rail"] if s["mode"] == "multimodal" else [s["mode"]]
+            alignments = {m: trace(s, nodes, m) for m in modes}
+            main = alignments[modes[0]]
+            props.update({
+                "length_km": round(main["km"], 3), "node_km": [round(k, 3) for k in main["node_km"]],
+                "leg_km": [round(k, 3) for k in main["leg_km"]], "traced_share": round(main["traced_share"], 4),
+                "alignment": [{**r, "km": round(r["km"], 3)} for r in main["pieces"]],
+                "alignments": {m: {"length_km": round(al["km"], 3), "traced_share": round(al["traced_share"], 4)}
+                               for m, al in alignments.items()},
+                "network_edges": sorted({e for al in alignments.values() for e in al["edges"]}),
+            })
+            geometry = {"type": "LineString",
+                        "coordinates": [[round(float(x), 5), round(float(y), 5)] for x, y in main["coords"]]}
+            for m, al in alignments.items():
+                alignment_features.append(_feature(
+                    {"id": f"{s['id']}:{m}", "section": s["id"], "mode": m, "length_km": round(al["km"], 3),
+                     "traced_share": round(al["traced_share"], 4),
+                     "alignment": [{**r, "km": round(r["km"], 3)} for r in al["pieces"]]},
+                    {"type": "LineString",
+                     "coordinates": [[round(float(x), 5), round(float(y), 5)] for x, y in al["coords"]]}))
         section_features.append(_feature(props, geometry))
     node_features = []
     for n in sorted(nodes.values(), key=lambda n: n["id"]):
@@ -165,7 +293,8 @@ def build(root: Path) -> tuple[dict[str, Any], dict[str, Any]]:
         props["source_urls"] = [sources[x]["url"] for x in n["sources"]]
         node_features.append(_feature(props, {"type": "Point", "coordinates": [n["lon"], n["lat"]]}))
     fc = {"type": "FeatureCollection"}
-    return {**fc, "features": section_features}, {**fc, "features": node_features}
+    return ({**fc, "features": section_features}, {**fc, "features": node_features},
+            {**fc, "features": alignment_features})
 
 
 def dumps(fc: dict[str, Any]) -> str:
@@ -188,9 +317,13 @@ def write_atomic(path: Path, text: str) -> None:
         raise
 
 
-def write(geodata: Path) -> list[Path]:
-    sections_fc, nodes_fc = build(geodata / "network")
+def write(geodata: Path, traced: bool = True) -> list[Path]:
+    """Write corridors.geojson, nodes.geojson and (traced) alignments.geojson: one feature per section and mode."""
+    sections_fc, nodes_fc, align_fc = build(geodata / "network", traced=traced)
     out = [geodata / "corridors.geojson", geodata / "nodes.geojson"]
     write_atomic(out[0], dumps(sections_fc))
     write_atomic(out[1], dumps(nodes_fc))
+    if traced:
+        out.append(geodata / "alignments.geojson")
+        write_atomic(out[2], dumps(align_fc))
     return out

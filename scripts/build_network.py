@@ -1,0 +1,622 @@
+"""Build the routable regional road + rail network (geodata/network.npz) from OSM / OpenMapTiles / Natural Earth lines.
+
+Usage:
+    python scripts/build_network.py [--networks DIR] [--ne-rail FILE] [--tertiary] [--out FILE] [--cache DIR]
+    python scripts/build_network.py --road-osm new_roads.geojson --rail-osm new_rail.geojson ...
+
+Inputs are LineString GeoJSON files in the schema of ``shared/networks`` (see its README): OSM roads (class,
+ref, name), OSM rail (railway, status, service), the OpenMapTiles fallback (class, construction) and Natural Earth
+railroads. Each ``--road-osm/--rail-osm/--road-fallback/--rail-fallback`` option replaces the default file list
+of that role, so a newer extract in the same schema refreshes the data.
+
+Steps (the routing recipe of shared/networks/README.md):
+1. read lines; keep roads motorway..secondary (tertiary only with --tertiary), running rail lines (active, no
+   service tracks), OMT roads that are not under construction, and Natural Earth rail only outside the
+   countries the OSM rail covers (clipped to the shipped boundaries);
+2. a node per coordinate rounded to 1e-5 deg where lines end or share a vertex; lines are split into edges there;
+   each edge's geodesic length (WGS84) is measured on the full-resolution source line;
+3. gap bridging (inferred edges): dangling ends snapped within 5 m (150 m for generalised sources), dead ends
+   joined to another component within 2 km (1.5 km), generalised nodes to another component within 300 m;
+   never across a border;
+4. borders: each node gets the country of the shipped boundaries; an edge whose ends lie in two countries is
+   kept only where a BCP node of geodata/nodes.geojson joining those countries lies within 10 km, and gets its
+   ``bcp_id``; other cross-border edges are dropped. A BCP the data does not cross gets a zero-length crossing
+   edge between two BCP nodes, each joined to the nearest network node of its side (inferred link);
+5. ferries: the sea legs of the corridor sections (port ~ ... ~ port), ports joined to the nearest road and rail
+   node of their country;
+6. write one deterministic zip of numpy arrays (coordinates quantised to 1e-5 deg, delta-coded).
+
+Derived from OpenStreetMap data: ODbL 1.0, (c) OpenStreetMap contributors, (c) OpenMapTiles (see
+geodata/LICENSE-ODbL.txt).
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import hashlib
+import json
+import pickle
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyogrio
+import shapely
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+from scipy.spatial import cKDTree
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+from corridors import geodesy, graph  # noqa: E402
+
+SHARED = ROOT.parent / "shared"
+Q = graph.QUANT  # 1e5: coordinates in units of 1e-5 degree
+OSM_COUNTRIES = ["AFG", "ARM", "AZE", "GEO", "IRN", "KGZ", "MNG", "PAK", "TJK", "TKM", "UZB"]
+ROAD_CLASSES = ["motorway", "trunk", "primary", "secondary"]
+BCP_KM = 10.0  # a cross-border edge needs a BCP of the same two countries this close
+SCHEMATIC_KM = 15.0  # a section leg farther than this from the network is kept as a schematic edge
+ANY_M = 1000  # generalised data: a dead end is joined to the nearest other node this close
+DETOUR = 1.6  # a section leg whose network path is longer than DETOUR x geodesic + 5 km is kept schematic
+SPLIT_KM = 5.0  # long lines get a node at least this often
+BIG = 200  # BCP links go to components of at least this many nodes
+LINK_KM = 25.0  # a BCP is joined to network nodes this close
+PORT_KM = 60.0  # a port is joined to its country's road and rail nodes this close
+
+
+def parse(argv: list[str] | None = None) -> argparse.Namespace:
+    net = SHARED / "networks"
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--networks", type=Path, default=net, help="folder with the shared/networks files")
+    p.add_argument("--road-osm", nargs="+", type=Path, help="OSM road files (class, ref, name)")
+    p.add_argument("--rail-osm", nargs="+", type=Path, help="OSM rail files (railway, status, service)")
+    p.add_argument("--road-fallback", nargs="+", type=Path, help="generalised road files (class, construction)")
+    p.add_argument("--rail-fallback", nargs="+", type=Path, help="Natural Earth-like rail files (no attributes used)")
+    p.add_argument("--ne-rail", type=Path, default=SHARED / "naturalearth" / "ne_10m_railroads_carec.geojson")
+    p.add_argument("--tertiary", nargs="*", type=Path,
+                   help="OSM tertiary road files (default: osm2021_roads_tertiary_carec_other.geojson; the AFG/PAK "
+                        "file is left out for size)")
+    p.add_argument("--osm-date", default="2021-08-06", help="date of the OSM extract")
+    p.add_argument("--out", type=Path, default=ROOT / "geodata" / "network.npz")
+    p.add_argument("--cache", type=Path, default=Path("/tmp/corridors_network_cache"),
+                   help="folder for the parsed source lines (keyed by file content hash)")
+    a = p.parse_args(argv)
+    a.road_osm = a.road_osm or [a.networks / "osm2021_roads_main_carec.geojson",
+                                a.networks / "osm2021_roads_main_iran.geojson"]
+    if a.tertiary is None:
+        a.tertiary = [a.networks / "osm2021_roads_tertiary_carec_other.geojson"]
+    a.road_osm = a.road_osm + a.tertiary
+    a.rail_osm = a.rail_osm or [a.networks / "osm2021_rail_carec_iran.geojson"]
+    a.road_fallback = a.road_fallback or [a.networks / "omt2017z7_roads_kaz_nwchina_srus.geojson"]
+    a.rail_fallback = a.rail_fallback or [a.ne_rail]
+    for f in [*a.road_osm, *a.rail_osm, *a.road_fallback, *a.rail_fallback]:
+        if not f.is_file():
+            sys.exit(f"input file {f} does not exist; pass the right path (see --help)")
+    return a
+
+
+# ---------------------------------------------------------------- 1. read
+
+def _read(path: Path, cache: Path) -> Any:
+    """The file as a GeoDataFrame, cached by content hash (parsing 100 MB of GeoJSON takes a while)."""
+    h = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+    c = cache / f"{path.stem}.{h}.pkl"
+    if c.is_file():
+        return pickle.loads(c.read_bytes())
+    df = pyogrio.read_dataframe(path)
+    cache.mkdir(parents=True, exist_ok=True)
+    c.write_bytes(pickle.dumps(df))
+    return df
+
+
+def _lines(df: Any) -> tuple[np.ndarray, Any]:
+    """LineStrings (MultiLineStrings exploded) and the row of each."""
+    geoms = df.geometry.values
+    parts, idx = shapely.get_parts(geoms, return_index=True)
+    keep = shapely.get_type_id(parts) == 1
+    return parts[keep], df.iloc[idx[keep]].reset_index(drop=True)
+
+
+def read_sources(a: argparse.Namespace, countries: dict[str, Any]) -> list[dict[str, Any]]:
+    """Layers: dicts with lines, mode, cls, ref, name, source, date, generalised."""
+    layers = []
+    for f in a.road_osm:
+        df = _read(f, a.cache)
+        df = df[df["class"].isin(ROAD_CLASSES + ["tertiary"])]
+        g, df = _lines(df)
+        layers.append({"lines": g, "mode": "road", "cls": df["class"].tolist(), "ref": df["ref"].tolist(),
+                       "name": df["name"].tolist(), "source": f"osm:{f.name}", "date": a.osm_date, "gen": False})
+    for f in a.rail_osm:
+        df = _read(f, a.cache)
+        df = df[df["status"].eq("active") & df["service"].isna() & df["railway"].isin(["rail", "narrow_gauge"])]
+        g, df = _lines(df)
+        layers.append({"lines": g, "mode": "rail", "cls": df["railway"].tolist(), "ref": [None] * len(g),
+                       "name": [None] * len(g), "source": f"osm:{f.name}", "date": a.osm_date, "gen": False})
+    for f in a.road_fallback:
+        df = _read(f, a.cache)
+        df = df[~df["construction"].astype(bool)]
+        g, df = _lines(df)
+        layers.append({"lines": g, "mode": "road", "cls": df["class"].tolist(), "ref": [None] * len(g),
+                       "name": [None] * len(g), "source": f"omt:{f.name}", "date": "2017 (OpenMapTiles 3.6)",
+                       "gen": True})
+    # Natural Earth rail only where the OSM extracts have no rail: clip away the OSM countries
+    covered = shapely.union_all([countries[c] for c in OSM_COUNTRIES])
+    for f in a.rail_fallback:
+        df = _read(f, a.cache)
+        g = shapely.difference(shapely.line_merge(df.geometry.values), covered)
+        parts = shapely.get_parts(g)
+        parts = parts[(shapely.get_type_id(parts) == 1) & (shapely.length(parts) > 1e-4)]
+        layers.append({"lines": parts, "mode": "rail", "cls": ["rail"] * len(parts), "ref": [None] * len(parts),
+                       "name": [None] * len(parts), "source": f"ne:{f.name}", "date": "Natural Earth 10m v5",
+                       "gen": True})
+    return layers
+
+
+# ---------------------------------------------------------------- 2. nodes and edges
+
+def _key(q: np.ndarray) -> np.ndarray:
+    return (q[:, 0].astype(np.int64) + 18_100_000) * 20_000_000 + (q[:, 1].astype(np.int64) + 9_100_000)
+
+
+def split_edges(layers: list[dict[str, Any]]) -> dict[str, Any]:
+    """Nodes at line ends and shared vertices (per mode), edges between consecutive nodes along each line."""
+    out: dict[str, list[Any]] = {k: [] for k in ("mode", "cls", "ref", "name", "source", "date", "gen", "coords",
+                                                 "km")}
+    for mode in ("road", "rail"):
+        ls = [lay for lay in layers if lay["mode"] == mode]
+        lines = np.concatenate([lay["lines"] for lay in ls])
+        attrs = {k: sum((lay[k] for lay in ls), []) for k in ("cls", "ref", "name")}
+        layer_of = np.concatenate([np.full(len(lay["lines"]), i) for i, lay in enumerate(ls)])
+        xy, li = shapely.get_coordinates(lines, return_index=True)
+        q = np.round(xy * Q).astype(np.int64)
+        # drop consecutive duplicates after quantisation
+        dup = np.zeros(len(q), bool)
+        dup[1:] = (li[1:] == li[:-1]) & np.all(q[1:] == q[:-1], axis=1)
+        xy, li, q = xy[~dup], li[~dup], q[~dup]
+        first = np.ones(len(li), bool)
+        first[1:] = li[1:] != li[:-1]
+        last = np.ones(len(li), bool)
+        last[:-1] = li[1:] != li[:-1]
+        _, inv, cnt = np.unique(_key(q), return_inverse=True, return_counts=True)
+        is_node = first | last | (cnt[inv] >= 2)
+        seglen = np.zeros(len(xy))
+        seglen[1:] = geodesy.GEOD.inv(xy[:-1, 0], xy[:-1, 1], xy[1:, 0], xy[1:, 1])[2]
+        seglen[first] = 0.0
+        cum = np.cumsum(seglen)
+        # a node at least every SPLIT_KM along a line, so places and section nodes join near where they are
+        start = np.maximum.accumulate(np.where(first, cum, 0.0))
+        step = np.floor((cum - start) / (SPLIT_KM * 1000.0))
+        is_node[1:] |= (step[1:] != step[:-1]) & ~first[1:]
+        pos = np.flatnonzero(is_node)
+        same = li[pos[1:]] == li[pos[:-1]]
+        starts, ends = pos[:-1][same], pos[1:][same]
+        for s, e in zip(starts, ends):
+            line = li[s]
+            lay = ls[layer_of[line]]
+            out["mode"].append(mode)
+            out["cls"].append(attrs["cls"][line])
+            out["ref"].append(_s(attrs["ref"][line]))
+            out["name"].append(_s(attrs["name"][line]))
+            out["source"].append(lay["source"])
+            out["date"].append(lay["date"])
+            out["gen"].append(lay["gen"])
+            out["coords"].append(q[s:e + 1])
+            out["km"].append((cum[e] - cum[s]) / 1000.0)
+        print(f"{mode}: {len(lines)} lines, {len(xy)} vertices, {len(starts)} edges", flush=True)
+    return out
+
+
+def _s(v: Any) -> str | None:
+    return v if isinstance(v, str) and v.strip() else None
+
+
+# ---------------------------------------------------------------- helpers on the edge table
+
+def _ecef(lonlat: np.ndarray) -> np.ndarray:
+    lon, lat = np.radians(lonlat[:, 0]), np.radians(lonlat[:, 1])
+    r = 6371.0088
+    return np.column_stack([r * np.cos(lat) * np.cos(lon), r * np.cos(lat) * np.sin(lon), r * np.sin(lat)])
+
+
+def _add(E: dict[str, list[Any]], mode: str, cls: str, source: str, date: str, coords: np.ndarray,
+         gen: bool = True, **extra: Any) -> None:
+    """Append an inferred edge (straight geodesic between the coordinates)."""
+    ll = coords / Q
+    km = float(np.sum(geodesy.GEOD.inv(ll[:-1, 0], ll[:-1, 1], ll[1:, 0], ll[1:, 1])[2])) / 1000.0
+    E["mode"].append(mode)
+    E["cls"].append(cls)
+    E["ref"].append(extra.get("ref"))
+    E["name"].append(extra.get("name"))
+    E["source"].append(source)
+    E["date"].append(date)
+    E["gen"].append(gen)
+    E["coords"].append(coords.astype(np.int64))
+    E["km"].append(km)
+    for k in ("bcp", "country"):
+        E.setdefault(k, [])
+    E["bcp"].append(extra.get("bcp"))
+    E["country"].append(extra.get("country"))
+
+
+def _topology(E: dict[str, list[Any]]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(node keys (unique), node xy quantised, u, v) for the edge table, road and rail nodes kept apart."""
+    ends = np.array([[c[0][0], c[0][1], c[-1][0], c[-1][1]] for c in E["coords"]], dtype=np.int64)
+    rail = np.array([m == "rail" for m in E["mode"]], dtype=np.int64)
+    ku = _key(ends[:, :2]) * 2 + rail
+    kv = _key(ends[:, 2:]) * 2 + rail
+    keys, inv = np.unique(np.concatenate([ku, kv]), return_inverse=True)
+    n = len(E["coords"])
+    xy = np.zeros((len(keys), 2), np.int64)
+    xy[inv[:n]] = ends[:, :2]
+    xy[inv[n:]] = ends[:, 2:]
+    return keys, xy, inv[:n], inv[n:]
+
+
+def _components(nn: int, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    m = coo_matrix((np.ones(len(u)), (u, v)), shape=(nn, nn))
+    return connected_components(m, directed=False)[1]
+
+
+def bridge(E: dict[str, list[Any]], ncountry_fn: Any) -> None:
+    """Gap edges (inferred): dangling ends snapped to a near node, dead ends to another component, per mode."""
+    # the recipe's passes, then (generalised sources only) wider gaps at z7 tile seams: 5 km, then 15 km
+    for mode, gen, snap_m, gap_km, join_m in (("road", False, 5, 2.0, 0), ("rail", False, 5, 2.0, 0),
+                                             ("road", True, 150, 1.5, 300), ("rail", True, 150, 1.5, 300),
+                                             ("road", True, 0, 5.0, 0), ("rail", True, 0, 5.0, 0),
+                                             ("road", True, 0, 15.0, 0), ("rail", True, 0, 15.0, 0)):
+        keys, xy, u, v = _topology(E)
+        ismode = np.array([m == mode for m in E["mode"]])
+        isgen = np.array(E["gen"])
+        deg = np.bincount(np.concatenate([u[ismode], v[ismode]]), minlength=len(keys))
+        comp = _components(len(keys), u[ismode], v[ismode])
+        nodes_mode = np.unique(np.concatenate([u[ismode], v[ismode]]))
+        nodes_gen = np.unique(np.concatenate([u[ismode & isgen], v[ismode & isgen]]))
+        ll = xy / Q
+        tree = cKDTree(_ecef(ll[nodes_mode]))
+        ctry = ncountry_fn(ll)
+        added: set[tuple[int, int]] = set()
+
+        def link(a: int, b: int, what: str, added: set[tuple[int, int]] = added, ctry: np.ndarray = ctry,
+                 mode: str = mode, xy: np.ndarray = xy) -> None:
+            pair = (min(a, b), max(a, b))
+            if a == b or pair in added or ctry[a] != ctry[b]:
+                return
+            added.add(pair)
+            _add(E, mode, "gap", f"inferred:{what}", "build", np.array([xy[a], xy[b]]), country=None, bcp=None)
+
+        dead = nodes_gen if gen else np.setdiff1d(nodes_mode, nodes_gen)
+        dead = dead[deg[dead] == 1]
+        # snap dangling ends to any node within snap_m
+        for a, near in zip(dead, tree.query_ball_point(_ecef(ll[dead]), snap_m / 1000.0) if snap_m else []):
+            cand = [nodes_mode[j] for j in near if nodes_mode[j] != a]
+            if cand:
+                b = min(cand, key=lambda j: float(np.sum((xy[j] - xy[a]) ** 2)))
+                if not np.array_equal(xy[a], xy[b]) or comp[a] != comp[b]:
+                    link(a, b, "snap")
+        if gen and snap_m:  # generalised data: a dead end within ANY_M of another node of any component (the
+            # z7 lines stop short of each other; their components may already meet a long way round)
+            nbr = np.full(len(keys), -1)
+            nbr[u[ismode]] = v[ismode]
+            nbr[v[ismode]] = u[ismode]  # the only neighbour of a dead end
+            dd, jj = tree.query(_ecef(ll[dead]), k=4, distance_upper_bound=ANY_M / 1000.0)
+            for a, ds, js in zip(dead, dd, jj):
+                for d, j in zip(ds, js):
+                    if np.isfinite(d) and nodes_mode[j] != a and nodes_mode[j] != nbr[a]:
+                        link(a, nodes_mode[j], "near")
+                        break
+        # dead ends to the nearest node of a different component within gap_km
+        dd, jj = tree.query(_ecef(ll[dead]), k=24, distance_upper_bound=gap_km)
+        for a, ds, js in zip(dead, dd, jj):
+            for d, j in zip(ds, js):
+                if np.isfinite(d) and comp[nodes_mode[j]] != comp[a]:
+                    link(a, nodes_mode[j], "gap")
+                    break
+        if join_m:  # generalised data: roads cross without a shared vertex
+            dd, jj = tree.query(_ecef(ll[nodes_gen]), k=8, distance_upper_bound=join_m / 1000.0)
+            for a, ds, js in zip(nodes_gen, dd, jj):
+                for d, j in zip(ds, js):
+                    if np.isfinite(d) and comp[nodes_mode[j]] != comp[a]:
+                        link(a, nodes_mode[j], "join")
+                        break
+        print(f"bridge {mode} gen={gen}: {len(added)} gap edges", flush=True)
+
+
+# ---------------------------------------------------------------- 4. countries and BCPs
+
+def country_lookup(countries: dict[str, Any]) -> Any:
+    names = list(countries)
+    geoms = np.array([countries[n] for n in names])
+    tree = shapely.STRtree(geoms)
+
+    def lookup(ll: np.ndarray) -> np.ndarray:
+        pts = shapely.points(ll)
+        out = np.full(len(ll), "", dtype=object)
+        pi, gi = tree.query(pts, predicate="within")
+        out[pi] = np.array(names, dtype=object)[gi]
+        miss = np.flatnonzero(out == "")
+        if len(miss):  # on the coast or in a border river outside every polygon: the nearest country
+            gi = tree.nearest(pts[miss])
+            out[miss] = np.array(names, dtype=object)[gi]
+        return out
+
+    return lookup
+
+
+def borders(E: dict[str, list[Any]], lookup: Any, bcps: list[dict[str, Any]]) -> None:
+    """Edge countries; cross-border edges kept at a BCP (bcp id) or dropped; BCP crossing edges where missing."""
+    keys, xy, u, v = _topology(E)
+    ctry = lookup(xy / Q)
+    n = len(E["coords"])
+    E.setdefault("bcp", [None] * n)
+    E.setdefault("country", [None] * n)
+    E["bcp"] += [None] * (n - len(E["bcp"]))
+    E["country"] += [None] * (n - len(E["country"]))
+    bxy = np.array([[b["lon"], b["lat"]] for b in bcps])
+    drop = np.zeros(n, bool)
+    crossed: set[tuple[str, str]] = set()
+    for i in range(n):
+        cu, cv = ctry[u[i]], ctry[v[i]]
+        if cu == cv:
+            E["country"][i] = cu if E["country"][i] is None else E["country"][i]
+            continue
+        line = shapely.linestrings(E["coords"][i] / Q)
+        best, best_d = None, BCP_KM
+        for b, (x, y) in zip(bcps, bxy):
+            if set(b["joins"]) != {cu, cv} or (b["modes"] and E["mode"][i] not in b["modes"]):
+                continue
+            p = shapely.ops.nearest_points(line, shapely.Point(x, y))[0]
+            d = geodesy.distance_km((p.x, p.y), (x, y))
+            if d <= best_d:
+                best, best_d = b, d
+        if best is None:
+            drop[i] = True
+        else:
+            E["bcp"][i] = best["id"]
+            E["country"][i] = f"{cu}|{cv}"
+            crossed.add((best["id"], E["mode"][i]))
+    print(f"borders: {int(drop.sum())} cross-border edges dropped, {len(crossed)} BCP crossings kept", flush=True)
+    for k in E:
+        E[k] = [x for x, d in zip(E[k], drop) if not d]
+    # every BCP (also where a source edge crosses: the generalised data often stops short of the border or
+    # reaches it on a fragment): a crossing edge between two BCP nodes, each linked to the nearest node of its
+    # side that lies in a component of at least BIG nodes
+    keys, xy, u, v = _topology(E)
+    ctry = lookup(xy / Q)
+    isgen = np.array(E["gen"]) & np.array([c not in ("gap", "schematic", "link") for c in E["cls"]])
+    gen_nodes = {m: np.unique(np.concatenate([u[isgen & (np.array(E["mode"]) == m)],
+                                              v[isgen & (np.array(E["mode"]) == m)]])) for m in ("road", "rail")}
+    for b in bcps:
+        for mode in b["modes"] or ["road"]:
+            ismode = np.array([m == mode for m in E["mode"][:len(u)]])
+            comp = _components(len(keys), u[ismode], v[ismode])
+            size = np.bincount(comp)
+            nodes = np.unique(np.concatenate([u[ismode], v[ismode]]))
+            nodes = nodes[size[comp[nodes]] >= BIG]
+            bq = np.round(np.array([b["lon"], b["lat"]]) * Q).astype(np.int64)
+            ends = []
+            for side in b["joins"]:
+                near = []
+                for pool in (nodes, gen_nodes[mode]):  # the nearest node, and the nearest generalised one
+                    cand = pool[ctry[pool] == side]
+                    if not len(cand):
+                        continue
+                    d = geodesy.GEOD.inv(np.full(len(cand), b["lon"]), np.full(len(cand), b["lat"]),
+                                         xy[cand, 0] / Q, xy[cand, 1] / Q)[2] / 1000.0
+                    k = int(np.argmin(d))
+                    if d[k] <= LINK_KM and not any(np.array_equal(xy[cand[k]], p) for p in near):
+                        near.append(xy[cand[k]])
+                if not near:
+                    break
+                ends.append((side, near))
+            if len(ends) != 2:
+                print(f"  BCP {b['id']} ({mode}): no {mode} network within {LINK_KM} km on both sides", flush=True)
+                continue
+            # offset the two BCP nodes by one quantum so they are distinct nodes
+            (ca, pas), (cb, pbs) = ends
+            qa, qb = bcp_q(bq, 0), bcp_q(bq, 1)
+            for pa in pas:
+                _add(E, mode, "link", "inferred:bcp-link", "build", np.array([pa, qa]), country=ca, bcp=None)
+            _add(E, mode, "bcp", "inferred:bcp", "build", np.array([qa, qb]), country=f"{ca}|{cb}", bcp=b["id"])
+            for pb in pbs:
+                _add(E, mode, "link", "inferred:bcp-link", "build", np.array([qb, pb]), country=cb, bcp=None)
+
+
+def bcp_q(bq: np.ndarray, side: int) -> np.ndarray:
+    return bq + np.array([side, 0])
+
+
+# ---------------------------------------------------------------- 5. ferries
+
+def ferries(E: dict[str, list[Any]], lookup: Any, nodes: dict[str, Any], sections: list[dict[str, Any]]) -> None:
+    """Sea legs of the corridor sections as ferry edges; ports linked to their country's road and rail nodes."""
+    seen: set[tuple[str, ...]] = set()
+    ports: set[str] = set()
+    for s in sections:
+        seq = s["nodes"]
+        i = 0
+        while i < len(seq) - 1:
+            if seq[i + 1] != "~":
+                i += 1
+                continue
+            j = i
+            chain = [seq[i]]
+            while j + 1 < len(seq) and seq[j + 1] == "~":
+                chain.append(seq[j + 2])
+                j += 2
+            i = j
+            key = tuple(chain) if chain[0] < chain[-1] else tuple(reversed(chain))
+            if key in seen:
+                continue
+            seen.add(key)
+            q = np.round(np.array([[nodes[c]["lon"], nodes[c]["lat"]] for c in key]) * Q).astype(np.int64)
+            _add(E, "ferry", "ferry", "corridor-sections:ferry", "sections", q, country="sea", bcp=None,
+                 name=f"{nodes[key[0]]['name']} - {nodes[key[-1]]['name']}")
+            ports.update({key[0], key[-1]})
+    keys, xy, u, v = _topology(E)
+    ctry = lookup(xy / Q)
+    for pid in sorted(ports):
+        p = nodes[pid]
+        pq = np.round(np.array([p["lon"], p["lat"]]) * Q).astype(np.int64)
+        for mode in ("road", "rail"):
+            ismode = np.array([m == mode for m in E["mode"][:len(u)]])
+            cand = np.unique(np.concatenate([u[ismode], v[ismode]]))
+            cand = cand[ctry[cand] == p["country"]]
+            d = geodesy.GEOD.inv(np.full(len(cand), p["lon"]), np.full(len(cand), p["lat"]),
+                                 xy[cand, 0] / Q, xy[cand, 1] / Q)[2] / 1000.0
+            if not len(d) or d.min() > PORT_KM:
+                print(f"  port {pid}: no {mode} node within {PORT_KM} km", flush=True)
+                continue
+            k = int(np.argmin(d))
+            _add(E, mode, "link", "inferred:port-link", "build", np.array([xy[cand[k]], pq]), country=p["country"],
+                 bcp=None)
+            if mode == "rail":  # the ferry ends at the road node of the port: a transfer joins rail to it
+                _add(E, "ferry", "port-transfer", "inferred:port-link", "build", np.array([pq, pq]),
+                     country=p["country"], bcp=None)
+    print(f"ferries: {len(seen)} sea links, {len(ports)} ports", flush=True)
+
+
+# ---------------------------------------------------------------- section legs the network lacks
+
+def schematic(E: dict[str, list[Any]], nodes: dict[str, Any], sections: list[dict[str, Any]]) -> None:
+    """A corridor section leg (road or rail) that runs more than SCHEMATIC_KM from every vertex of that mode's
+    network (a line opened after the data, e.g. Zhetygen-Altynkol) becomes a schematic edge along the geodesic
+    between its sourced nodes; the ends of such chains are linked to the nearest node of the network."""
+    from corridors.network import legs
+
+    added: dict[str, set[tuple[str, str]]] = {"road": set(), "rail": set()}
+    for mode in ("road", "rail"):
+        ismode = [m == mode for m in E["mode"]]
+        verts = np.concatenate([c for c, ok in zip(E["coords"], ismode) if ok]) / Q
+        tree = cKDTree(_ecef(verts))
+        for s in sections:
+            if s["mode"] not in (mode, "multimodal"):
+                continue
+            for a, b, m in legs(s):
+                if m == "ferry" or (a, b) in added[mode] or (b, a) in added[mode]:
+                    continue
+                pa, pb = (nodes[a]["lon"], nodes[a]["lat"]), (nodes[b]["lon"], nodes[b]["lat"])
+                pts = np.array(geodesy.densify([pa, pb], 5.0))
+                d, _ = tree.query(_ecef(pts))
+                if d.max() <= SCHEMATIC_KM:
+                    continue
+                added[mode].add((a, b))
+                q = np.round(pts * Q).astype(np.int64)
+                _add(E, mode, "schematic", f"schematic:{s['id']}", "sections", q, country=None, bcp=None,
+                     name=f"{nodes[a]['name']} - {nodes[b]['name']} (schematic)")
+        ends = collections.Counter(n for pair in added[mode] for n in pair)
+        keys, nodes_xy, u, v = _topology(E)
+        ism = np.array([m == mode and c != "schematic" for m, c in zip(E["mode"], E["cls"])])
+        net = np.unique(np.concatenate([u[ism], v[ism]]))
+        ntree = cKDTree(_ecef(nodes_xy[net] / Q))
+        for n_id, k in sorted(ends.items()):
+            if k != 1:
+                continue
+            p = np.array([[nodes[n_id]["lon"], nodes[n_id]["lat"]]])
+            d, j = ntree.query(_ecef(p)[0], k=1, distance_upper_bound=LINK_KM)
+            if np.isfinite(d):
+                _add(E, mode, "link", "inferred:schematic-link", "build",
+                     np.array([np.round(p[0] * Q).astype(np.int64), nodes_xy[net[j]]]), country=None, bcp=None)
+        print(f"schematic {mode}: {len(added[mode])} section legs without network", flush=True)
+
+
+def detours(E: dict[str, list[Any]], lookup: Any, nodes: dict[str, Any], sections: list[dict[str, Any]]) -> None:
+    """A section leg inside one country whose network path is longer than DETOUR x its geodesic + 5 km (the
+    network is broken there, typically generalised roads stopping short of each other) becomes a schematic edge,
+    its ends linked to the nearest node of a big component of the same country."""
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import dijkstra
+
+    from corridors.network import legs
+
+    keys, xy, u, v = _topology(E)
+    ctry = lookup(xy / Q)
+    km = np.array(E["km"])
+    for mode in ("road", "rail"):
+        ok = np.array([m in (mode, "ferry") for m in E["mode"][:len(km)]])
+        n = len(keys)
+        g = csr_matrix((np.maximum(np.concatenate([km[ok], km[ok]]), 1e-9),
+                        (np.concatenate([u[ok], v[ok]]), np.concatenate([v[ok], u[ok]]))), shape=(n, n))
+        comp = _components(n, u[ok], v[ok])
+        size = np.bincount(comp)
+        pool = np.unique(np.concatenate([u[ok], v[ok]]))
+        pool = pool[size[comp[pool]] >= BIG]
+        tree = cKDTree(_ecef(xy[pool] / Q))
+        done: set[tuple[str, str]] = set()
+        for s in sections:
+            if s["mode"] not in (mode, "multimodal"):
+                continue
+            for a, b, m in legs(s):
+                if m == "ferry" or (a, b) in done or (b, a) in done or nodes[a]["country"] != nodes[b]["country"]:
+                    continue
+                done.add((a, b))
+                pa, pb = (nodes[a]["lon"], nodes[a]["lat"]), (nodes[b]["lon"], nodes[b]["lat"])
+                ends = []
+                for p in (pa, pb):
+                    near = tree.query_ball_point(_ecef(np.array([p]))[0], LINK_KM)
+                    near = [pool[j] for j in near if ctry[pool[j]] == nodes[a]["country"]]
+                    if not near:
+                        break
+                    ends.append(min(near, key=lambda j, p=p: geodesy.distance_km(p, xy[j] / Q)))
+                if len(ends) != 2:
+                    continue
+                straight = geodesy.distance_km(pa, pb)
+                lim = DETOUR * straight + 5.0 + geodesy.distance_km(pa, xy[ends[0]] / Q) + \
+                    geodesy.distance_km(pb, xy[ends[1]] / Q)
+                d = dijkstra(g, indices=ends[0], limit=lim)[ends[1]]
+                if np.isfinite(d):
+                    continue
+                q = np.round(np.array(geodesy.densify([pa, pb], 5.0)) * Q).astype(np.int64)
+                c = nodes[a]["country"]
+                _add(E, mode, "schematic", f"schematic:{s['id']}", "sections", q, country=c, bcp=None,
+                     name=f"{nodes[a]['name']} - {nodes[b]['name']} (schematic: network detour)")
+                for p, j in zip((q[0], q[-1]), ends):
+                    if not np.array_equal(p, xy[j]):
+                        _add(E, mode, "link", "inferred:schematic-link", "build", np.array([p, xy[j]]), country=c,
+                             bcp=None)
+                print(f"  detour {mode} {s['id']}: {a} - {b} ({straight:.0f} km) kept schematic", flush=True)
+
+
+# ---------------------------------------------------------------- main
+
+def main(argv: list[str] | None = None) -> int:
+    import shapely.ops  # noqa: F401
+
+    a = parse(argv)
+    from corridors import network as source
+
+    cfc = json.loads((ROOT / "geodata" / "countries.geojson").read_text())
+    countries = {f["properties"]["iso_a3"]: shapely.geometry.shape(f["geometry"]) for f in cfc["features"]}
+    root = ROOT / "geodata" / "network"
+    srcs = source.read_sources(root)
+    nodes = source.read_nodes(root, srcs)
+    sections = source.read_sections(root, nodes, srcs)
+    bcps = sorted((n for n in nodes.values() if n["kind"] == "bcp"), key=lambda n: n["id"])
+    lookup = country_lookup(countries)
+    layers = read_sources(a, countries)
+    E = split_edges(layers)
+    E["bcp"] = [None] * len(E["coords"])
+    E["country"] = [None] * len(E["coords"])
+    bridge(E, lookup)
+    schematic(E, nodes, sections)
+    borders(E, lookup, bcps)
+    detours(E, lookup, nodes, sections)
+    ferries(E, lookup, nodes, sections)
+    inputs = [*a.road_osm, *a.rail_osm, *a.road_fallback, *a.rail_fallback]
+    meta = {
+        "licence": "ODbL-1.0 (derived database); see LICENSE-ODbL.txt",
+        "attribution": "© OpenStreetMap contributors; © OpenMapTiles (Kazakhstan, north-west China, southern "
+                       "Russia roads); Natural Earth (rail outside the OSM extracts, public domain)",
+        "inputs": [f.name for f in inputs],
+        "tertiary": [f.name for f in a.tertiary],
+        "units": {"km": "geodesic WGS84 length of the full-resolution source line", "coords": "1e-5 degree"},
+    }
+    graph.write(a.out, E, meta)
+    print(f"wrote {a.out} ({a.out.stat().st_size / 1e6:.2f} MB, {len(E['coords'])} edges)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
