@@ -208,74 +208,104 @@ def _touches_region(xy: np.ndarray) -> bool:
 
 # ---------------------------------------------------------------- figures
 
-def _figures(parts: list[np.ndarray], pieces: list[list[borders.Piece]], outside: str) -> dict[str, Any]:
-    """Length per polygon, ordered polygons, crossings and sea legs from the pieces of each part."""
-    flat: list[borders.Piece] = []
-    offset = 0.0
-    for ps in pieces:
-        flat += [borders.Piece(p.label, p.start_km + offset, p.end_km + offset, p.start, p.end) for p in ps]
-        offset = flat[-1].end_km
+Run = tuple[str | None, float, float, tuple[float, float], tuple[float, float]]  # label, start/end km, start/end
+
+
+def _route_runs(runs: borders.Runs, labels: list[str | None], nparts: list[int]) -> list[list[Run]]:
+    """Each route's runs, its parts joined end to end (km offset by the parts before)."""
+    n_lines = sum(nparts)
+    bounds = np.searchsorted(runs.line, np.arange(n_lines + 1)).tolist()
+    lab, a, b = runs.label.tolist(), runs.start_km.tolist(), runs.end_km.tolist()
+    s, e = runs.start.tolist(), runs.end.tolist()
+    out: list[list[Run]] = []
+    line = 0
+    for n in nparts:
+        flat: list[Run] = []
+        offset = 0.0
+        for ln in range(line, line + n):
+            flat += [(labels[lab[i]], a[i] + offset, b[i] + offset, (s[i][0], s[i][1]), (e[i][0], e[i][1]))
+                     for i in range(bounds[ln], bounds[ln + 1])]
+            offset = flat[-1][2]
+        out.append(flat)
+        line += n
+    return out
+
+
+def _figures(flat: list[Run], outside: str) -> dict[str, Any]:
+    """Length per polygon, ordered polygons, crossings and sea legs from a route's runs."""
+    if len(flat) == 1:  # most routes: one run in one polygon (or outside all)
+        lab, a, b, _, _ = flat[0]
+        return {"length_km": b, "length_by_country_km": {outside if lab is None else lab: b - a},
+                "countries": [] if lab is None else [lab], "crossings": [], "sea_legs": []}
     by: dict[str, float] = {}
-    for p in flat:
-        key = outside if p.label is None else str(p.label)
-        by[key] = by.get(key, 0.0) + p.length_km
-    land = [p for p in flat if p.label is not None]
+    for lab, a, b, _, _ in flat:
+        key = outside if lab is None else lab
+        by[key] = by.get(key, 0.0) + (b - a)
+    land = [p for p in flat if p[0] is not None]
     crossings, sea_legs = [], []
-    for i, p in enumerate(flat):
-        if p.label is None and 0 < i < len(flat) - 1:
-            sea_legs.append({"from_country": str(flat[i - 1].label), "to_country": str(flat[i + 1].label),
-                             "start_km": p.start_km, "end_km": p.end_km, "length_km": p.length_km,
-                             "from_lon": p.start[0], "from_lat": p.start[1], "to_lon": p.end[0], "to_lat": p.end[1]})
+    for i in range(1, len(flat) - 1):
+        lab, a, b, s, e = flat[i]
+        if lab is None:
+            sea_legs.append({"from_country": str(flat[i - 1][0]), "to_country": str(flat[i + 1][0]),
+                             "start_km": a, "end_km": b, "length_km": b - a,
+                             "from_lon": s[0], "from_lat": s[1], "to_lon": e[0], "to_lat": e[1]})
     for p, q in zip(land[:-1], land[1:]):
-        if p.label == q.label:
+        if p[0] == q[0]:
             continue
-        via_sea = q.start_km > p.end_km + 1e-9
-        crossings.append({"from": str(p.label), "to": str(q.label), "lon": q.start[0], "lat": q.start[1],
-                          "km": q.start_km, "via": "sea" if via_sea else "land"})
+        crossings.append({"from": p[0], "to": q[0], "lon": q[3][0], "lat": q[3][1],
+                          "km": q[1], "via": "sea" if q[1] > p[2] + 1e-9 else "land"})
     countries: list[str] = []
     for p in land:
-        if not countries or countries[-1] != str(p.label):
-            countries.append(str(p.label))
-    return {"length_km": offset, "length_by_country_km": by, "countries": countries,
+        if not countries or countries[-1] != p[0]:
+            countries.append(p[0])  # type: ignore[arg-type]
+    return {"length_km": flat[-1][2] if flat else 0.0, "length_by_country_km": by, "countries": countries,
             "crossings": crossings, "sea_legs": sea_legs}
 
 
 @functools.cache
-def _nodes_xy(kind: str) -> tuple[np.ndarray, list[dict[str, Any]]]:
+def _nodes_xy(kind: str) -> tuple[np.ndarray, list[dict[str, Any]], np.ndarray]:
+    """Coordinates, id/name/joins and the sorted 'A|B' joins key of the nodes of one kind (cached)."""
     n = data.nodes(kind)
-    return shapely.get_coordinates(n.geometry.values), n[["id", "name", "joins"]].to_dict("records")
+    rows = n[["id", "name", "joins"]].to_dict("records")
+    keys = np.array(["|".join(sorted(set(r["joins"] or []))) for r in rows], dtype=object)
+    return shapely.get_coordinates(n.geometry.values), rows, keys
 
 
 def _nearest(points: list[tuple[float, float]], kind: str, limit_km: float,
              joins: list[set[str]] | None = None) -> list[dict[str, Any] | None]:
     """For each (lon, lat): the nearest node of ``kind`` within ``limit_km`` (preferring the given joins)."""
-    xy, rows = _nodes_xy(kind)
+    xy, rows, keys = _nodes_xy(kind)
+    out: list[dict[str, Any] | None] = [None] * len(points)
     if not points or not len(xy):
-        return [None] * len(points)
+        return out
     p = np.asarray(points, dtype=float)
     # cheap equirectangular screen (1 deg lat = 111 km), then geodesic distances for the pairs that pass
     dx = (p[:, None, 0] - xy[None, :, 0]) * np.cos(np.radians(p[:, None, 1])) * 111.3
     dy = (p[:, None, 1] - xy[None, :, 1]) * 111.3
     k_idx, n_idx = np.nonzero(np.hypot(dx, dy) <= limit_km * 1.5 + 1.0)
-    d = np.full((len(p), len(xy)), np.inf)
-    d[k_idx, n_idx] = np.asarray(geodesy.GEOD.inv(p[k_idx, 0], p[k_idx, 1], xy[n_idx, 0], xy[n_idx, 1])[2]) / 1000.0
-    out: list[dict[str, Any] | None] = []
-    for k in range(len(p)):
-        near = np.flatnonzero(d[k] <= limit_km)
-        if joins is not None:
-            near = near[np.lexsort((d[k][near], [set(rows[i]["joins"]) != joins[k] for i in near]))]
-        else:
-            near = near[np.argsort(d[k][near])]
-        out.append({**rows[near[0]], "km": float(d[k][near[0]])} if len(near) else None)
+    d = np.asarray(geodesy.GEOD.inv(p[k_idx, 0], p[k_idx, 1], xy[n_idx, 0], xy[n_idx, 1])[2]) / 1000.0
+    ok = d <= limit_km
+    k_idx, n_idx, d = k_idx[ok], n_idx[ok], d[ok]
+    if joins is not None:
+        want = np.array(["|".join(sorted(j)) for j in joins], dtype=object)
+        other = (keys[n_idx] != want[k_idx]).astype(np.int8)
+    else:
+        other = np.zeros(len(k_idx), dtype=np.int8)
+    order = np.lexsort((d, other, k_idx))  # per point: matching joins first, then the nearest
+    first = order[np.r_[True, k_idx[order][1:] != k_idx[order][:-1]]] if len(order) else order
+    for k, n, km in zip(k_idx[first].tolist(), n_idx[first].tolist(), d[first].tolist()):
+        out[k] = {**rows[n], "km": km}
     return out
 
 
 def _match(figs: list[dict[str, Any]], countries_layer: bool) -> None:
     """Name the BCP of every land crossing and the ports of every sea leg, in one batch for all routes."""
-    land = [c for f in figs for c in f["crossings"] if c["via"] == "land" and countries_layer]
+    land = []
     for f in figs:
         for c in f["crossings"]:
             c["bcp"] = c["bcp_id"] = c["bcp_km"] = None
+            if countries_layer and c["via"] == "land":
+                land.append(c)
     hits = _nearest([(c["lon"], c["lat"]) for c in land], "bcp", BCP_MATCH_KM, [{c["from"], c["to"]} for c in land])
     for c, hit in zip(land, hits):
         if hit:
@@ -286,21 +316,32 @@ def _match(figs: list[dict[str, Any]], countries_layer: bool) -> None:
             s[f"{end}_port"] = hit["name"] if hit else None
 
 
+@functools.cache
+def _node_table() -> dict[str, tuple[float, float, str, str, str | None]]:
+    """Every node's lon, lat, name, kind and country by id (cached: no pandas per call)."""
+    n = data.nodes()
+    xy = shapely.get_coordinates(n.geometry.values).tolist()
+    return {i: (x, y, name, kind, country) for i, (x, y), name, kind, country
+            in zip(n["id"], xy, n["name"], n["kind"], n["country"])}
+
+
 def _section_nodes(meta: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, float]]:
     """Chainage of a section's nodes and its length by mode (road / rail / multimodal / ferry)."""
     ids = list(meta.get("nodes") or [])
     if not ids:
         return [], {}
-    allnodes = data.nodes().set_index("id")
-    rows = allnodes.loc[ids]
-    xy = shapely.get_coordinates(rows.geometry.values)
+    table = _node_table()
+    missing = [i for i in ids if i not in table]
+    if missing:
+        raise KeyError(missing)
+    rows = [table[i] for i in ids]
+    xy = np.array([r[:2] for r in rows])
     leg = geodesy.segment_lengths_m(xy[:, 0], xy[:, 1]) / 1000.0
-    km = np.concatenate([[0.0], np.cumsum(leg)])
+    km = np.concatenate([[0.0], np.cumsum(leg)]).tolist()
     by_mode: dict[str, float] = {}
-    for m, d in zip(meta.get("leg_modes") or [], leg):
-        by_mode[m] = by_mode.get(m, 0.0) + float(d)
-    out = [{"id": i, "name": r["name"], "kind": r["kind"], "country": r["country"], "km": float(k)}
-           for i, (_, r), k in zip(ids, rows.iterrows(), km)]
+    for m, d in zip(meta.get("leg_modes") or [], leg.tolist()):
+        by_mode[m] = by_mode.get(m, 0.0) + d
+    out = [{"id": i, "name": r[2], "kind": r[3], "country": r[4], "km": k} for i, r, k in zip(ids, rows, km)]
     return out, by_mode
 
 
@@ -313,9 +354,13 @@ def analyze(route: Any, *, countries: gpd.GeoDataFrame | None = None, id_column:
     return analyze_many([route], countries=countries, id_column=id_column)[0]
 
 
+CHUNK = 5000  # routes analysed per batch: memory stays linear in the number of routes
+
+
 def analyze_many(routes: Iterable[Any] | gpd.GeoDataFrame, *, countries: gpd.GeoDataFrame | None = None,
                  id_column: str | None = None) -> list[RouteAnalysis]:
-    """``analyze`` for many routes with one vectorised overlay (a GeoDataFrame's rows, or any iterable)."""
+    """``analyze`` for many routes, vectorised over batches of ``CHUNK`` routes (a GeoDataFrame's rows, or any
+    iterable)."""
     if isinstance(routes, gpd.GeoDataFrame):
         frame = routes.to_crs(4326) if routes.crs is not None else routes
         items: list[Any] = [row for _, row in frame.iterrows()]
@@ -323,18 +368,26 @@ def analyze_many(routes: Iterable[Any] | gpd.GeoDataFrame, *, countries: gpd.Geo
         items = list(routes)
     layer = make_layer(countries, id_column)
     outside = SEA if countries is None else "outside"
+    results: list[RouteAnalysis] = []
+    for i in range(0, len(items), CHUNK):
+        results += _analyze_batch(items[i:i + CHUNK], layer, outside, countries is None)
+    return results
+
+
+def _analyze_batch(items: list[Any], layer: borders.Layer, outside: str, countries_layer: bool) -> list[RouteAnalysis]:
     parsed = [_as_geometry(r) for r in items]
     parts = _parts_many([g for g, _ in parsed])
     flat = [p for ps in parts for p in ps]
-    pieces = borders.pieces_many(flat, layer) if flat else []
-    figs, k = [], 0
-    for ps in parts:
-        figs.append(_figures(ps, pieces[k:k + len(ps)], outside))
-        k += len(ps)
-    _match(figs, countries is None)
+    runs = borders.split(flat, layer)
+    labels: list[str | None] = [*map(str, layer.labels), None]
+    figs = [_figures(r, outside) for r in _route_runs(runs, labels, [len(ps) for ps in parts])]
+    _match(figs, countries_layer)
     results = []
     for (geom, meta), fig in zip(parsed, figs):
-        nodes, by_mode = _section_nodes(meta)
+        if meta:
+            nodes, by_mode = _section_nodes(meta)
+        else:
+            nodes, by_mode = [], {}
         if not by_mode:
             by_mode = {str(meta.get("mode") or "unspecified"): fig["length_km"]}
         else:  # leg lengths are node-to-node geodesics; scale away the sub-metre densification residue
@@ -371,11 +424,11 @@ def corridor_length_by_country(corridor: str | int, *, countries: gpd.GeoDataFra
     layer = make_layer(countries, id_column)
     parts = [np.asarray(g.coords) for g in getattr(merged, "geoms", [merged])]
     outside = SEA if countries is None else "outside"
+    runs = borders.split(parts, layer)
+    labels = [*map(str, layer.labels), outside]
     by: dict[str, float] = {}
-    for ps in borders.pieces_many(parts, layer):
-        for p in ps:
-            key = outside if p.label is None else str(p.label)
-            by[key] = by.get(key, 0.0) + p.length_km
+    for lab, km in zip(runs.label.tolist(), (runs.end_km - runs.start_km).tolist()):
+        by[labels[lab]] = by.get(labels[lab], 0.0) + km
     return dict(sorted(by.items(), key=lambda kv: -kv[1]))
 
 

@@ -1,15 +1,23 @@
-"""Split lines by a polygon layer (countries by default) into ordered pieces, vectorised over many lines.
+"""Split lines by a polygon layer (countries by default) into ordered runs, vectorised over many lines.
 
-Each line is cut at every boundary it meets; each sub-segment is labelled with the polygon that holds its
-midpoint (None outside every polygon: sea, or outside the layer). Runs shorter than ``min_excursion_km``
-that leave a polygon and come back to it are folded into it, so border and coastline noise never makes a
-phantom crossing. Lengths are geodesic (WGS84); the pieces of a line sum to its length.
+Each line is cut wherever it meets a polygon boundary; the stretch between two cuts lies in one polygon and is
+labelled by the polygon that holds its first sub-segment's midpoint (None outside every polygon: sea, or outside
+the layer). A midpoint on a boundary (a line drawn along a border or coast) belongs to the polygons whose
+boundary it lies on, so a line along a border stays in one country instead of flickering between the two
+and "sea". Runs shorter than ``min_excursion_km`` that leave a polygon and come back to it are folded into it,
+shortest first, so border and coastline noise never makes a phantom crossing and a line and its reverse give
+the same figures. Lengths are geodesic (WGS84); the runs of a line sum to its length.
+
+The work is done on flat numpy arrays for all lines at once: one bounding-box query of the boundary index, the
+segment/boundary intersections in numpy, one point-in-polygon test per stretch (not per vertex) and one
+geodesic call for all segments and cut points. Python loops run only over lines that need folding.
 """
 
 from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import shapely
@@ -17,6 +25,7 @@ import shapely
 from .geodesy import GEOD
 
 MIN_EXCURSION_KM = 1.0
+ON_BOUNDARY_DEG = 1e-9  # a midpoint this close to a boundary (about 0.1 mm) lies on it
 
 
 @dataclass(frozen=True)
@@ -32,6 +41,21 @@ class Piece:
     @property
     def length_km(self) -> float:
         return self.end_km - self.start_km
+
+
+class Runs(NamedTuple):
+    """Ordered runs of many lines as flat arrays, sorted by line then position.
+
+    ``label`` indexes the layer's labels; ``len(layer.labels)`` means outside every polygon. ``start``/``end``
+    are (n, 2) lon/lat arrays of each run's first and last point.
+    """
+
+    line: np.ndarray
+    label: np.ndarray
+    start_km: np.ndarray
+    end_km: np.ndarray
+    start: np.ndarray
+    end: np.ndarray
 
 
 class Layer:
@@ -50,16 +74,25 @@ class Layer:
             raise ValueError("a layer needs exactly one label per polygon")
         self.poly_tree = shapely.STRtree(self.polygons)
         shapely.prepare(self.polygons)  # contains_xy below runs on the layer's side, prepared once
-        rings = shapely.get_parts(shapely.boundary(self.polygons))
-        edges = []
-        for ring in rings:
+        rings, ring_owner = shapely.get_parts(shapely.boundary(self.polygons), return_index=True)
+        step = self.EDGE_VERTICES - 1
+        edges, owner = [], []
+        for ring, o in zip(rings, ring_owner):
             xy = shapely.get_coordinates(ring)
-            step = self.EDGE_VERTICES - 1
-            edges += [xy[i:i + self.EDGE_VERTICES] for i in range(0, max(len(xy) - 1, 1), step)]
-        edges = [e for e in edges if len(e) >= 2]
-        self.edges = shapely.linestrings(np.concatenate(edges), indices=np.repeat(np.arange(len(edges)),
-                                                                                  [len(e) for e in edges]))
+            for i in range(0, max(len(xy) - 1, 1), step):
+                if len(xy[i:i + self.EDGE_VERTICES]) >= 2:
+                    edges.append(xy[i:i + self.EDGE_VERTICES])
+                    owner.append(o)
+        counts = np.array([len(e) for e in edges], dtype=np.int64)
+        self.edge_xy = np.concatenate(edges) if edges else np.empty((0, 2))
+        self.edge_start = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
+        self.edge_count = counts
+        self.edge_owner = np.asarray(owner, dtype=np.int64)  # polygon index of each edge
+        self.edges = shapely.linestrings(self.edge_xy, indices=np.repeat(np.arange(len(edges)), counts))
         self.edge_tree = shapely.STRtree(self.edges)
+        self.edge_bounds = shapely.bounds(self.edges)
+        q0, q1 = self.edge_xy[:-1], self.edge_xy[1:]  # boxes of boundary segments (by first vertex index)
+        self.seg_bounds = np.column_stack([np.minimum(q0, q1), np.maximum(q0, q1)])
 
 
 def pieces(coords: np.ndarray, layer: Layer, min_excursion_km: float = MIN_EXCURSION_KM) -> list[Piece]:
@@ -70,95 +103,241 @@ def pieces(coords: np.ndarray, layer: Layer, min_excursion_km: float = MIN_EXCUR
 def pieces_many(
     lines: Sequence[np.ndarray], layer: Layer, min_excursion_km: float = MIN_EXCURSION_KM
 ) -> list[list[Piece]]:
-    """``pieces`` for many lines at once: one spatial query, one intersection and one geodesic call in all."""
-    counts = np.array([len(c) for c in lines])
-    if (counts < 2).any():
-        raise ValueError("every line needs at least two vertices")
-    xy = np.concatenate([np.asarray(c, dtype=float) for c in lines])
-    route = np.repeat(np.arange(len(lines)), counts)
-
-    # planar position of every vertex along its own line (what line_locate_point measures)
-    step = np.hypot(*np.diff(xy, axis=0).T)
-    step[route[1:] != route[:-1]] = 0.0
-    pos = np.concatenate([[0.0], np.cumsum(step)])
-    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    pos -= np.repeat(pos[starts], counts)
-
-    # where each segment meets a boundary edge
-    first = np.flatnonzero(route[1:] == route[:-1])  # index of each segment's first vertex
-    segments = shapely.linestrings(np.stack([xy[first], xy[first + 1]], axis=1))
-    si, ei = layer.edge_tree.query(segments, predicate="intersects")
-    cut_xy, cut_route, cut_pos = np.empty((0, 2)), np.empty(0, dtype=int), np.empty(0)
-    if len(si):
-        hits = shapely.intersection(segments[si], layer.edges[ei])
-        cut_xy, which = shapely.get_coordinates(hits, return_index=True)
-        v = first[si[which]]
-        cut_route = route[v]
-        cut_pos = pos[v] + np.hypot(*(cut_xy - xy[v]).T)
-
-    all_xy = np.concatenate([xy, cut_xy])
-    all_route = np.concatenate([route, cut_route])
-    all_pos = np.concatenate([pos, cut_pos])
-    order = np.lexsort((all_pos, all_route))
-    all_xy, all_route, all_pos = all_xy[order], all_route[order], all_pos[order]
-    keep = np.ones(len(all_pos), dtype=bool)
-    keep[1:] = (all_route[1:] != all_route[:-1]) | (np.diff(all_pos) > 1e-12)
-    all_xy, all_route = all_xy[keep], all_route[keep]
-
-    # label and measure every sub-segment inside a line
-    seg = np.flatnonzero(all_route[1:] == all_route[:-1])
-    a, b = all_xy[seg], all_xy[seg + 1]
-    label_idx = np.full(len(seg), len(layer.labels))  # sentinel: outside every polygon
-    mid = (a + b) / 2.0
-    mi, pi = layer.poly_tree.query(shapely.points(mid))
-    inside = shapely.contains_xy(layer.polygons[pi], mid[mi, 0], mid[mi, 1])
-    np.minimum.at(label_idx, mi[inside], pi[inside])  # lowest layer index wins where polygons overlap
-    seg_km = np.asarray(GEOD.inv(a[:, 0], a[:, 1], b[:, 0], b[:, 1])[2]) / 1000.0
-
+    """``pieces`` for many lines at once (``Piece`` objects built from ``split``)."""
+    r = split(lines, layer, min_excursion_km)
     labels = [*layer.labels, None]
-    seg_route = all_route[seg]
-    bounds = np.searchsorted(seg_route, np.arange(len(lines) + 1))
-    out = []
-    for r in range(len(lines)):
-        s0, s1 = bounds[r], bounds[r + 1]
-        km = np.concatenate([[0.0], np.cumsum(seg_km[s0:s1])])
-        lab = label_idx[s0:s1]
-        change = np.flatnonzero(np.diff(lab) != 0) + 1
-        edges = np.concatenate([[0], change, [s1 - s0]])
-        runs = [[int(lab[i]), int(i), int(j)] for i, j in zip(edges[:-1], edges[1:])]
-        runs = _fold_excursions(runs, km, min_excursion_km, outside=len(layer.labels))
-        seg_a, seg_b = a[s0:s1], b[s0:s1]
-        out.append([
-            Piece(labels[lab_i], float(km[i]), float(km[j]),
-                  (float(seg_a[i][0]), float(seg_a[i][1])), (float(seg_b[j - 1][0]), float(seg_b[j - 1][1])))
-            for lab_i, i, j in runs
-        ])
+    out: list[list[Piece]] = [[] for _ in lines]
+    for ln, lab, a, b, s, e in zip(r.line.tolist(), r.label.tolist(), r.start_km.tolist(), r.end_km.tolist(),
+                                   r.start.tolist(), r.end.tolist()):
+        out[ln].append(Piece(labels[lab], a, b, (s[0], s[1]), (e[0], e[1])))
     return out
 
 
-def _fold_excursions(runs: list[list[int]], km: np.ndarray, limit: float, outside: int) -> list[list[int]]:
-    """Merge short runs into their neighbours: a brief exit and return, or a sliver at either end.
+def split(lines: Sequence[np.ndarray], layer: Layer, min_excursion_km: float = MIN_EXCURSION_KM) -> Runs:
+    """Ordered runs of many lines (each an N x 2 lon/lat array, N >= 2) inside the polygons of ``layer``."""
+    counts = np.array([len(c) for c in lines], dtype=np.int64)
+    if (counts < 2).any():
+        raise ValueError("every line needs at least two vertices")
+    if not len(lines):
+        e = np.empty(0)
+        return Runs(e.astype(np.int64), e.astype(np.int64), e, e, np.empty((0, 2)), np.empty((0, 2)))
+    xy = np.concatenate([np.asarray(c, dtype=float)[:, :2] for c in lines])
+    vstart = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    nseg = counts - 1
+    seg_line = np.repeat(np.arange(len(lines)), nseg)
+    seg_first = np.repeat(vstart, nseg) + (np.arange(nseg.sum()) - np.repeat(np.cumsum(nseg) - nseg, nseg))
+    a, b = xy[seg_first], xy[seg_first + 1]
 
-    A sliver of land at an end is kept when its neighbour is open water: a route that starts at a port on
-    the coast starts in that port's country.
+    cseg, cxy = _cuts(a, b, counts, vstart, xy, layer)
+
+    # geodesic length of every segment; a cut segment is measured piece by piece (vertex, cuts ..., vertex)
+    seg_km = np.asarray(GEOD.inv(a[:, 0], a[:, 1], b[:, 0], b[:, 1])[2]) / 1000.0
+    first_in_seg = np.r_[True, cseg[1:] != cseg[:-1]] if len(cseg) else np.zeros(0, dtype=bool)
+    prev_xy = np.where(first_in_seg[:, None], a[cseg], np.roll(cxy, 1, axis=0))
+    last_in_seg = np.r_[cseg[1:] != cseg[:-1], True] if len(cseg) else np.zeros(0, dtype=bool)
+    px = np.concatenate([prev_xy, cxy[last_in_seg]])
+    qx = np.concatenate([cxy, b[cseg[last_in_seg]]])
+    sub_km = np.asarray(GEOD.inv(px[:, 0], px[:, 1], qx[:, 0], qx[:, 1])[2]) / 1000.0 if len(px) else np.zeros(0)
+    to_cut_km = sub_km[:len(cseg)]
+    if len(cseg):
+        cut_seg_km = np.bincount(np.r_[cseg, cseg[last_in_seg]], weights=sub_km, minlength=len(seg_km))
+        has_cut = np.bincount(cseg, minlength=len(seg_km)) > 0
+        seg_km = np.where(has_cut, cut_seg_km, seg_km)
+    # chainage: km at each segment's start (from its line's start), km at each cut
+    cum = np.cumsum(seg_km)
+    seg_start_km = cum - seg_km
+    line_first_seg = np.cumsum(nseg) - nseg
+    seg_start_km -= np.repeat(seg_start_km[line_first_seg], nseg)
+    line_km = seg_start_km[line_first_seg + nseg - 1] + seg_km[line_first_seg + nseg - 1]
+    grp = np.cumsum(first_in_seg) - 1 if len(cseg) else np.zeros(0, dtype=np.int64)
+    within = np.cumsum(to_cut_km)
+    if len(cseg):
+        base = within[np.flatnonzero(first_in_seg)] - to_cut_km[first_in_seg]
+        within = within - base[grp]
+    cut_km = seg_start_km[cseg] + within if len(cseg) else np.zeros(0)
+
+    # stretches between cuts: one per line start plus one per cut
+    cut_line = seg_line[cseg]
+    s_line = np.concatenate([np.arange(len(lines)), cut_line])
+    s_km = np.concatenate([np.zeros(len(lines)), cut_km])
+    s_xy = np.concatenate([xy[vstart], cxy])
+    # the stretch's first sub-segment ends at the next cut on the same segment, else at the segment's end
+    nxt_same = np.r_[cseg[1:] == cseg[:-1], False] if len(cseg) else np.zeros(0, dtype=bool)
+    cut_next_xy = np.where(nxt_same[:, None], np.roll(cxy, -1, axis=0), b[cseg]) if len(cseg) else cxy
+    first_seg = line_first_seg
+    line_next_xy = np.where(np.isin(first_seg, cseg)[:, None], np.zeros((len(lines), 2)), b[first_seg])
+    if len(cseg):  # a line whose first segment is cut: its first stretch ends at that cut
+        fc = np.searchsorted(cseg, first_seg)
+        hit = (fc < len(cseg)) & (cseg[np.minimum(fc, len(cseg) - 1)] == first_seg)
+        line_next_xy[hit] = cxy[fc[hit]]
+    s_mid = (s_xy + np.concatenate([line_next_xy, cut_next_xy])) / 2.0
+    order = np.lexsort((s_km, s_line))
+    s_line, s_km, s_xy, s_mid = s_line[order], s_km[order], s_xy[order], s_mid[order]
+    s_label = label_points(s_mid, layer)
+
+    # runs: consecutive stretches with one label
+    new = np.r_[True, (s_line[1:] != s_line[:-1]) | (s_label[1:] != s_label[:-1])]
+    idx = np.flatnonzero(new)
+    r_line, r_label, r_start_km, r_start = s_line[idx], s_label[idx], s_km[idx], s_xy[idx]
+    last_of_line = np.r_[r_line[1:] != r_line[:-1], True]
+    r_end_km = np.where(last_of_line, line_km[r_line], np.roll(r_start_km, -1))
+    r_end = np.where(last_of_line[:, None], xy[vstart + counts - 1][r_line], np.roll(r_start, -1, axis=0))
+    runs = Runs(r_line, r_label, r_start_km, r_end_km, r_start, r_end)
+    return _fold(runs, len(lines), min_excursion_km, outside=len(layer.labels))
+
+
+def _cuts(a: np.ndarray, b: np.ndarray, counts: np.ndarray, vstart: np.ndarray, xy: np.ndarray,
+          layer: Layer) -> tuple[np.ndarray, np.ndarray]:
+    """Where segments a->b meet the layer's boundaries: (segment index, lon/lat), in order along each line."""
+    lo = np.minimum.reduceat(xy, vstart, axis=0)
+    hi = np.maximum.reduceat(xy, vstart, axis=0)
+    li, ei = layer.edge_tree.query(shapely.box(lo[:, 0], lo[:, 1], hi[:, 0], hi[:, 1]))
+    empty = (np.empty(0, dtype=np.int64), np.empty((0, 2)))
+    if not len(li):
+        return empty
+    # (segment, edge) pairs whose boxes overlap
+    nseg = counts - 1
+    seg0 = np.cumsum(nseg) - nseg
+    k = nseg[li]
+    seg = np.arange(int(k.sum())) + np.repeat(seg0[li] - (np.cumsum(k) - k), k)
+    sx0, sx1 = np.minimum(a[:, 0], b[:, 0]), np.maximum(a[:, 0], b[:, 0])
+    sy0, sy1 = np.minimum(a[:, 1], b[:, 1]), np.maximum(a[:, 1], b[:, 1])
+    eb = layer.edge_bounds[ei]
+    ok = sx0[seg] <= np.repeat(eb[:, 2], k)
+    ok &= sx1[seg] >= np.repeat(eb[:, 0], k)
+    ok &= sy0[seg] <= np.repeat(eb[:, 3], k)
+    ok &= sy1[seg] >= np.repeat(eb[:, 1], k)
+    hit = np.flatnonzero(ok)
+    seg, edge = seg[hit], np.repeat(ei, k)[hit]
+    # (segment, boundary segment) pairs whose boxes overlap
+    m = layer.edge_count[edge] - 1
+    seg = np.repeat(seg, m)
+    q = np.arange(int(m.sum())) + np.repeat(layer.edge_start[edge] - (np.cumsum(m) - m), m)
+    qx0, qx1, qy0, qy1 = layer.seg_bounds[:, 0][q], layer.seg_bounds[:, 2][q], layer.seg_bounds[:, 1][q], \
+        layer.seg_bounds[:, 3][q]
+    ok = (sx0[seg] <= qx1) & (sx1[seg] >= qx0) & (sy0[seg] <= qy1) & (sy1[seg] >= qy0)
+    seg, q = seg[ok], q[ok]
+    p0, p1, q0, q1 = a[seg], b[seg], layer.edge_xy[q], layer.edge_xy[q + 1]
+    r, s, w = p1 - p0, q1 - q0, q0 - p0
+    den = r[:, 0] * s[:, 1] - r[:, 1] * s[:, 0]
+    wr = w[:, 0] * r[:, 1] - w[:, 1] * r[:, 0]
+    ws = w[:, 0] * s[:, 1] - w[:, 1] * s[:, 0]
+    rr = (r * r).sum(axis=1)
+    scale = np.sqrt(rr * (s * s).sum(axis=1))
+    parallel = np.abs(den) <= 1e-12 * scale
+    eps = 1e-12
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = ws / den
+        u = wr / den
+    cross = ~parallel & (t >= -eps) & (t <= 1 + eps) & (u >= -eps) & (u <= 1 + eps)
+    out_seg, out_t = [seg[cross]], [np.clip(t[cross], 0.0, 1.0)]
+    # collinear overlaps: the boundary segment's ends that lie on the line's segment are cuts
+    col = parallel & (np.abs(wr) <= 1e-12 * np.sqrt(rr) * np.sqrt((w * w).sum(axis=1)).clip(min=1e-300))
+    if col.any():
+        for qq in (q0[col], q1[col]):
+            tq = ((qq - p0[col]) * r[col]).sum(axis=1) / rr[col]
+            inside = (tq >= 0.0) & (tq <= 1.0)
+            out_seg.append(seg[col][inside])
+            out_t.append(tq[inside])
+    cseg, ct = np.concatenate(out_seg), np.concatenate(out_t)
+    seglen = np.hypot(*(b[cseg] - a[cseg]).T)
+    # a cut within 1e-12 degrees of a vertex is that vertex (the start of the next segment): a line may change
+    # polygon at a vertex that lies on a boundary. The line's own ends are no cuts. Duplicates go.
+    at_end = (1.0 - ct) * seglen <= 1e-12
+    cseg, ct = np.where(at_end, cseg + 1, cseg), np.where(at_end | (ct * seglen <= 1e-12), 0.0, ct)
+    # a line's last vertex became (next line's first segment, 0) or (one past the end, 0): no cut, as its first
+    keep = ((ct > 0.0) | ~np.isin(cseg, seg0)) & (cseg < len(a))
+    cseg, ct = cseg[keep], ct[keep]
+    seglen = np.hypot(*(b[cseg] - a[cseg]).T)
+    order = np.lexsort((ct, cseg))
+    cseg, ct, seglen = cseg[order], ct[order], seglen[order]
+    dup = np.zeros(len(cseg), dtype=bool)
+    dup[1:] = (cseg[1:] == cseg[:-1]) & (np.diff(ct) * seglen[1:] <= 1e-12)
+    cseg, ct = cseg[~dup], ct[~dup]
+    cxy = a[cseg] + ct[:, None] * (b[cseg] - a[cseg])
+    return cseg, cxy
+
+
+def label_points(xy: np.ndarray, layer: Layer) -> np.ndarray:
+    """Index of the polygon holding each point (``len(layer.labels)`` outside every polygon).
+
+    Where polygons overlap, or the point lies on a boundary shared by several, the lowest layer index wins.
     """
-    i = 0
-    while len(runs) > 1 and i < len(runs):
-        lab, a, b = runs[i]
+    label = np.full(len(xy), len(layer.labels), dtype=np.int64)
+    if not len(xy):
+        return label
+    pts = shapely.points(xy)
+    mi, pi = layer.poly_tree.query(pts)
+    inside = shapely.contains_xy(layer.polygons[pi], xy[mi, 0], xy[mi, 1])
+    np.minimum.at(label, mi[inside], pi[inside])
+    bi, ei = layer.edge_tree.query(pts, predicate="dwithin", distance=ON_BOUNDARY_DEG)
+    np.minimum.at(label, bi, layer.edge_owner[ei])
+    return label
+
+
+def _fold(runs: Runs, n_lines: int, limit: float, outside: int) -> Runs:
+    """Fold short runs (see ``_fold_line``) of the lines that have any; other lines pass through untouched."""
+    length = runs.end_km - runs.start_km
+    n_runs = np.bincount(runs.line, minlength=n_lines)
+    short = np.bincount(runs.line, weights=length < limit, minlength=n_lines) > 0
+    todo = np.flatnonzero(short & (n_runs > 1))
+    if not len(todo):
+        return runs
+    bounds = np.r_[0, np.cumsum(n_runs)]
+    keep = ~np.isin(runs.line, todo)
+    parts: list[tuple[int, int, float, float, list[float], list[float]]] = []
+    for ln in todo.tolist():
+        s0, s1 = int(bounds[ln]), int(bounds[ln + 1])
+        rows = [[lab, a, b, s, e] for lab, a, b, s, e in zip(
+            runs.label[s0:s1].tolist(), runs.start_km[s0:s1].tolist(), runs.end_km[s0:s1].tolist(),
+            runs.start[s0:s1].tolist(), runs.end[s0:s1].tolist())]
+        parts += [(ln, lab, a, b, s, e) for lab, a, b, s, e in _fold_line(rows, limit, outside)]
+    line = np.concatenate([runs.line[keep], np.array([p[0] for p in parts], dtype=np.int64)])
+    order = np.argsort(line, kind="stable")
+    return Runs(
+        line[order],
+        np.concatenate([runs.label[keep], np.array([p[1] for p in parts], dtype=np.int64)])[order],
+        np.concatenate([runs.start_km[keep], np.array([p[2] for p in parts])])[order],
+        np.concatenate([runs.end_km[keep], np.array([p[3] for p in parts])])[order],
+        np.concatenate([runs.start[keep], np.array([p[4] for p in parts]).reshape(-1, 2)])[order],
+        np.concatenate([runs.end[keep], np.array([p[5] for p in parts]).reshape(-1, 2)])[order],
+    )
+
+
+def _fold_line(runs: list[list], limit: float, outside: int) -> list[list]:
+    """Merge short runs into their neighbours, shortest first: a brief exit and return, or a sliver at an end.
+
+    Shortest first makes the result independent of the line's direction. A sliver of land at an end is kept
+    when its neighbour is open water: a route that starts at a port on the coast starts in that port's country.
+    Each run is [label, start_km, end_km, start_xy, end_xy].
+    """
+    while len(runs) > 1:
+        best, best_len = -1, limit
+        for i, (lab, a, b, _, _) in enumerate(runs):
+            if b - a >= best_len:
+                continue
+            prev = runs[i - 1] if i > 0 else None
+            nxt = runs[i + 1] if i + 1 < len(runs) else None
+            if prev is not None and nxt is not None:
+                ok = prev[0] == nxt[0]
+            else:
+                nb = prev if prev is not None else nxt
+                ok = nb is not None and not (lab != outside and nb[0] == outside)
+            if ok:
+                best, best_len = i, b - a
+        if best < 0:
+            break
+        i = best
         prev = runs[i - 1] if i > 0 else None
         nxt = runs[i + 1] if i + 1 < len(runs) else None
-        if km[b] - km[a] >= limit:
-            i += 1
-        elif prev is not None and nxt is not None and prev[0] == nxt[0]:
-            prev[2] = nxt[2]
+        if prev is not None and nxt is not None:
+            prev[2], prev[4] = nxt[2], nxt[4]
             del runs[i:i + 2]
-            i = max(i - 1, 0)
-        elif prev is None and nxt is not None and not (lab != outside and nxt[0] == outside):
-            nxt[1] = a
-            del runs[i]
-        elif nxt is None and prev is not None and not (lab != outside and prev[0] == outside):
-            prev[2] = b
+        elif prev is None:
+            assert nxt is not None
+            nxt[1], nxt[3] = runs[i][1], runs[i][3]
             del runs[i]
         else:
-            i += 1
+            prev[2], prev[4] = runs[i][2], runs[i][4]
+            del runs[i]
     return runs
