@@ -111,3 +111,51 @@ def test_many_sections_at_once_give_the_same_figures_as_one_by_one(expected):
     ids = corridors.sections().id.tolist()
     for i, r in zip(ids, corridors.analyze_many(ids)):
         assert_same(summary(r, nodes=True), expected["sections"][i], i)
+
+
+# ---------------------------------------------------------------- fixes in the core (issue 14)
+
+def test_a_route_and_its_reverse_give_the_same_figures():
+    """Short runs fold shortest first: before, this line gave TUR 26.64 km forwards and 28.11 km backwards."""
+    line = shapely.LineString([(28.57, 35.4), (29.86, 36.34)])
+    fwd, back = corridors.analyze(line), corridors.analyze(shapely.reverse(line))
+    assert fwd.length_by_country_km["TUR"] == pytest.approx(26.64, abs=0.01)
+    assert fwd.length_by_country_km == pytest.approx(back.length_by_country_km, abs=M_KM)
+
+
+def test_every_random_route_reversed_gives_the_same_lengths_and_mirrored_crossings():
+    lines = [g for g in random_routes() if g.geom_type == "LineString"]
+    fwd = corridors.analyze_many(lines)
+    back = corridors.analyze_many([shapely.reverse(g) for g in lines])
+    for i, (f, b) in enumerate(zip(fwd, back)):
+        assert f.length_by_country_km == pytest.approx(b.length_by_country_km, abs=M_KM), i
+        assert [(c["from"], c["to"]) for c in f.crossings] == [(c["to"], c["from"]) for c in b.crossings][::-1], i
+
+
+@pytest.fixture(scope="module")
+def kaz_kgz_border() -> shapely.LineString:
+    c = corridors.countries().set_index("iso_a3").geometry
+    shared = shapely.line_merge(shapely.intersection(c["KAZ"].boundary, c["KGZ"].boundary))
+    return max(getattr(shared, "geoms", [shared]), key=lambda g: g.length)
+
+
+def test_a_line_along_a_border_stays_in_one_country_without_phantom_crossings(kaz_kgz_border):
+    """Before: 287 km 'sea' and 55 crossings for the KAZ-KGZ border drawn as a line."""
+    for line in (kaz_kgz_border, shapely.reverse(kaz_kgz_border), shapely.segmentize(kaz_kgz_border, 0.01)):
+        r = corridors.analyze(line)
+        assert r.length_km > 900
+        assert r.crossings == [] and r.sea_legs == []
+        assert list(r.length_by_country_km) == ["KAZ"]  # on a shared border the lower layer index wins
+        assert r.length_by_country_km["KAZ"] == pytest.approx(r.length_km, abs=M_KM)
+
+
+def test_a_line_leaving_a_border_crosses_once_where_it_leaves(kaz_kgz_border):
+    xy = shapely.get_coordinates(kaz_kgz_border)
+    m = len(xy) // 2
+    kgz = corridors.countries().set_index("iso_a3").geometry["KGZ"]
+    dx, dy = xy[m + 1] - xy[m - 1]
+    normal = np.array([-dy, dx]) / np.hypot(dx, dy) * 0.02  # about 2 km off the border
+    off = next(p for p in (xy[m] + normal, xy[m] - normal) if kgz.contains(shapely.Point(p)))
+    r = corridors.analyze(shapely.LineString([*xy[:m + 1], off]))
+    assert r.countries == ["KAZ", "KGZ"] and [(c["from"], c["to"]) for c in r.crossings] == [("KAZ", "KGZ")]
+    assert (r.crossings[0]["lon"], r.crossings[0]["lat"]) == pytest.approx(tuple(xy[m]))
