@@ -1,25 +1,43 @@
-"""Benchmark of route analysis (not a test). Prints ratios against baselines measured in the same run:
+"""Benchmark of route analysis (not a test). Prints ratios against a floor measured in the same run.
 
-(a) the floor: raw pyproj ``Geod.inv`` over every segment + one STRtree query of the routes against the
-    country polygons, on the same vertices (what any correct geodesic, per-country method must at least do);
-(b) a per-route ``geopandas.overlay`` with the countries and a geodesic length of each piece.
-Aim: analyze_many within 1.5x of (a) and at least 10x faster than (b).
+The floor: for the same lines, (1) the geodesic length of every line (pyproj ``Geod.inv`` over every segment,
+summed per line) and (2) the exact set of (line, country polygon) pairs that intersect (an STRtree built on the
+lines, queried once with each prepared country polygon, ``predicate="intersects"``: the polygons are few and big,
+the lines many and small, so each polygon is prepared once and tested only against the lines in its box).
+It is a floor because a correct per-country analysis must at least measure every segment on the ellipsoid and
+decide, exactly, which countries each line touches; the floor stops there, while ``analyze`` goes on to cut the
+lines at the borders, label and measure every piece, fold border noise, order the crossings, match them to
+BCPs and build the results. No faster exact method for these two outputs is known to us (building the tree on
+the polygons and querying it with the lines gives the same pairs about 30x slower; per-line
+``GEOD.geometry_length`` is slower than one vectorised ``Geod.inv``).
 
-Run: python bench/bench_analysis.py [N_ROUTES]
+Targets (issue 14): analyze_many of 10^4 and 10^5 random routes x 20 vertices within 2x of the floor, with
+memory linear in the routes and under 400 MB at 10^5; ``analyze`` of every section, one call per section,
+within 3x of the floor on the same lines; ``route()`` between two network nodes, warm, within 3 ms.
+
+Run: python bench/bench_analysis.py [--n 10000 100000] [--repeat 3]
 """
 
-import sys
-import time
+from __future__ import annotations
 
-import geopandas as gpd
+import argparse
+import gc
+import resource
+import statistics
+import time
+import tracemalloc
+from collections.abc import Callable
+
 import numpy as np
 import shapely
 
 import corridors
+from corridors import routes
 from corridors.geodesy import GEOD
 
 
 def synthetic_routes(n: int, vertices: int = 20, seed: int = 1) -> list[shapely.LineString]:
+    """Random walks of ``vertices`` points (steps of about 0.35 degrees) starting anywhere in 50-90E, 36-50N."""
     rng = np.random.default_rng(seed)
     start = np.column_stack([rng.uniform(50, 90, n), rng.uniform(36, 50, n)])
     steps = rng.normal(0, 0.35, (n, vertices - 1, 2))
@@ -27,47 +45,102 @@ def synthetic_routes(n: int, vertices: int = 20, seed: int = 1) -> list[shapely.
     return list(shapely.linestrings(xy))
 
 
-def best_of(fn, repeat: int = 3) -> float:
+def floor(lines: np.ndarray, polygons: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Geodesic length of every line (km) and the exact intersecting (polygon, line) pairs."""
+    xy, idx = shapely.get_coordinates(lines, return_index=True)
+    same = idx[1:] == idx[:-1]
+    d = GEOD.inv(xy[:-1, 0][same], xy[:-1, 1][same], xy[1:, 0][same], xy[1:, 1][same])[2]
+    km = np.bincount(idx[:-1][same], weights=d, minlength=len(lines)) / 1000.0
+    pairs = shapely.STRtree(lines).query(polygons, predicate="intersects")  # polygons prepared by the caller
+    return km, pairs
+
+
+def best(fn: Callable[[], object], repeat: int) -> float:
     times = []
     for _ in range(repeat):
+        gc.collect()
         t = time.perf_counter()
         fn()
         times.append(time.perf_counter() - t)
     return min(times)
 
 
-def floor(lines: list[shapely.LineString], polygons: np.ndarray) -> None:
-    xy, idx = shapely.get_coordinates(lines, return_index=True)
-    same = idx[1:] == idx[:-1]
-    d = GEOD.inv(xy[:-1, 0][same], xy[:-1, 1][same], xy[1:, 0][same], xy[1:, 1][same])[2]
-    np.bincount(idx[:-1][same], weights=d, minlength=len(lines))
-    shapely.STRtree(polygons).query(lines, predicate="intersects")
+def side_by_side(ours: Callable[[], object], base: Callable[[], object], repeat: int) -> tuple[float, float]:
+    """Best of ``repeat`` runs of each, interleaved so both see the same machine load."""
+    t_ours, t_base = [], []
+    for _ in range(repeat):
+        t_base.append(best(base, 1))
+        t_ours.append(best(ours, 1))
+    return min(t_ours), min(t_base)
 
 
-def overlay(lines: list[shapely.LineString], countries: gpd.GeoDataFrame) -> None:
-    for line in lines:
-        pieces = gpd.overlay(gpd.GeoDataFrame(geometry=[line], crs=4326), countries[["iso_a3", "geometry"]],
-                             how="intersection", keep_geom_type=True)
-        [GEOD.geometry_length(g) for g in pieces.geometry]
+def peak_mb(fn: Callable[[], object]) -> float:
+    """Peak of the memory allocated while ``fn`` runs (tracemalloc, MB), results included."""
+    gc.collect()
+    tracemalloc.start()
+    fn()
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return peak / 2**20
 
 
-def main(n: int) -> None:
+def line(label: str, ours: float, base: float, aim: float, unit: str = "s") -> None:
+    k = 1000.0 if unit == "ms" else 1.0
+    ok = "ok" if ours / base <= aim else "MISSED"
+    print(f"  {label:42s} {ours * k:9.3f} {unit}  floor {base * k:9.3f} {unit}  ratio {ours / base:5.2f}x "
+          f"(aim <= {aim:g}x) {ok}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=int, nargs="+", default=[10_000, 100_000], help="numbers of random routes")
+    ap.add_argument("--repeat", type=int, default=3, help="runs of each timing (best is kept)")
+    args = ap.parse_args()
+
     countries = corridors.countries()
-    corridors.analyze("1b")  # warm caches: data files, spatial indexes
-    ids = corridors.sections().id.tolist()
-    t_sections = best_of(lambda: corridors.analyze_many(ids))
-    lines = synthetic_routes(n)
-    t_ours = best_of(lambda: corridors.analyze_many(lines), repeat=2)
-    t_floor = best_of(lambda: floor(lines, countries.geometry.values))
-    sample = lines[:100]
-    t_overlay = best_of(lambda: overlay(sample, countries), repeat=1) * n / len(sample)
-    print(f"all {len(ids)} sections and key routes: {t_sections * 1000:.0f} ms")
-    print(f"{n} synthetic routes x 20 vertices:")
-    print(f"  analyze_many             {t_ours:8.2f} s")
-    print(f"  (a) floor Geod+STRtree   {t_floor:8.2f} s   ours / floor   = {t_ours / t_floor:6.2f}x (aim <= 1.5x)")
-    print(f"  (b) per-route overlay    {t_overlay:8.2f} s   overlay / ours = {t_overlay / t_ours:6.1f}x (aim >= 10x)"
-          f"   [extrapolated from {len(sample)} routes]")
+    polygons = countries.geometry.values
+    shapely.prepare(polygons)
+    corridors.analyze("1b")  # warm caches: data files, spatial indexes, node tables
+
+    print("analyze_many, random routes x 20 vertices (geodesic lengths + exact line/country pairs as the floor):")
+    for n in args.n:
+        lines = np.asarray(synthetic_routes(n))
+        km, pairs = floor(lines, polygons)
+        res = corridors.analyze_many(lines)
+        assert np.allclose([r.length_km for r in res], km, atol=1e-3), "analyze_many and the floor disagree"
+        del res
+        reps = args.repeat if n <= 20_000 else 1
+        t_ours, t_floor = side_by_side(lambda: corridors.analyze_many(lines), lambda: floor(lines, polygons), reps)
+        line(f"{n:>7,} routes ({len(pairs[0]):,} line/country pairs)", t_ours, t_floor, 2.0)
+        mb = peak_mb(lambda: corridors.analyze_many(lines))
+        print(f"  {'':42s} memory: {mb:.0f} MB allocated at peak by analyze_many, results included "
+              f"({mb * 2**20 / n:,.0f} bytes per route)")
+
+    print("analyze of every section and key route, one call each (same lines as the floor):")
+    secs = corridors.sections()
+    ids, geoms = secs.id.tolist(), np.asarray(secs.geometry.values)
+    t_each, t_floor = side_by_side(lambda: [corridors.analyze(i) for i in ids], lambda: floor(geoms, polygons),
+                                   args.repeat * 3)
+    line(f"{len(ids)} x analyze(id)", t_each, t_floor, 3.0, "ms")
+    t_many, t_floor = side_by_side(lambda: corridors.analyze_many(ids), lambda: floor(geoms, polygons),
+                                   args.repeat * 3)
+    line("analyze_many(all ids)", t_many, t_floor, 3.0, "ms")
+
+    print("route() between two network nodes, warm (floor: networkx shortest path on the same graph):")
+    import networkx as nx
+
+    g = routes.network_graph("road")
+    pairs_ = [("almaty", "bishkek"), ("almaty", "tashkent"), ("aktau", "almaty")]
+    pairs_ = [(a, b) for a, b in pairs_ if a in g and b in g] or [tuple(list(g.nodes)[:2])]
+    for a, b in pairs_:
+        corridors.route(a, b)  # warm
+        t_route, t_path = side_by_side(lambda: corridors.route(a, b),
+                                       lambda: nx.shortest_path(g, a, b, weight="km"), args.repeat * 5)
+        ok = "ok" if t_route <= 0.003 else "MISSED"
+        print(f"  route({a!r}, {b!r}) {t_route * 1000:7.3f} ms (aim <= 3 ms) {ok}; shortest path alone "
+              f"{t_path * 1000:.3f} ms, ratio {t_route / t_path:.1f}x")
+    print(f"process peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 10_000)
+    main()

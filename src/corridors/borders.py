@@ -15,6 +15,7 @@ geodesic call for all segments and cut points. Python loops run only over lines 
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -25,6 +26,7 @@ import shapely
 from .geodesy import GEOD
 
 MIN_EXCURSION_KM = 1.0
+CHUNK_SEGMENTS = 20  # consecutive segments whose joint box queries the boundary index
 ON_BOUNDARY_DEG = 1e-9  # a midpoint this close to a boundary (about 0.1 mm) lies on it
 
 
@@ -90,9 +92,10 @@ class Layer:
         self.edge_owner = np.asarray(owner, dtype=np.int64)  # polygon index of each edge
         self.edges = shapely.linestrings(self.edge_xy, indices=np.repeat(np.arange(len(edges)), counts))
         self.edge_tree = shapely.STRtree(self.edges)
-        self.edge_bounds = shapely.bounds(self.edges)
+        self.edge_box = tuple(np.ascontiguousarray(c) for c in shapely.bounds(self.edges).T)  # x0, y0, x1, y1
         q0, q1 = self.edge_xy[:-1], self.edge_xy[1:]  # boxes of boundary segments (by first vertex index)
-        self.seg_bounds = np.column_stack([np.minimum(q0, q1), np.maximum(q0, q1)])
+        lo, hi = np.minimum(q0, q1), np.maximum(q0, q1)
+        self.seg_box = (lo[:, 0].copy(), lo[:, 1].copy(), hi[:, 0].copy(), hi[:, 1].copy())
 
 
 def pieces(coords: np.ndarray, layer: Layer, min_excursion_km: float = MIN_EXCURSION_KM) -> list[Piece]:
@@ -128,7 +131,7 @@ def split(lines: Sequence[np.ndarray], layer: Layer, min_excursion_km: float = M
     seg_first = np.repeat(vstart, nseg) + (np.arange(nseg.sum()) - np.repeat(np.cumsum(nseg) - nseg, nseg))
     a, b = xy[seg_first], xy[seg_first + 1]
 
-    cseg, cxy = _cuts(a, b, counts, vstart, xy, layer)
+    cseg, cxy = _cuts(a, b, counts, layer)
 
     # geodesic length of every segment; a cut segment is measured piece by piece (vertex, cuts ..., vertex)
     seg_km = np.asarray(GEOD.inv(a[:, 0], a[:, 1], b[:, 0], b[:, 1])[2]) / 1000.0
@@ -186,37 +189,38 @@ def split(lines: Sequence[np.ndarray], layer: Layer, min_excursion_km: float = M
     return _fold(runs, len(lines), min_excursion_km, outside=len(layer.labels))
 
 
-def _cuts(a: np.ndarray, b: np.ndarray, counts: np.ndarray, vstart: np.ndarray, xy: np.ndarray,
-          layer: Layer) -> tuple[np.ndarray, np.ndarray]:
+def _cuts(a: np.ndarray, b: np.ndarray, counts: np.ndarray, layer: Layer) -> tuple[np.ndarray, np.ndarray]:
     """Where segments a->b meet the layer's boundaries: (segment index, lon/lat), in order along each line."""
-    lo = np.minimum.reduceat(xy, vstart, axis=0)
-    hi = np.maximum.reduceat(xy, vstart, axis=0)
-    li, ei = layer.edge_tree.query(shapely.box(lo[:, 0], lo[:, 1], hi[:, 0], hi[:, 1]))
-    empty = (np.empty(0, dtype=np.int64), np.empty((0, 2)))
-    if not len(li):
-        return empty
-    # (segment, edge) pairs whose boxes overlap
+    # boxes of runs of up to CHUNK_SEGMENTS segments query the boundary index: tight enough for long lines
     nseg = counts - 1
     seg0 = np.cumsum(nseg) - nseg
-    k = nseg[li]
-    seg = np.arange(int(k.sum())) + np.repeat(seg0[li] - (np.cumsum(k) - k), k)
     sx0, sx1 = np.minimum(a[:, 0], b[:, 0]), np.maximum(a[:, 0], b[:, 0])
     sy0, sy1 = np.minimum(a[:, 1], b[:, 1]), np.maximum(a[:, 1], b[:, 1])
-    eb = layer.edge_bounds[ei]
-    ok = sx0[seg] <= np.repeat(eb[:, 2], k)
-    ok &= sx1[seg] >= np.repeat(eb[:, 0], k)
-    ok &= sy0[seg] <= np.repeat(eb[:, 3], k)
-    ok &= sy1[seg] >= np.repeat(eb[:, 1], k)
+    nchunk = -(-nseg // CHUNK_SEGMENTS)
+    c0 = np.repeat(seg0, nchunk) + CHUNK_SEGMENTS * (np.arange(nchunk.sum()) - np.repeat(np.cumsum(nchunk) - nchunk,
+                                                                                           nchunk))
+    k = np.diff(np.r_[c0, len(a)])  # the chunks tile the segments
+    corners = np.empty((len(c0), 2, 2))  # the diagonal of each chunk's box: same envelope, cheaper than a box
+    corners[:, 0, 0], corners[:, 0, 1] = np.minimum.reduceat(sx0, c0), np.minimum.reduceat(sy0, c0)
+    corners[:, 1, 0], corners[:, 1, 1] = np.maximum.reduceat(sx1, c0), np.maximum.reduceat(sy1, c0)
+    ci, ei = layer.edge_tree.query(shapely.linestrings(corners))
+    empty = (np.empty(0, dtype=np.int64), np.empty((0, 2)))
+    if not len(ci):
+        return empty
+    # (segment, edge) pairs whose boxes overlap
+    k = k[ci]
+    seg = np.arange(int(k.sum())) + np.repeat(c0[ci] - (np.cumsum(k) - k), k)
+    ex0, ey0, ex1, ey1 = (np.repeat(col[ei], k) for col in layer.edge_box)
+    ok = (sx0[seg] <= ex1) & (sx1[seg] >= ex0) & (sy0[seg] <= ey1) & (sy1[seg] >= ey0)
     hit = np.flatnonzero(ok)
     seg, edge = seg[hit], np.repeat(ei, k)[hit]
     # (segment, boundary segment) pairs whose boxes overlap
     m = layer.edge_count[edge] - 1
     seg = np.repeat(seg, m)
     q = np.arange(int(m.sum())) + np.repeat(layer.edge_start[edge] - (np.cumsum(m) - m), m)
-    qx0, qx1, qy0, qy1 = layer.seg_bounds[:, 0][q], layer.seg_bounds[:, 2][q], layer.seg_bounds[:, 1][q], \
-        layer.seg_bounds[:, 3][q]
-    ok = (sx0[seg] <= qx1) & (sx1[seg] >= qx0) & (sy0[seg] <= qy1) & (sy1[seg] >= qy0)
-    seg, q = seg[ok], q[ok]
+    qx0, qy0, qx1, qy1 = (col[q] for col in layer.seg_box)
+    hit = np.flatnonzero((sx0[seg] <= qx1) & (sx1[seg] >= qx0) & (sy0[seg] <= qy1) & (sy1[seg] >= qy0))
+    seg, q = seg[hit], q[hit]
     p0, p1, q0, q1 = a[seg], b[seg], layer.edge_xy[q], layer.edge_xy[q + 1]
     r, s, w = p1 - p0, q1 - q0, q0 - p0
     den = r[:, 0] * s[:, 1] - r[:, 1] * s[:, 0]
@@ -309,35 +313,45 @@ def _fold_line(runs: list[list], limit: float, outside: int) -> list[list]:
 
     Shortest first makes the result independent of the line's direction. A sliver of land at an end is kept
     when its neighbour is open water: a route that starts at a port on the coast starts in that port's country.
-    Each run is [label, start_km, end_km, start_xy, end_xy].
+    Each run is [label, start_km, end_km, start_xy, end_xy]. A heap keeps the candidates: O(n log n).
     """
-    while len(runs) > 1:
-        best, best_len = -1, limit
-        for i, (lab, a, b, _, _) in enumerate(runs):
-            if b - a >= best_len:
-                continue
-            prev = runs[i - 1] if i > 0 else None
-            nxt = runs[i + 1] if i + 1 < len(runs) else None
-            if prev is not None and nxt is not None:
-                ok = prev[0] == nxt[0]
-            else:
-                nb = prev if prev is not None else nxt
-                ok = nb is not None and not (lab != outside and nb[0] == outside)
-            if ok:
-                best, best_len = i, b - a
-        if best < 0:
-            break
-        i = best
-        prev = runs[i - 1] if i > 0 else None
-        nxt = runs[i + 1] if i + 1 < len(runs) else None
-        if prev is not None and nxt is not None:
-            prev[2], prev[4] = nxt[2], nxt[4]
-            del runs[i:i + 2]
-        elif prev is None:
-            assert nxt is not None
-            nxt[1], nxt[3] = runs[i][1], runs[i][3]
-            del runs[i]
+    n = len(runs)
+    prev = list(range(-1, n - 1))
+    nxt = [*range(1, n), -1]
+    alive = [True] * n
+    left = n
+    heap = [(r[2] - r[1], i) for i, r in enumerate(runs) if r[2] - r[1] < limit]
+    heapq.heapify(heap)
+    while heap and left > 1:
+        length, i = heapq.heappop(heap)
+        if not alive[i] or runs[i][2] - runs[i][1] != length:
+            continue  # gone, or a stale entry (the run grew)
+        p, q = prev[i], nxt[i]
+        lab = runs[i][0]
+        if p >= 0 and q >= 0:
+            if runs[p][0] != runs[q][0]:
+                continue  # between two different polygons: a real (short) passage
+            runs[p][2], runs[p][4] = runs[q][2], runs[q][4]
+            alive[i] = alive[q] = False
+            left -= 2
+            nxt[p] = nxt[q]
+            if nxt[q] >= 0:
+                prev[nxt[q]] = p
+            touched = [p, prev[p], nxt[p]]
         else:
-            prev[2], prev[4] = runs[i][2], runs[i][4]
-            del runs[i]
-    return runs
+            nb = p if p >= 0 else q
+            if nb < 0 or (lab != outside and runs[nb][0] == outside):
+                continue
+            if p >= 0:
+                runs[p][2], runs[p][4] = runs[i][2], runs[i][4]
+                nxt[p] = -1
+            else:
+                runs[q][1], runs[q][3] = runs[i][1], runs[i][3]
+                prev[q] = -1
+            alive[i] = False
+            left -= 1
+            touched = [nb, prev[nb], nxt[nb]]
+        for j in touched:  # their length or neighbours changed: they may fold now
+            if j >= 0 and runs[j][2] - runs[j][1] < limit:
+                heapq.heappush(heap, (runs[j][2] - runs[j][1], j))
+    return [r for r, a in zip(runs, alive) if a]
