@@ -26,7 +26,7 @@ import shapely
 from .geodesy import GEOD
 
 MIN_EXCURSION_KM = 1.0
-CHUNK_SEGMENTS = 20  # consecutive segments whose joint box queries the boundary index
+CHUNK_SEGMENTS = 6  # consecutive segments whose joint box queries the boundary index
 ON_BOUNDARY_DEG = 1e-9  # a midpoint this close to a boundary (about 0.1 mm) lies on it
 
 
@@ -67,7 +67,7 @@ class Layer:
     a border touches only the few edges near it, not a whole country's outline.
     """
 
-    EDGE_VERTICES = 8
+    EDGE_VERTICES = 4
 
     def __init__(self, geometries: Sequence[shapely.Geometry], labels: Sequence[Hashable]):
         self.polygons = np.asarray(geometries, dtype=object)
@@ -77,13 +77,22 @@ class Layer:
         self.poly_tree = shapely.STRtree(self.polygons)
         shapely.prepare(self.polygons)  # contains_xy below runs on the layer's side, prepared once
         rings, ring_owner = shapely.get_parts(shapely.boundary(self.polygons), return_index=True)
+        # a border shared by two polygons is indexed once, under the lower polygon index (which also wins a
+        # point lying on it, see label_points)
         step = self.EDGE_VERTICES - 1
-        edges, owner = [], []
-        for ring, o in zip(rings, ring_owner):
+        edges, owner, seen = [], [], set()
+        for ring, o in zip(rings, ring_owner.tolist()):
             xy = shapely.get_coordinates(ring)
-            for i in range(0, max(len(xy) - 1, 1), step):
-                if len(xy[i:i + self.EDGE_VERTICES]) >= 2:
-                    edges.append(xy[i:i + self.EDGE_VERTICES])
+            seg = np.concatenate([xy[:-1], xy[1:]], axis=1)
+            swap = (seg[:, 0] > seg[:, 2]) | ((seg[:, 0] == seg[:, 2]) & (seg[:, 1] > seg[:, 3]))
+            keys = [k.tobytes() for k in np.where(swap[:, None], seg[:, [2, 3, 0, 1]], seg)]
+            keep = np.array([k not in seen for k in keys], dtype=bool)
+            seen.update(keys)
+            new = np.flatnonzero(np.diff(np.r_[0, keep.astype(np.int8), 0]) == 1)  # runs of kept segments
+            end = np.flatnonzero(np.diff(np.r_[0, keep.astype(np.int8), 0]) == -1)
+            for i0, i1 in zip(new.tolist(), end.tolist()):
+                for i in range(i0, i1, step):
+                    edges.append(xy[i:min(i + step, i1) + 1])
                     owner.append(o)
         counts = np.array([len(e) for e in edges], dtype=np.int64)
         self.edge_xy = np.concatenate(edges) if edges else np.empty((0, 2))
@@ -131,7 +140,7 @@ def split(lines: Sequence[np.ndarray], layer: Layer, min_excursion_km: float = M
     seg_first = np.repeat(vstart, nseg) + (np.arange(nseg.sum()) - np.repeat(np.cumsum(nseg) - nseg, nseg))
     a, b = xy[seg_first], xy[seg_first + 1]
 
-    cseg, cxy = _cuts(a, b, counts, layer)
+    cseg, cxy, along = _cuts(a, b, counts, layer)
 
     # geodesic length of every segment; a cut segment is measured piece by piece (vertex, cuts ..., vertex)
     seg_km = np.asarray(GEOD.inv(a[:, 0], a[:, 1], b[:, 0], b[:, 1])[2]) / 1000.0
@@ -175,8 +184,9 @@ def split(lines: Sequence[np.ndarray], layer: Layer, min_excursion_km: float = M
         line_next_xy[hit] = cxy[fc[hit]]
     s_mid = (s_xy + np.concatenate([line_next_xy, cut_next_xy])) / 2.0
     order = np.lexsort((s_km, s_line))
-    s_line, s_km, s_xy, s_mid = s_line[order], s_km[order], s_xy[order], s_mid[order]
-    s_label = label_points(s_mid, layer)
+    s_along = along[np.concatenate([line_first_seg, cseg])]  # the stretch's first sub-segment may lie on a border
+    s_line, s_km, s_xy, s_mid, s_along = s_line[order], s_km[order], s_xy[order], s_mid[order], s_along[order]
+    s_label = label_points(s_mid, layer, s_along)
 
     # runs: consecutive stretches with one label
     new = np.r_[True, (s_line[1:] != s_line[:-1]) | (s_label[1:] != s_label[:-1])]
@@ -204,7 +214,8 @@ def _cuts(a: np.ndarray, b: np.ndarray, counts: np.ndarray, layer: Layer) -> tup
     corners[:, 0, 0], corners[:, 0, 1] = np.minimum.reduceat(sx0, c0), np.minimum.reduceat(sy0, c0)
     corners[:, 1, 0], corners[:, 1, 1] = np.maximum.reduceat(sx1, c0), np.maximum.reduceat(sy1, c0)
     ci, ei = layer.edge_tree.query(shapely.linestrings(corners))
-    empty = (np.empty(0, dtype=np.int64), np.empty((0, 2)))
+    along = np.zeros(len(a), dtype=bool)  # segments that run along a boundary segment
+    empty = (np.empty(0, dtype=np.int64), np.empty((0, 2)), along)
     if not len(ci):
         return empty
     # (segment, edge) pairs whose boxes overlap
@@ -226,20 +237,22 @@ def _cuts(a: np.ndarray, b: np.ndarray, counts: np.ndarray, layer: Layer) -> tup
     den = r[:, 0] * s[:, 1] - r[:, 1] * s[:, 0]
     wr = w[:, 0] * r[:, 1] - w[:, 1] * r[:, 0]
     ws = w[:, 0] * s[:, 1] - w[:, 1] * s[:, 0]
-    rr = (r * r).sum(axis=1)
-    scale = np.sqrt(rr * (s * s).sum(axis=1))
-    parallel = np.abs(den) <= 1e-12 * scale
+    rr = r[:, 0] * r[:, 0] + r[:, 1] * r[:, 1]
+    # a boundary segment whose both ends lie within ON_BOUNDARY_DEG of the line through the segment runs along it
+    tol = ON_BOUNDARY_DEG * np.sqrt(rr)
+    col = (np.abs(wr) <= tol) & (np.abs(wr - den) <= tol)  # cross products of q0 - p0 and q1 - p0 with r
     eps = 1e-12
     with np.errstate(divide="ignore", invalid="ignore"):
         t = ws / den
         u = wr / den
-    cross = ~parallel & (t >= -eps) & (t <= 1 + eps) & (u >= -eps) & (u <= 1 + eps)
+    cross = ~col & (den != 0) & (t >= -eps) & (t <= 1 + eps) & (u >= -eps) & (u <= 1 + eps)
     out_seg, out_t = [seg[cross]], [np.clip(t[cross], 0.0, 1.0)]
-    # collinear overlaps: the boundary segment's ends that lie on the line's segment are cuts
-    col = parallel & (np.abs(wr) <= 1e-12 * np.sqrt(rr) * np.sqrt((w * w).sum(axis=1)).clip(min=1e-300))
-    if col.any():
-        for qq in (q0[col], q1[col]):
-            tq = ((qq - p0[col]) * r[col]).sum(axis=1) / rr[col]
+    if col.any():  # collinear: the boundary segment's ends that lie on the line's segment are cuts
+        t0 = (w[col] * r[col]).sum(axis=1) / rr[col]
+        t1 = t0 + (s[col] * r[col]).sum(axis=1) / rr[col]
+        overlap = np.minimum(np.maximum(t0, t1), 1.0) - np.maximum(np.minimum(t0, t1), 0.0)
+        along[seg[col][overlap > 0]] = True
+        for tq in (t0, t1):
             inside = (tq >= 0.0) & (tq <= 1.0)
             out_seg.append(seg[col][inside])
             out_t.append(tq[inside])
@@ -259,13 +272,15 @@ def _cuts(a: np.ndarray, b: np.ndarray, counts: np.ndarray, layer: Layer) -> tup
     dup[1:] = (cseg[1:] == cseg[:-1]) & (np.diff(ct) * seglen[1:] <= 1e-12)
     cseg, ct = cseg[~dup], ct[~dup]
     cxy = a[cseg] + ct[:, None] * (b[cseg] - a[cseg])
-    return cseg, cxy
+    return cseg, cxy, along
 
 
-def label_points(xy: np.ndarray, layer: Layer) -> np.ndarray:
+def label_points(xy: np.ndarray, layer: Layer, maybe_on_boundary: np.ndarray | None = None) -> np.ndarray:
     """Index of the polygon holding each point (``len(layer.labels)`` outside every polygon).
 
-    Where polygons overlap, or the point lies on a boundary shared by several, the lowest layer index wins.
+    Where polygons overlap the lowest layer index wins. A point within ``ON_BOUNDARY_DEG`` of a boundary
+    belongs to the lowest-index polygon whose boundary it lies on (or that holds it); only the points flagged in
+    ``maybe_on_boundary`` (default: all) are tested for that.
     """
     label = np.full(len(xy), len(layer.labels), dtype=np.int64)
     if not len(xy):
@@ -274,8 +289,10 @@ def label_points(xy: np.ndarray, layer: Layer) -> np.ndarray:
     mi, pi = layer.poly_tree.query(pts)
     inside = shapely.contains_xy(layer.polygons[pi], xy[mi, 0], xy[mi, 1])
     np.minimum.at(label, mi[inside], pi[inside])
-    bi, ei = layer.edge_tree.query(pts, predicate="dwithin", distance=ON_BOUNDARY_DEG)
-    np.minimum.at(label, bi, layer.edge_owner[ei])
+    check = np.arange(len(xy)) if maybe_on_boundary is None else np.flatnonzero(maybe_on_boundary)
+    if len(check):
+        bi, ei = layer.edge_tree.query(pts[check], predicate="dwithin", distance=ON_BOUNDARY_DEG)
+        np.minimum.at(label, check[bi], layer.edge_owner[ei])
     return label
 
 
