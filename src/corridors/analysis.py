@@ -6,10 +6,12 @@ GeoJSON Feature or geometry dict, a GeoDataFrame row / one-row GeoDataFrame / Ge
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import gc
 import json
 import math
-from collections.abc import Hashable, Iterable
+from collections.abc import Hashable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -208,35 +210,37 @@ def _touches_region(xy: np.ndarray) -> bool:
 
 # ---------------------------------------------------------------- figures
 
-Run = tuple[str | None, float, float, tuple[float, float], tuple[float, float]]  # label, start/end km, start/end
-
-
-def _route_runs(runs: borders.Runs, labels: list[str | None], nparts: list[int]) -> list[list[Run]]:
-    """Each route's runs, its parts joined end to end (km offset by the parts before)."""
-    n_lines = sum(nparts)
-    bounds = np.searchsorted(runs.line, np.arange(n_lines + 1)).tolist()
-    lab, a, b = runs.label.tolist(), runs.start_km.tolist(), runs.end_km.tolist()
+def _figures_many(runs: borders.Runs, labels: list[str | None], nparts: list[int], outside: str
+                  ) -> list[dict[str, Any]]:
+    """Figures of each route from the runs of its parts (``nparts`` lines per route, in order)."""
+    bounds = np.searchsorted(runs.line, np.arange(sum(nparts) + 1)).tolist()
+    lab = np.asarray(labels, dtype=object)[runs.label].tolist()
+    a, b = runs.start_km.tolist(), runs.end_km.tolist()
     s, e = runs.start.tolist(), runs.end.tolist()
-    out: list[list[Run]] = []
+    out: list[dict[str, Any]] = []
     line = 0
     for n in nparts:
-        flat: list[Run] = []
-        offset = 0.0
-        for ln in range(line, line + n):
-            flat += [(labels[lab[i]], a[i] + offset, b[i] + offset, (s[i][0], s[i][1]), (e[i][0], e[i][1]))
-                     for i in range(bounds[ln], bounds[ln + 1])]
-            offset = flat[-1][2]
-        out.append(flat)
+        i0, i1 = bounds[line], bounds[line + n]
+        if n == 1 and i1 - i0 == 1:  # most routes: one run in one polygon (or outside all)
+            lb, km = lab[i0], b[i0]
+            out.append({"length_km": km, "length_by_country_km": {outside if lb is None else lb: km - a[i0]},
+                        "countries": [] if lb is None else [lb], "crossings": [], "sea_legs": []})
+        elif n == 1:
+            out.append(_figures([(lab[i], a[i], b[i], s[i], e[i]) for i in range(i0, i1)], outside))
+        else:  # parts joined end to end: km offset by the parts before
+            flat: list[tuple[Any, ...]] = []
+            offset = 0.0
+            for ln in range(line, line + n):
+                flat += [(lab[i], a[i] + offset, b[i] + offset, s[i], e[i]) for i in range(bounds[ln], bounds[ln + 1])]
+                offset = flat[-1][2]
+            out.append(_figures(flat, outside))
         line += n
     return out
 
 
-def _figures(flat: list[Run], outside: str) -> dict[str, Any]:
-    """Length per polygon, ordered polygons, crossings and sea legs from a route's runs."""
-    if len(flat) == 1:  # most routes: one run in one polygon (or outside all)
-        lab, a, b, _, _ = flat[0]
-        return {"length_km": b, "length_by_country_km": {outside if lab is None else lab: b - a},
-                "countries": [] if lab is None else [lab], "crossings": [], "sea_legs": []}
+def _figures(flat: list[tuple[Any, ...]], outside: str) -> dict[str, Any]:
+    """Length per polygon, ordered polygons, crossings and sea legs from a route's runs
+    (label or None, start km, end km, start lon/lat, end lon/lat)."""
     by: dict[str, float] = {}
     for lab, a, b, _, _ in flat:
         key = outside if lab is None else lab
@@ -250,14 +254,13 @@ def _figures(flat: list[Run], outside: str) -> dict[str, Any]:
                              "start_km": a, "end_km": b, "length_km": b - a,
                              "from_lon": s[0], "from_lat": s[1], "to_lon": e[0], "to_lat": e[1]})
     for p, q in zip(land[:-1], land[1:]):
-        if p[0] == q[0]:
-            continue
-        crossings.append({"from": p[0], "to": q[0], "lon": q[3][0], "lat": q[3][1],
-                          "km": q[1], "via": "sea" if q[1] > p[2] + 1e-9 else "land"})
+        if p[0] != q[0]:
+            crossings.append({"from": p[0], "to": q[0], "lon": q[3][0], "lat": q[3][1],
+                              "km": q[1], "via": "sea" if q[1] > p[2] + 1e-9 else "land"})
     countries: list[str] = []
     for p in land:
         if not countries or countries[-1] != p[0]:
-            countries.append(p[0])  # type: ignore[arg-type]
+            countries.append(p[0])
     return {"length_km": flat[-1][2] if flat else 0.0, "length_by_country_km": by, "countries": countries,
             "crossings": crossings, "sea_legs": sea_legs}
 
@@ -369,9 +372,23 @@ def analyze_many(routes: Iterable[Any] | gpd.GeoDataFrame, *, countries: gpd.Geo
     layer = make_layer(countries, id_column)
     outside = SEA if countries is None else "outside"
     results: list[RouteAnalysis] = []
-    for i in range(0, len(items), CHUNK):
-        results += _analyze_batch(items[i:i + CHUNK], layer, outside, countries is None)
+    with _gc_paused():
+        for i in range(0, len(items), CHUNK):
+            results += _analyze_batch(items[i:i + CHUNK], layer, outside, countries is None)
     return results
+
+
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector: a batch allocates hundreds of thousands of small dicts and lists
+    (no cycles among them), and the collector's passes over them took half the time of the whole analysis."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 def _analyze_batch(items: list[Any], layer: borders.Layer, outside: str, countries_layer: bool) -> list[RouteAnalysis]:
@@ -380,7 +397,7 @@ def _analyze_batch(items: list[Any], layer: borders.Layer, outside: str, countri
     flat = [p for ps in parts for p in ps]
     runs = borders.split(flat, layer)
     labels: list[str | None] = [*map(str, layer.labels), None]
-    figs = [_figures(r, outside) for r in _route_runs(runs, labels, [len(ps) for ps in parts])]
+    figs = _figures_many(runs, labels, [len(ps) for ps in parts], outside)
     _match(figs, countries_layer)
     results = []
     for (geom, meta), fig in zip(parsed, figs):
