@@ -108,8 +108,8 @@ def _as_geometry(route: Any) -> tuple[shapely.Geometry, dict[str, Any]]:
     """The route's line in EPSG:4326 and what is known about it (id, name, nodes ...)."""
     meta: dict[str, Any] = {}
     if isinstance(route, str):
-        row = data.section(route)
-        return row.geometry, row.to_dict()
+        rec = data.section_record(route)
+        return rec["geometry"], rec
     if isinstance(route, gpd.GeoDataFrame):
         if len(route) != 1:
             raise RouteError(f"pass one route, got a GeoDataFrame of {len(route)} rows; use analyze_many()")

@@ -127,76 +127,91 @@ def pieces_many(
 
 def split(lines: Sequence[np.ndarray], layer: Layer, min_excursion_km: float = MIN_EXCURSION_KM) -> Runs:
     """Ordered runs of many lines (each an N x 2 lon/lat array, N >= 2) inside the polygons of ``layer``."""
-    counts = np.array([len(c) for c in lines], dtype=np.int64)
+    n_lines = len(lines)
+    counts = np.fromiter((len(c) for c in lines), dtype=np.int64, count=n_lines)
     if (counts < 2).any():
         raise ValueError("every line needs at least two vertices")
-    if not len(lines):
+    if not n_lines:
         e = np.empty(0)
         return Runs(e.astype(np.int64), e.astype(np.int64), e, e, np.empty((0, 2)), np.empty((0, 2)))
-    xy = np.concatenate([np.asarray(c, dtype=float)[:, :2] for c in lines])
-    vstart = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    xy = np.concatenate([np.asarray(c, dtype=float)[:, :2] for c in lines]) if n_lines > 1 else \
+        np.asarray(lines[0], dtype=float)[:, :2]
     nseg = counts - 1
-    seg_line = np.repeat(np.arange(len(lines)), nseg)
-    seg_first = np.repeat(vstart, nseg) + (np.arange(nseg.sum()) - np.repeat(np.cumsum(nseg) - nseg, nseg))
-    a, b = xy[seg_first], xy[seg_first + 1]
+    seg_end = np.cumsum(nseg)
+    seg0 = seg_end - nseg  # first segment of each line
+    line_of_vertex = np.repeat(np.arange(n_lines), counts)
+    is_first = np.ones(len(xy), dtype=bool)  # vertex i starts segment i - (its line's index) unless last of line
+    is_first[np.cumsum(counts) - 1] = False
+    a_idx = np.flatnonzero(is_first)
+    a, b = xy[a_idx], xy[a_idx + 1]
+    seg_line = line_of_vertex[a_idx]
 
     cseg, cxy, along = _cuts(a, b, counts, layer)
+    nc = len(cseg)
 
-    # geodesic length of every segment; a cut segment is measured piece by piece (vertex, cuts ..., vertex)
-    seg_km = np.asarray(GEOD.inv(a[:, 0], a[:, 1], b[:, 0], b[:, 1])[2]) / 1000.0
-    first_in_seg = np.r_[True, cseg[1:] != cseg[:-1]] if len(cseg) else np.zeros(0, dtype=bool)
-    prev_xy = np.where(first_in_seg[:, None], a[cseg], np.roll(cxy, 1, axis=0))
-    last_in_seg = np.r_[cseg[1:] != cseg[:-1], True] if len(cseg) else np.zeros(0, dtype=bool)
-    px = np.concatenate([prev_xy, cxy[last_in_seg]])
-    qx = np.concatenate([cxy, b[cseg[last_in_seg]]])
-    sub_km = np.asarray(GEOD.inv(px[:, 0], px[:, 1], qx[:, 0], qx[:, 1])[2]) / 1000.0 if len(px) else np.zeros(0)
-    to_cut_km = sub_km[:len(cseg)]
-    if len(cseg):
-        cut_seg_km = np.bincount(np.r_[cseg, cseg[last_in_seg]], weights=sub_km, minlength=len(seg_km))
-        has_cut = np.bincount(cseg, minlength=len(seg_km)) > 0
-        seg_km = np.where(has_cut, cut_seg_km, seg_km)
+    # geodesic length of every segment; a cut segment is measured piece by piece (vertex, cuts ..., vertex):
+    # one geodesic call for both
+    cut_km = np.zeros(nc)
+    if nc:
+        first_in_seg = np.ones(nc, dtype=bool)
+        first_in_seg[1:] = cseg[1:] != cseg[:-1]
+        last_in_seg = np.ones(nc, dtype=bool)
+        last_in_seg[:-1] = first_in_seg[1:]
+        prev_xy = a[cseg]
+        prev_xy[1:][~first_in_seg[1:]] = cxy[:-1][~first_in_seg[1:]]
+        px = np.concatenate([a, prev_xy, cxy[last_in_seg]])
+        qx = np.concatenate([b, cxy, b[cseg[last_in_seg]]])
+    else:
+        px, qx = a, b
+    km = np.asarray(GEOD.inv(px[:, 0], px[:, 1], qx[:, 0], qx[:, 1])[2]) / 1000.0
+    seg_km, sub_km = km[:len(a)], km[len(a):]
+    if nc:
+        cut_seg_km = np.bincount(np.concatenate([cseg, cseg[last_in_seg]]), weights=sub_km, minlength=len(seg_km))
+        seg_km[cseg] = cut_seg_km[cseg]
+        within = np.cumsum(sub_km[:nc])  # km from the segment's first vertex to each cut
+        start_of = np.flatnonzero(first_in_seg)
+        within -= np.repeat(within[start_of] - sub_km[:nc][start_of], np.diff(np.append(start_of, nc)))
     # chainage: km at each segment's start (from its line's start), km at each cut
-    cum = np.cumsum(seg_km)
-    seg_start_km = cum - seg_km
-    line_first_seg = np.cumsum(nseg) - nseg
-    seg_start_km -= np.repeat(seg_start_km[line_first_seg], nseg)
-    line_km = seg_start_km[line_first_seg + nseg - 1] + seg_km[line_first_seg + nseg - 1]
-    grp = np.cumsum(first_in_seg) - 1 if len(cseg) else np.zeros(0, dtype=np.int64)
-    within = np.cumsum(to_cut_km)
-    if len(cseg):
-        base = within[np.flatnonzero(first_in_seg)] - to_cut_km[first_in_seg]
-        within = within - base[grp]
-    cut_km = seg_start_km[cseg] + within if len(cseg) else np.zeros(0)
+    seg_start_km = np.cumsum(seg_km) - seg_km
+    seg_start_km -= np.repeat(seg_start_km[seg0], nseg)
+    line_km = seg_start_km[seg_end - 1] + seg_km[seg_end - 1]
+    if nc:
+        cut_km = seg_start_km[cseg] + within
 
-    # stretches between cuts: one per line start plus one per cut
+    # stretches between cuts, in order along each line: each line's start, then its cuts
     cut_line = seg_line[cseg]
-    s_line = np.concatenate([np.arange(len(lines)), cut_line])
-    s_km = np.concatenate([np.zeros(len(lines)), cut_km])
-    s_xy = np.concatenate([xy[vstart], cxy])
-    # the stretch's first sub-segment ends at the next cut on the same segment, else at the segment's end
-    nxt_same = np.r_[cseg[1:] == cseg[:-1], False] if len(cseg) else np.zeros(0, dtype=bool)
-    cut_next_xy = np.where(nxt_same[:, None], np.roll(cxy, -1, axis=0), b[cseg]) if len(cseg) else cxy
-    first_seg = line_first_seg
-    line_next_xy = np.where(np.isin(first_seg, cseg)[:, None], np.zeros((len(lines), 2)), b[first_seg])
-    if len(cseg):  # a line whose first segment is cut: its first stretch ends at that cut
-        fc = np.searchsorted(cseg, first_seg)
-        hit = (fc < len(cseg)) & (cseg[np.minimum(fc, len(cseg) - 1)] == first_seg)
-        line_next_xy[hit] = cxy[fc[hit]]
-    s_mid = (s_xy + np.concatenate([line_next_xy, cut_next_xy])) / 2.0
-    order = np.lexsort((s_km, s_line))
-    s_along = along[np.concatenate([line_first_seg, cseg])]  # the stretch's first sub-segment may lie on a border
-    s_line, s_km, s_xy, s_mid, s_along = s_line[order], s_km[order], s_xy[order], s_mid[order], s_along[order]
-    s_label = label_points(s_mid, layer, s_along)
+    per_line = np.bincount(cut_line, minlength=n_lines)
+    line_pos = np.arange(n_lines) + np.cumsum(per_line) - per_line
+    cut_pos = np.arange(nc) + cut_line + 1
+    m = n_lines + nc
+    s_line = np.empty(m, dtype=np.int64)
+    s_line[line_pos], s_line[cut_pos] = np.arange(n_lines), cut_line
+    s_km = np.empty(m)
+    s_km[line_pos], s_km[cut_pos] = 0.0, cut_km
+    s_xy = np.empty((m, 2))
+    s_xy[line_pos], s_xy[cut_pos] = xy[seg0 + np.arange(n_lines)], cxy
+    s_seg = np.empty(m, dtype=np.int64)  # the segment holding the stretch's first sub-segment
+    s_seg[line_pos], s_seg[cut_pos] = seg0, cseg
+    # that sub-segment ends at the next cut when it is on the same segment, else at the segment's end
+    s_next = b[s_seg]
+    same = np.zeros(m, dtype=bool)
+    same[:-1] = (s_seg[1:] == s_seg[:-1]) & (s_line[1:] == s_line[:-1])
+    s_next[same] = s_xy[1:][same[:-1]]
+    s_label = label_points((s_xy + s_next) / 2.0, layer, along[s_seg])
 
     # runs: consecutive stretches with one label
-    new = np.r_[True, (s_line[1:] != s_line[:-1]) | (s_label[1:] != s_label[:-1])]
+    new = np.ones(m, dtype=bool)
+    new[1:] = (s_line[1:] != s_line[:-1]) | (s_label[1:] != s_label[:-1])
     idx = np.flatnonzero(new)
     r_line, r_label, r_start_km, r_start = s_line[idx], s_label[idx], s_km[idx], s_xy[idx]
-    last_of_line = np.r_[r_line[1:] != r_line[:-1], True]
-    r_end_km = np.where(last_of_line, line_km[r_line], np.roll(r_start_km, -1))
-    r_end = np.where(last_of_line[:, None], xy[vstart + counts - 1][r_line], np.roll(r_start, -1, axis=0))
+    last_of_line = np.ones(len(idx), dtype=bool)
+    last_of_line[:-1] = r_line[1:] != r_line[:-1]
+    r_end_km = line_km[r_line]
+    r_end = xy[(np.cumsum(counts) - 1)[r_line]]
+    r_end_km[:-1][~last_of_line[:-1]] = r_start_km[1:][~last_of_line[:-1]]
+    r_end[:-1][~last_of_line[:-1]] = r_start[1:][~last_of_line[:-1]]
     runs = Runs(r_line, r_label, r_start_km, r_end_km, r_start, r_end)
-    return _fold(runs, len(lines), min_excursion_km, outside=len(layer.labels))
+    return _fold(runs, n_lines, min_excursion_km, outside=len(layer.labels))
 
 
 def _cuts(a: np.ndarray, b: np.ndarray, counts: np.ndarray, layer: Layer) -> tuple[np.ndarray, np.ndarray]:
@@ -209,7 +224,7 @@ def _cuts(a: np.ndarray, b: np.ndarray, counts: np.ndarray, layer: Layer) -> tup
     nchunk = -(-nseg // CHUNK_SEGMENTS)
     c0 = np.repeat(seg0, nchunk) + CHUNK_SEGMENTS * (np.arange(nchunk.sum()) - np.repeat(np.cumsum(nchunk) - nchunk,
                                                                                            nchunk))
-    k = np.diff(np.r_[c0, len(a)])  # the chunks tile the segments
+    k = np.diff(np.append(c0, len(a)))  # the chunks tile the segments
     corners = np.empty((len(c0), 2, 2))  # the diagonal of each chunk's box: same envelope, cheaper than a box
     corners[:, 0, 0], corners[:, 0, 1] = np.minimum.reduceat(sx0, c0), np.minimum.reduceat(sy0, c0)
     corners[:, 1, 0], corners[:, 1, 1] = np.maximum.reduceat(sx1, c0), np.maximum.reduceat(sy1, c0)
@@ -263,7 +278,9 @@ def _cuts(a: np.ndarray, b: np.ndarray, counts: np.ndarray, layer: Layer) -> tup
     at_end = (1.0 - ct) * seglen <= 1e-12
     cseg, ct = np.where(at_end, cseg + 1, cseg), np.where(at_end | (ct * seglen <= 1e-12), 0.0, ct)
     # a line's last vertex became (next line's first segment, 0) or (one past the end, 0): no cut, as its first
-    keep = ((ct > 0.0) | ~np.isin(cseg, seg0)) & (cseg < len(a))
+    line_start = np.zeros(len(a) + 1, dtype=bool)
+    line_start[seg0] = True
+    keep = ((ct > 0.0) | ~line_start[cseg]) & (cseg < len(a))
     cseg, ct = cseg[keep], ct[keep]
     seglen = np.hypot(*(b[cseg] - a[cseg]).T)
     order = np.lexsort((ct, cseg))
@@ -304,8 +321,10 @@ def _fold(runs: Runs, n_lines: int, limit: float, outside: int) -> Runs:
     todo = np.flatnonzero(short & (n_runs > 1))
     if not len(todo):
         return runs
-    bounds = np.r_[0, np.cumsum(n_runs)]
-    keep = ~np.isin(runs.line, todo)
+    bounds = np.concatenate([[0], np.cumsum(n_runs)])
+    folded = np.zeros(n_lines, dtype=bool)
+    folded[todo] = True
+    keep = ~folded[runs.line]
     parts: list[tuple[int, int, float, float, list[float], list[float]]] = []
     for ln in todo.tolist():
         s0, s1 = int(bounds[ln]), int(bounds[ln + 1])

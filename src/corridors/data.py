@@ -127,6 +127,21 @@ def section(id_or_name: str) -> pd.Series:
     return _find("corridors.geojson", id_or_name, "section", ("name",))
 
 
+def section_record(id_or_name: str) -> dict[str, Any]:
+    """``section()`` as a plain dict (properties and ``geometry``), without building a pandas row: for callers
+    that look sections up one at a time in a loop."""
+    hit = _index("corridors.geojson", ("name",)).get(_norm(id_or_name)) if isinstance(id_or_name, str) else None
+    if hit is None:
+        return dict(section(id_or_name))  # raises NotFoundError with the closest matches
+    return dict(_records("corridors.geojson")[hit])
+
+
+@functools.cache
+def _records(name: str) -> list[dict[str, Any]]:
+    gdf = _read(name)
+    return [dict(zip(gdf.columns, row)) for row in gdf.itertuples(index=False, name=None)]
+
+
 def node(id_or_name: str) -> pd.Series:
     """One node by id, name or alternative name (Alma-Ata, Druzhba, Nur Zholy ...)."""
     return _find("nodes.geojson", id_or_name, "node", ("name", "alt_names"))
