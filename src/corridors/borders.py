@@ -77,29 +77,32 @@ class Layer:
         self.poly_tree = shapely.STRtree(self.polygons)
         shapely.prepare(self.polygons)  # contains_xy below runs on the layer's side, prepared once
         rings, ring_owner = shapely.get_parts(shapely.boundary(self.polygons), return_index=True)
+        xy, ring = shapely.get_coordinates(rings, return_index=True)
+        v = np.flatnonzero(ring[1:] == ring[:-1])  # first vertex of every boundary segment
         # a border shared by two polygons is indexed once, under the lower polygon index (which also wins a
         # point lying on it, see label_points)
-        step = self.EDGE_VERTICES - 1
-        edges, owner, seen = [], [], set()
-        for ring, o in zip(rings, ring_owner.tolist()):
-            xy = shapely.get_coordinates(ring)
-            seg = np.concatenate([xy[:-1], xy[1:]], axis=1)
-            swap = (seg[:, 0] > seg[:, 2]) | ((seg[:, 0] == seg[:, 2]) & (seg[:, 1] > seg[:, 3]))
-            keys = [k.tobytes() for k in np.where(swap[:, None], seg[:, [2, 3, 0, 1]], seg)]
-            keep = np.array([k not in seen for k in keys], dtype=bool)
-            seen.update(keys)
-            new = np.flatnonzero(np.diff(np.r_[0, keep.astype(np.int8), 0]) == 1)  # runs of kept segments
-            end = np.flatnonzero(np.diff(np.r_[0, keep.astype(np.int8), 0]) == -1)
-            for i0, i1 in zip(new.tolist(), end.tolist()):
-                for i in range(i0, i1, step):
-                    edges.append(xy[i:min(i + step, i1) + 1])
-                    owner.append(o)
-        counts = np.array([len(e) for e in edges], dtype=np.int64)
-        self.edge_xy = np.concatenate(edges) if edges else np.empty((0, 2))
-        self.edge_start = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
-        self.edge_count = counts
-        self.edge_owner = np.asarray(owner, dtype=np.int64)  # polygon index of each edge
-        self.edges = shapely.linestrings(self.edge_xy, indices=np.repeat(np.arange(len(edges)), counts))
+        p, q = xy[v], xy[v + 1]
+        swap = (p[:, 0] > q[:, 0]) | ((p[:, 0] == q[:, 0]) & (p[:, 1] > q[:, 1]))
+        canon = np.where(swap[:, None], np.hstack([q, p]), np.hstack([p, q]))
+        keep = np.zeros(len(v), dtype=bool)
+        keep[np.unique(canon, axis=0, return_index=True)[1]] = True
+        kv = v[keep]
+        # edges: runs of consecutive kept segments, cut every EDGE_VERTICES - 1 segments
+        contiguous = np.zeros(len(kv), dtype=bool)
+        contiguous[1:] = kv[1:] == kv[:-1] + 1
+        run_starts = np.flatnonzero(~contiguous)
+        pos = np.arange(len(kv)) - np.repeat(run_starts, np.diff(np.append(run_starts, len(kv))))
+        starts = ~contiguous | (pos % (self.EDGE_VERTICES - 1) == 0)
+        first_seg = np.flatnonzero(starts)
+        last_seg = np.append(first_seg[1:] - 1, len(kv) - 1)
+        vert = np.concatenate([kv, kv[last_seg] + 1])  # each segment's first vertex, then each edge's last vertex
+        order = np.argsort(np.concatenate([np.arange(len(kv)), last_seg + 0.5]), kind="stable")
+        counts = last_seg - first_seg + 2
+        self.edge_xy = xy[vert[order]]
+        self.edge_start = (np.cumsum(counts) - counts).astype(np.int64)
+        self.edge_count = counts.astype(np.int64)
+        self.edge_owner = ring_owner[ring[kv[first_seg]]].astype(np.int64)  # polygon index of each edge
+        self.edges = shapely.linestrings(self.edge_xy, indices=np.repeat(np.arange(len(counts)), counts))
         self.edge_tree = shapely.STRtree(self.edges)
         self.edge_box = tuple(np.ascontiguousarray(c) for c in shapely.bounds(self.edges).T)  # x0, y0, x1, y1
         q0, q1 = self.edge_xy[:-1], self.edge_xy[1:]  # boxes of boundary segments (by first vertex index)

@@ -1,5 +1,8 @@
 """Command line: `corridors list|nodes|report|build|route|compare|analyze`. Output goes to stdout; errors name
-the fix."""
+the fix.
+
+Only the standard library loads before a command runs: ``corridors --help`` and argument errors never import
+geopandas (each command imports what it needs; networkx and folium only for routes and maps)."""
 
 from __future__ import annotations
 
@@ -8,17 +11,20 @@ import io
 import json
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
 
-from . import analysis, data
+    from . import analysis
 
 LIST_COLUMNS = ["id", "kind", "corridor", "name", "mode", "basis", "confidence", "length_km", "definition"]
 NODE_COLUMNS = ["id", "name", "kind", "country", "joins", "coord_confidence", "lon", "lat"]
 
 
 def _table(df: pd.DataFrame, fmt: str, geo: Any = None) -> str:
+    from . import data
+
     if fmt == "json":
         return json.dumps(df.to_dict("records"), ensure_ascii=False, indent=2)
     if fmt == "csv":
@@ -35,6 +41,8 @@ def _listify(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def cmd_list(args: argparse.Namespace) -> str:
+    from . import data
+
     secs = data.sections(args.kind)
     if args.corridor:
         secs = secs[secs["corridor"] == args.corridor]
@@ -42,6 +50,8 @@ def cmd_list(args: argparse.Namespace) -> str:
 
 
 def cmd_nodes(args: argparse.Namespace) -> str:
+    from . import data
+
     n = data.nodes(args.kind)
     if args.country:
         n = n[n["country"] == args.country.upper()]
@@ -50,6 +60,10 @@ def cmd_nodes(args: argparse.Namespace) -> str:
 
 
 def cmd_report(args: argparse.Namespace) -> str:
+    import pandas as pd
+
+    from . import analysis, data
+
     secs = data.sections()
     ids = list(args.ids)
     if args.corridor:
@@ -94,6 +108,8 @@ def _route_out(results: list[analysis.RouteAnalysis], fmt: str) -> str:
 
 
 def cmd_route(args: argparse.Namespace) -> str:
+    import pandas as pd
+
     from . import routes
 
     r = routes.route(*args.places, via=args.via or (), mode=args.mode)
@@ -125,7 +141,7 @@ def cmd_analyze(args: argparse.Namespace) -> str:
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="corridors", description="CAREC corridors as sourced data, analysis and maps.")
-    p.add_argument("--version", action="version", version=f"corridors {_version()}")
+    p.add_argument("--version", action=_Version, nargs=0, help="show the version and exit")
     sub = p.add_subparsers(dest="command", required=True)
     fmts = ["table", "json", "csv", "geojson"]
     s = sub.add_parser("list", help="list corridor sections and key routes")
@@ -164,14 +180,19 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def _version() -> str:
-    from . import __version__
+class _Version(argparse.Action):
+    """``--version``, looked up only when asked (reading the package metadata is slow to import)."""
 
-    return __version__
+    def __call__(self, parser: argparse.ArgumentParser, *args: Any, **kwargs: Any) -> None:
+        from . import __version__
+
+        parser.exit(message=f"corridors {__version__}\n")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    from . import analysis, data  # geopandas loads here, once a command is to run
+
     try:
         out = args.func(args)
     except (data.NotFoundError, analysis.RouteError) as exc:

@@ -22,16 +22,18 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
-import networkx as nx
 import numpy as np
 import pandas as pd
 import shapely
 
 from . import analysis, data, geodesy, io
 from .analysis import RouteAnalysis, RouteError
+
+if TYPE_CHECKING:
+    import networkx as nx  # imported when the network is first built (``_graph``), not with the package
 
 SNAP_KM = 15.0  # a place this close to a network node joins the network there
 NEAR_CAREC_KM = 2.0  # compare(): route length this close to a CAREC section line counts as on CAREC
@@ -102,6 +104,8 @@ def _graph(mode: str) -> nx.Graph:
     if mode not in MODES:
         raise RouteError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
     allowed = MODES[mode]
+    import networkx as nx
+
     coords, _ = _node_table()
     g = nx.Graph()
     for sid, ids, leg_modes in data.sections()[["id", "nodes", "leg_modes"]].itertuples(index=False):
@@ -360,6 +364,8 @@ def _segment_legs(a: dict[str, Any], b: dict[str, Any], g: nx.Graph, mode: str) 
     sb = (b["node"], 0.0) if b["node"] in g else _snap(b["lon"], b["lat"], g)
     path = None
     if sa and sb and sa[0] != sb[0]:
+        import networkx as nx
+
         try:
             path = nx.shortest_path(g, sa[0], sb[0], weight="km")
         except nx.NetworkXNoPath:
