@@ -221,12 +221,9 @@ def place(query: Any) -> dict[str, Any]:
         if country is None:
             raise PlaceError(f"{query!r}: unknown country {tail!r}; write it as an ISO3 code, e.g. 'Osh, KGZ'")
         name = head
-    try:
-        n = data.node(name)
-    except data.NotFoundError:
-        n = None
+    n = data.node_record(name)
     if n is not None and (country is None or country == n["country"] or country in (n["joins"] or [])):
-        return {"name": n["name"], "lon": float(n.geometry.x), "lat": float(n.geometry.y), "source": "node",
+        return {"name": n["name"], "lon": float(n["lon"]), "lat": float(n["lat"]), "source": "node",
                 "node": n["id"], "country": n["country"]}
     return _town(query, name, country)
 
