@@ -266,26 +266,36 @@ def _figures(flat: list[tuple[Any, ...]], outside: str) -> dict[str, Any]:
 
 
 @functools.cache
-def _nodes_xy(kind: str) -> tuple[np.ndarray, list[dict[str, Any]], np.ndarray]:
-    """Coordinates, id/name/joins and the sorted 'A|B' joins key of the nodes of one kind (cached)."""
+def _nodes_xy(kind: str) -> tuple[np.ndarray, list[dict[str, Any]], np.ndarray, np.ndarray]:
+    """Coordinates, id/name/joins, the sorted 'A|B' joins key and the order by latitude of the nodes of one kind
+    (cached)."""
     n = data.nodes(kind)
     rows = n[["id", "name", "joins"]].to_dict("records")
     keys = np.array(["|".join(sorted(set(r["joins"] or []))) for r in rows], dtype=object)
-    return shapely.get_coordinates(n.geometry.values), rows, keys
+    xy = shapely.get_coordinates(n.geometry.values)
+    return xy, rows, keys, np.argsort(xy[:, 1], kind="stable")
 
 
 def _nearest(points: list[tuple[float, float]], kind: str, limit_km: float,
              joins: list[set[str]] | None = None) -> list[dict[str, Any] | None]:
     """For each (lon, lat): the nearest node of ``kind`` within ``limit_km`` (preferring the given joins)."""
-    xy, rows, keys = _nodes_xy(kind)
+    xy, rows, keys, by_lat = _nodes_xy(kind)
     out: list[dict[str, Any] | None] = [None] * len(points)
     if not points or not len(xy):
         return out
     p = np.asarray(points, dtype=float)
-    # cheap equirectangular screen (1 deg lat = 111 km), then geodesic distances for the pairs that pass
-    dx = (p[:, None, 0] - xy[None, :, 0]) * np.cos(np.radians(p[:, None, 1])) * 111.3
-    dy = (p[:, None, 1] - xy[None, :, 1]) * 111.3
-    k_idx, n_idx = np.nonzero(np.hypot(dx, dy) <= limit_km * 1.5 + 1.0)
+    # cheap screen: nodes in the latitude band, then equirectangular distance (1 deg lat = 111.3 km), then
+    # geodesic distances for the pairs that pass
+    screen_km = limit_km * 1.5 + 1.0
+    lat = xy[by_lat, 1]
+    lo = np.searchsorted(lat, p[:, 1] - screen_km / 111.3, side="left")
+    cnt = np.searchsorted(lat, p[:, 1] + screen_km / 111.3, side="right") - lo
+    k_idx = np.repeat(np.arange(len(p)), cnt)
+    n_idx = by_lat[np.repeat(lo - (np.cumsum(cnt) - cnt), cnt) + np.arange(int(cnt.sum()))]
+    dx = (p[k_idx, 0] - xy[n_idx, 0]) * np.cos(np.radians(p[k_idx, 1])) * 111.3
+    dy = (p[k_idx, 1] - xy[n_idx, 1]) * 111.3
+    near = np.hypot(dx, dy) <= screen_km
+    k_idx, n_idx = k_idx[near], n_idx[near]
     d = np.asarray(geodesy.GEOD.inv(p[k_idx, 0], p[k_idx, 1], xy[n_idx, 0], xy[n_idx, 1])[2]) / 1000.0
     ok = d <= limit_km
     k_idx, n_idx, d = k_idx[ok], n_idx[ok], d[ok]
@@ -294,7 +304,7 @@ def _nearest(points: list[tuple[float, float]], kind: str, limit_km: float,
         other = (keys[n_idx] != want[k_idx]).astype(np.int8)
     else:
         other = np.zeros(len(k_idx), dtype=np.int8)
-    order = np.lexsort((d, other, k_idx))  # per point: matching joins first, then the nearest
+    order = np.lexsort((n_idx, d, other, k_idx))  # per point: matching joins first, then the nearest
     first = order[np.r_[True, k_idx[order][1:] != k_idx[order][:-1]]] if len(order) else order
     for k, n, km in zip(k_idx[first].tolist(), n_idx[first].tolist(), d[first].tolist()):
         out[k] = {**rows[n], "km": km}

@@ -162,15 +162,19 @@ def split(lines: Sequence[np.ndarray], layer: Layer, min_excursion_km: float = M
         last_in_seg[:-1] = first_in_seg[1:]
         prev_xy = a[cseg]
         prev_xy[1:][~first_in_seg[1:]] = cxy[:-1][~first_in_seg[1:]]
-        px = np.concatenate([a, prev_xy, cxy[last_in_seg]])
-        qx = np.concatenate([b, cxy, b[cseg[last_in_seg]]])
+        whole = np.ones(len(a), dtype=bool)  # segments measured in one piece
+        whole[cseg] = False
+        px = np.concatenate([a[whole], prev_xy, cxy[last_in_seg]])
+        qx = np.concatenate([b[whole], cxy, b[cseg[last_in_seg]]])
+        n_whole = int(whole.sum())
     else:
-        px, qx = a, b
+        whole, px, qx, n_whole = slice(None), a, b, len(a)
     km = np.asarray(GEOD.inv(px[:, 0], px[:, 1], qx[:, 0], qx[:, 1])[2]) / 1000.0
-    seg_km, sub_km = km[:len(a)], km[len(a):]
+    seg_km = np.zeros(len(a))
+    seg_km[whole] = km[:n_whole]
+    sub_km = km[n_whole:]
     if nc:
-        cut_seg_km = np.bincount(np.concatenate([cseg, cseg[last_in_seg]]), weights=sub_km, minlength=len(seg_km))
-        seg_km[cseg] = cut_seg_km[cseg]
+        seg_km += np.bincount(np.concatenate([cseg, cseg[last_in_seg]]), weights=sub_km, minlength=len(a))
         within = np.cumsum(sub_km[:nc])  # km from the segment's first vertex to each cut
         start_of = np.flatnonzero(first_in_seg)
         within -= np.repeat(within[start_of] - sub_km[:nc][start_of], np.diff(np.append(start_of, nc)))
