@@ -32,7 +32,7 @@ class RouteError(ValueError):
     """A route that cannot be analysed; the message names the problem and the fix."""
 
 
-@dataclass
+@dataclass(slots=True)
 class RouteAnalysis:
     """Figures for one route. ``to_feature()`` gives a GeoJSON Feature with the figures and ``units: km``."""
 
@@ -411,10 +411,12 @@ def _analyze_batch(items: list[Any], layer: borders.Layer, outside: str, countri
     _match(figs, countries_layer)
     results = []
     for (geom, meta), fig in zip(parsed, figs):
-        if meta:
-            nodes, by_mode = _section_nodes(meta)
-        else:
-            nodes, by_mode = [], {}
+        if not meta:  # a bare geometry: nothing known beyond the figures
+            results.append(RouteAnalysis(geom, fig["length_km"], fig["length_by_country_km"],
+                                         {"unspecified": fig["length_km"]}, fig["countries"], fig["crossings"],
+                                         fig["sea_legs"]))
+            continue
+        nodes, by_mode = _section_nodes(meta)
         if not by_mode:
             by_mode = {str(meta.get("mode") or "unspecified"): fig["length_km"]}
         else:  # leg lengths are node-to-node geodesics; scale away the sub-metre densification residue
