@@ -194,7 +194,8 @@ def _parts_many(geoms: list[shapely.Geometry]) -> list[list[np.ndarray]]:
                  and len(parts) == len(starts) and (counts >= 2).all() and ((hi - lo).max(axis=1) >= 1e-9).all()
                  and in_region.all())
         if sound:
-            chunks = np.split(xy, starts[1:])
+            ends = np.append(starts[1:], len(xy)).tolist()
+            chunks = [xy[i:j] for i, j in zip(starts.tolist(), ends)]  # views; np.split is slower per piece
             out: list[list[np.ndarray]] = [[] for _ in range(len(arr))]
             for o, c in zip(owner, chunks):
                 out[o].append(c)
@@ -240,27 +241,30 @@ def _figures_many(runs: borders.Runs, labels: list[str | None], nparts: list[int
 
 def _figures(flat: list[tuple[Any, ...]], outside: str) -> dict[str, Any]:
     """Length per polygon, ordered polygons, crossings and sea legs from a route's runs
-    (label or None, start km, end km, start lon/lat, end lon/lat)."""
+    (label or None, start km, end km, start lon/lat, end lon/lat), in one pass."""
     by: dict[str, float] = {}
-    for lab, a, b, _, _ in flat:
-        key = outside if lab is None else lab
-        by[key] = by.get(key, 0.0) + (b - a)
-    land = [p for p in flat if p[0] is not None]
-    crossings, sea_legs = [], []
-    for i in range(1, len(flat) - 1):
-        lab, a, b, s, e = flat[i]
-        if lab is None:
-            sea_legs.append({"from_country": str(flat[i - 1][0]), "to_country": str(flat[i + 1][0]),
-                             "start_km": a, "end_km": b, "length_km": b - a,
-                             "from_lon": s[0], "from_lat": s[1], "to_lon": e[0], "to_lat": e[1]})
-    for p, q in zip(land[:-1], land[1:]):
-        if p[0] != q[0]:
-            crossings.append({"from": p[0], "to": q[0], "lon": q[3][0], "lat": q[3][1],
-                              "km": q[1], "via": "sea" if q[1] > p[2] + 1e-9 else "land"})
     countries: list[str] = []
-    for p in land:
-        if not countries or countries[-1] != p[0]:
-            countries.append(p[0])
+    crossings: list[dict[str, Any]] = []
+    sea_legs: list[dict[str, Any]] = []
+    last_land = None  # the previous run inside a polygon
+    n = len(flat)
+    for i, run in enumerate(flat):
+        lab, a, b, s, e = run
+        if lab is None:
+            by[outside] = by.get(outside, 0.0) + (b - a)
+            if 0 < i < n - 1:
+                sea_legs.append({"from_country": str(flat[i - 1][0]), "to_country": str(flat[i + 1][0]),
+                                 "start_km": a, "end_km": b, "length_km": b - a,
+                                 "from_lon": s[0], "from_lat": s[1], "to_lon": e[0], "to_lat": e[1]})
+            continue
+        by[lab] = by.get(lab, 0.0) + (b - a)
+        if last_land is None:
+            countries.append(lab)
+        elif last_land[0] != lab:
+            crossings.append({"from": last_land[0], "to": lab, "lon": s[0], "lat": s[1], "km": a,
+                              "via": "sea" if a > last_land[2] + 1e-9 else "land"})
+            countries.append(lab)
+        last_land = run
     return {"length_km": flat[-1][2] if flat else 0.0, "length_by_country_km": by, "countries": countries,
             "crossings": crossings, "sea_legs": sea_legs}
 
