@@ -137,8 +137,9 @@ def split(lines: Sequence[np.ndarray], layer: Layer, min_excursion_km: float = M
     if not n_lines:
         e = np.empty(0)
         return Runs(e.astype(np.int64), e.astype(np.int64), e, e, np.empty((0, 2)), np.empty((0, 2)))
-    xy = np.concatenate([np.asarray(c, dtype=float)[:, :2] for c in lines]) if n_lines > 1 else \
-        np.asarray(lines[0], dtype=float)[:, :2]
+    xy = np.concatenate(lines) if n_lines > 1 else np.asarray(lines[0])
+    if xy.ndim != 2 or xy.shape[1] != 2 or xy.dtype != np.float64:  # z values, integers ...
+        xy = np.concatenate([np.asarray(c, dtype=float).reshape(len(c), -1)[:, :2] for c in lines])
     nseg = counts - 1
     seg_end = np.cumsum(nseg)
     seg0 = seg_end - nseg  # first segment of each line
