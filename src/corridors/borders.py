@@ -26,6 +26,7 @@ import shapely
 from .geodesy import GEOD
 
 MIN_EXCURSION_KM = 1.0
+SMALL_LAYER = 256  # up to this many polygons, points are screened against their boxes in numpy
 CHUNK_SEGMENTS = 6  # consecutive segments whose joint box queries the boundary index
 ON_BOUNDARY_DEG = 1e-9  # a midpoint this close to a boundary (about 0.1 mm) lies on it
 
@@ -75,6 +76,7 @@ class Layer:
         if len(self.labels) != len(self.polygons):
             raise ValueError("a layer needs exactly one label per polygon")
         self.poly_tree = shapely.STRtree(self.polygons)
+        self.poly_box = tuple(c[None, :] for c in shapely.bounds(self.polygons).T)  # x0, y0, x1, y1 as rows
         shapely.prepare(self.polygons)  # contains_xy below runs on the layer's side, prepared once
         rings, ring_owner = shapely.get_parts(shapely.boundary(self.polygons), return_index=True)
         xy, ring = shapely.get_coordinates(rings, return_index=True)
@@ -310,13 +312,16 @@ def label_points(xy: np.ndarray, layer: Layer, maybe_on_boundary: np.ndarray | N
     label = np.full(len(xy), len(layer.labels), dtype=np.int64)
     if not len(xy):
         return label
-    pts = shapely.points(xy)
-    mi, pi = layer.poly_tree.query(pts)
+    if len(layer.polygons) <= SMALL_LAYER:  # few polygons: their boxes tested in numpy, no point objects
+        x0, y0, x1, y1 = layer.poly_box
+        mi, pi = np.nonzero((xy[:, :1] >= x0) & (xy[:, :1] <= x1) & (xy[:, 1:] >= y0) & (xy[:, 1:] <= y1))
+    else:
+        mi, pi = layer.poly_tree.query(shapely.points(xy))
     inside = shapely.contains_xy(layer.polygons[pi], xy[mi, 0], xy[mi, 1])
     np.minimum.at(label, mi[inside], pi[inside])
     check = np.arange(len(xy)) if maybe_on_boundary is None else np.flatnonzero(maybe_on_boundary)
     if len(check):
-        bi, ei = layer.edge_tree.query(pts[check], predicate="dwithin", distance=ON_BOUNDARY_DEG)
+        bi, ei = layer.edge_tree.query(shapely.points(xy[check]), predicate="dwithin", distance=ON_BOUNDARY_DEG)
         np.minimum.at(label, check[bi], layer.edge_owner[ei])
     return label
 
