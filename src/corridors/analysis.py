@@ -309,7 +309,9 @@ def _nearest(points: list[tuple[float, float]], kind: str, limit_km: float,
     else:
         other = np.zeros(len(k_idx), dtype=np.int8)
     order = np.lexsort((n_idx, d, other, k_idx))  # per point: matching joins first, then the nearest
-    first = order[np.r_[True, k_idx[order][1:] != k_idx[order][:-1]]] if len(order) else order
+    head = np.ones(len(order), dtype=bool)
+    head[1:] = k_idx[order][1:] != k_idx[order][:-1]
+    first = order[head]
     for k, n, km in zip(k_idx[first].tolist(), n_idx[first].tolist(), d[first].tolist()):
         out[k] = {**rows[n], "km": km}
     return out
@@ -342,21 +344,28 @@ def _node_table() -> dict[str, tuple[float, float, str, str, str | None]]:
             in zip(n["id"], xy, n["name"], n["kind"], n["country"])}
 
 
+@functools.lru_cache(maxsize=4096)
+def _chainage(ids: tuple[str, ...]) -> tuple[list[float], list[float]]:
+    """Geodesic length of each leg between consecutive nodes and the km of each node (cached per node list)."""
+    table = _node_table()
+    missing = [i for i in ids if i not in table]
+    if missing:
+        raise KeyError(missing)
+    xy = np.array([table[i][:2] for i in ids])
+    leg = geodesy.segment_lengths_m(xy[:, 0], xy[:, 1]) / 1000.0
+    return leg.tolist(), np.concatenate([[0.0], np.cumsum(leg)]).tolist()
+
+
 def _section_nodes(meta: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, float]]:
     """Chainage of a section's nodes and its length by mode (road / rail / multimodal / ferry)."""
     ids = list(meta.get("nodes") or [])
     if not ids:
         return [], {}
     table = _node_table()
-    missing = [i for i in ids if i not in table]
-    if missing:
-        raise KeyError(missing)
     rows = [table[i] for i in ids]
-    xy = np.array([r[:2] for r in rows])
-    leg = geodesy.segment_lengths_m(xy[:, 0], xy[:, 1]) / 1000.0
-    km = np.concatenate([[0.0], np.cumsum(leg)]).tolist()
+    leg, km = _chainage(tuple(ids))
     by_mode: dict[str, float] = {}
-    for m, d in zip(meta.get("leg_modes") or [], leg.tolist()):
+    for m, d in zip(meta.get("leg_modes") or [], leg):
         by_mode[m] = by_mode.get(m, 0.0) + d
     out = [{"id": i, "name": r[2], "kind": r[3], "country": r[4], "km": k} for i, r, k in zip(ids, rows, km)]
     return out, by_mode
