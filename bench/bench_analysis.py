@@ -149,9 +149,10 @@ def main() -> None:
         assert np.allclose([r.length_km for r in res], km, atol=1e-3), "analyze_many and the floor disagree"
         del res
         reps = args.repeat if n <= 20_000 else 1
-        t_ours, t_floor = side_by_side(lambda: corridors.analyze_many(lines), lambda: floor(lines, polygons), reps)
+        t_ours, t_floor = side_by_side(lambda ls=lines: corridors.analyze_many(ls),
+                                       lambda ls=lines: floor(ls, polygons), reps)
         line(f"{n:>7,} routes ({len(pairs[0]):,} line/country pairs)", t_ours, t_floor, 2.0)
-        mb = peak_mb(lambda: corridors.analyze_many(lines))
+        mb = peak_mb(lambda ls=lines: corridors.analyze_many(ls))
         m = memory(n)
         grown = m["after"] - m["before"]
         print(f"  {'':42s} memory: RSS {m['before']:.0f} MB with the routes loaded, peak {m['after']:.0f} MB "
@@ -177,8 +178,8 @@ def main() -> None:
     pairs_ = [(a, b) for a, b in pairs_ if a in g and b in g] or [tuple(list(g.nodes)[:2])]
     for a, b in pairs_:
         corridors.route(a, b)  # warm
-        t_route, t_path = side_by_side(lambda: corridors.route(a, b),
-                                       lambda: nx.shortest_path(g, a, b, weight="km"), args.repeat * 5)
+        t_route, t_path = side_by_side(lambda a=a, b=b: corridors.route(a, b),
+                                       lambda a=a, b=b: nx.shortest_path(g, a, b, weight="km"), args.repeat * 5)
         ok = "ok" if t_route <= 0.003 else "MISSED"
         print(f"  route({a!r}, {b!r}) {t_route * 1000:7.3f} ms (aim <= 3 ms) {ok}; shortest path alone "
               f"{t_path * 1000:.3f} ms, ratio {t_route / t_path:.1f}x")

@@ -45,6 +45,7 @@ _MODULES = {"analysis", "borders", "cli", "data", "facts", "geodesy", "io", "map
 
 def __getattr__(name: str) -> Any:
     """Import the module behind a public name on first use (``corridors.maps`` and ``make_map`` bring folium)."""
+    value: Any
     if name == "__version__":
         value = _version()
     elif name in _LAZY:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import heapq
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 import shapely
@@ -171,7 +171,7 @@ def split(lines: Sequence[np.ndarray], layer: Layer, min_excursion_km: float = M
         qx = np.concatenate([b[whole], cxy, b[cseg[last_in_seg]]])
         n_whole = int(whole.sum())
     else:
-        whole, px, qx, n_whole = slice(None), a, b, len(a)
+        whole, px, qx, n_whole = np.ones(len(a), dtype=bool), a, b, len(a)
     km = np.asarray(GEOD.inv(px[:, 0], px[:, 1], qx[:, 0], qx[:, 1])[2]) / 1000.0
     seg_km = np.zeros(len(a))
     seg_km[whole] = km[:n_whole]
@@ -224,8 +224,10 @@ def split(lines: Sequence[np.ndarray], layer: Layer, min_excursion_km: float = M
     return _fold(runs, n_lines, min_excursion_km, outside=len(layer.labels))
 
 
-def _cuts(a: np.ndarray, b: np.ndarray, counts: np.ndarray, layer: Layer) -> tuple[np.ndarray, np.ndarray]:
-    """Where segments a->b meet the layer's boundaries: (segment index, lon/lat), in order along each line."""
+def _cuts(a: np.ndarray, b: np.ndarray, counts: np.ndarray, layer: Layer
+          ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Where segments a->b meet the layer's boundaries: (segment index, lon/lat) in order along each line, and
+    which segments run along a boundary."""
     # boxes of runs of up to CHUNK_SEGMENTS segments query the boundary index: tight enough for long lines
     nseg = counts - 1
     seg0 = np.cumsum(nseg) - nseg
@@ -357,7 +359,7 @@ def _fold(runs: Runs, n_lines: int, limit: float, outside: int) -> Runs:
     )
 
 
-def _fold_line(runs: list[list], limit: float, outside: int) -> list[list]:
+def _fold_line(runs: list[list[Any]], limit: float, outside: int) -> list[list[Any]]:
     """Merge short runs into their neighbours, shortest first: a brief exit and return, or a sliver at an end.
 
     Shortest first makes the result independent of the line's direction. A sliver of land at an end is kept
