@@ -26,17 +26,15 @@ from pathlib import Path
 SRC = Path(__file__).resolve().parents[1] / "src"
 
 
-def timed(argv: list[str], runs: int) -> float:
-    """Median wall time (s) of ``argv`` run ``runs`` times; it must exit 0, or 2 for an argument error."""
+def run(argv: list[str]) -> float:
+    """Wall time (s) of one run of ``argv``; it must exit 0, or 2 for an argument error."""
     env = {**os.environ, "PYTHONPATH": f"{SRC}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
-    times = []
-    for _ in range(runs):
-        t = time.perf_counter()
-        out = subprocess.run(argv, capture_output=True, env=env)
-        times.append(time.perf_counter() - t)
-        if out.returncode not in (0, 2):
-            raise SystemExit(f"{argv} failed: {out.stderr.decode()[-400:]}")
-    return statistics.median(times)
+    t = time.perf_counter()
+    out = subprocess.run(argv, capture_output=True, env=env)
+    elapsed = time.perf_counter() - t
+    if out.returncode not in (0, 2):
+        raise SystemExit(f"{argv} failed: {out.stderr.decode()[-400:]}")
+    return elapsed
 
 
 def main() -> None:
@@ -50,20 +48,27 @@ def main() -> None:
         track.write_text(json.dumps({"type": "FeatureCollection", "features": [{
             "type": "Feature", "properties": {"name": "Almaty - Bishkek"},
             "geometry": {"type": "LineString", "coordinates": [[76.95, 43.25], [75.6, 43.1], [74.6, 42.87]]}}]}))
-        t_python = timed([py, "-c", "pass"], args.runs)
-        t_gpd = timed([py, "-c", "import geopandas"], args.runs)
-        print(f"python -c pass {t_python:.3f} s; python -c 'import geopandas' {t_gpd:.3f} s")
-        print("no geopandas (aim: <= 0.2 s):")
-        for what in (["--help"], ["report", "--help"], ["route", "--mode", "boat", "Almaty"], ["nosuch"]):
-            t = timed(cli + what, args.runs)
-            print(f"  corridors {' '.join(what):34s} {t:6.3f} s  {'ok' if t <= 0.2 else 'MISSED'}"
-                  f"   ({t / t_python:.1f}x python alone)")
-        print("commands (aim: <= 1.2x import geopandas):")
-        for what in (["list"], ["nodes", "--kind", "bcp"], ["report", "almaty-bishkek"], ["report"],
-                     ["analyze", str(track)], ["compare", "almaty-bishkek", "1b"], ["route", "Almaty", "Bishkek"]):
-            t = timed(cli + what, args.runs)
-            label = " ".join(w if not w.endswith(".geojson") else "track.geojson" for w in what)
-            print(f"  corridors {label:34s} {t:6.3f} s  {t / t_gpd:5.2f}x  {'ok' if t / t_gpd <= 1.2 else 'MISSED'}")
+        light = [["--help"], ["report", "--help"], ["route", "--mode", "boat", "Almaty"], ["nosuch"]]
+        heavy = [["list"], ["nodes", "--kind", "bcp"], ["report", "almaty-bishkek"], ["report"],
+                 ["analyze", str(track)], ["compare", "almaty-bishkek", "1b"], ["route", "Almaty", "Bishkek"]]
+        argvs = {"python": [py, "-c", "pass"], "geopandas": [py, "-c", "import geopandas"]}
+        argvs.update({" ".join(w if not w.endswith(".geojson") else "track.geojson" for w in what): cli + what
+                      for what in light + heavy})
+        times: dict[str, list[float]] = {k: [] for k in argvs}
+        for _ in range(args.runs):  # round robin: every command sees the same machine load
+            for k, argv in argvs.items():
+                times[k].append(run(argv))
+    t = {k: statistics.median(v) for k, v in times.items()}
+    print(f"median of {args.runs} runs each: python -c pass {t.pop('python'):.3f} s; "
+          f"python -c 'import geopandas' {t['geopandas']:.3f} s")
+    t_gpd = t.pop("geopandas")
+    names = list(t)
+    print("no geopandas (aim: <= 0.2 s):")
+    for k in names[:len(light)]:
+        print(f"  corridors {k:34s} {t[k]:6.3f} s  {'ok' if t[k] <= 0.2 else 'MISSED'}")
+    print("commands (aim: <= 1.2x import geopandas):")
+    for k in names[len(light):]:
+        print(f"  corridors {k:34s} {t[k]:6.3f} s  {t[k] / t_gpd:5.2f}x  {'ok' if t[k] / t_gpd <= 1.2 else 'MISSED'}")
 
 
 if __name__ == "__main__":

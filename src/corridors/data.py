@@ -16,6 +16,7 @@ from typing import Any
 
 import geopandas as gpd
 import pandas as pd
+import shapely
 
 CRS = "EPSG:4326"
 
@@ -38,14 +39,26 @@ def geodata_dir() -> Path:
 @functools.cache
 def _read(name: str) -> gpd.GeoDataFrame:
     with open(geodata_dir() / name, encoding="utf-8") as f:
-        fc = json.load(f)
-    gdf = gpd.GeoDataFrame.from_features(fc["features"], crs=CRS)
+        text = f.read()
+    fc = json.loads(text)
+    gdf = _from_features(text, fc["features"])
     cols = list(fc["features"][0]["properties"]) if fc["features"] else []
     gdf = gdf[[*cols, "geometry"]]
     for col in cols:  # JSON null stays None (not NaN) in text columns
         if not pd.api.types.is_numeric_dtype(gdf[col]):
             gdf[col] = gdf[col].astype(object).where(gdf[col].notna(), None)
     return gdf
+
+
+def _from_features(text: str, features: list[dict[str, Any]]) -> gpd.GeoDataFrame:
+    """``GeoDataFrame.from_features``, with every geometry parsed by GEOS in one call on the file's text (several
+    times faster than building them from the parsed dicts); falls back to it when the two do not line up."""
+    geoms = shapely.get_parts(shapely.from_geojson(text)) if features else []
+    if len(geoms) != len(features) or (shapely.get_type_id(geoms) == 7).any() or \
+            any(f.get("geometry") is None for f in features):
+        return gpd.GeoDataFrame.from_features(features, crs=CRS)
+    return gpd.GeoDataFrame([{"geometry": g, **(f.get("properties") or {})} for g, f in zip(geoms, features)],
+                            crs=CRS)
 
 
 def sections(kind: str | None = None) -> gpd.GeoDataFrame:
