@@ -273,7 +273,8 @@ def _figures(flat: list[tuple[Any, ...]], outside: str) -> dict[str, Any]:
 def _nodes_xy(kind: str) -> tuple[np.ndarray, list[dict[str, Any]], np.ndarray, np.ndarray]:
     """Coordinates, id/name/joins, the sorted 'A|B' joins key and the order by latitude of the nodes of one kind
     (cached)."""
-    n = data.nodes(kind)
+    n = _nodes_frame()
+    n = n[n["kind"] == kind]
     rows = n[["id", "name", "joins"]].to_dict("records")
     keys = np.array(["|".join(sorted(set(r["joins"] or []))) for r in rows], dtype=object)
     xy = shapely.get_coordinates(n.geometry.values)
@@ -336,9 +337,14 @@ def _match(figs: list[dict[str, Any]], countries_layer: bool) -> None:
 
 
 @functools.cache
+def _nodes_frame() -> gpd.GeoDataFrame:
+    return data.nodes()
+
+
+@functools.cache
 def _node_table() -> dict[str, tuple[float, float, str, str, str | None]]:
     """Every node's lon, lat, name, kind and country by id (cached: no pandas per call)."""
-    n = data.nodes()
+    n = _nodes_frame()
     xy = shapely.get_coordinates(n.geometry.values).tolist()
     return {i: (x, y, name, kind, country) for i, (x, y), name, kind, country
             in zip(n["id"], xy, n["name"], n["kind"], n["country"])}

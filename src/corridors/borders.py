@@ -86,8 +86,10 @@ class Layer:
         p, q = xy[v], xy[v + 1]
         swap = (p[:, 0] > q[:, 0]) | ((p[:, 0] == q[:, 0]) & (p[:, 1] > q[:, 1]))
         canon = np.where(swap[:, None], np.hstack([q, p]), np.hstack([p, q]))
+        order = np.lexsort(canon.T[::-1])  # stable: equal segments stay in polygon order
+        srt = canon[order]
         keep = np.zeros(len(v), dtype=bool)
-        keep[np.unique(canon, axis=0, return_index=True)[1]] = True
+        keep[order[np.append(True, (srt[1:] != srt[:-1]).any(axis=1))]] = True
         kv = v[keep]
         # edges: runs of consecutive kept segments, cut every EDGE_VERTICES - 1 segments
         contiguous = np.zeros(len(kv), dtype=bool)
