@@ -71,3 +71,10 @@ def test_lazy_names_resolve_to_the_real_objects():
     assert set(corridors.__all__) <= set(dir(corridors))
     with pytest.raises(AttributeError):
         corridors.no_such_name  # noqa: B018
+
+
+def test_a_function_named_like_its_module_stays_the_function():
+    """corridors.facts is the function even once the submodule corridors.facts has been imported by another."""
+    loaded, out = loaded_after("import corridors\ncorridors.carec_investment_by_country()\n"
+                               "import corridors.facts\nprint(callable(corridors.facts), len(corridors.facts()) > 0)")
+    assert out.strip().endswith("True True")

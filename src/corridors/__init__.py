@@ -10,6 +10,8 @@ geopandas loads with the first data or analysis call, networkx with the first ro
 from __future__ import annotations
 
 import importlib
+import sys
+import types
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # what the lazy names below resolve to, for type checkers and IDEs
@@ -41,6 +43,20 @@ _LAZY = {
                     "routes"),
 }
 _MODULES = {"analysis", "borders", "cli", "data", "facts", "geodesy", "io", "maps", "network", "routes"}
+_SHADOWED = {"facts"}  # public functions named like their module: corridors.facts is the function
+
+
+class _Package(types.ModuleType):
+    """The package module: importing the submodule ``corridors.facts`` must not replace the function
+    ``corridors.facts`` (Python binds a submodule to its parent's attribute when it is first imported)."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in _SHADOWED and isinstance(value, types.ModuleType):
+            return  # the submodule stays in sys.modules["corridors.facts"]
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
 
 
 def __getattr__(name: str) -> Any:
@@ -50,7 +66,7 @@ def __getattr__(name: str) -> Any:
         value = _version()
     elif name in _LAZY:
         value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
-    elif name in _MODULES:
+    elif name in _MODULES and name not in _SHADOWED:
         value = importlib.import_module(f".{name}", __name__)
     else:
         raise AttributeError(f"module 'corridors' has no attribute {name!r}")
