@@ -159,3 +159,23 @@ def test_a_line_leaving_a_border_crosses_once_where_it_leaves(kaz_kgz_border):
     r = corridors.analyze(shapely.LineString([*xy[:m + 1], off]))
     assert r.countries == ["KAZ", "KGZ"] and [(c["from"], c["to"]) for c in r.crossings] == [("KAZ", "KGZ")]
     assert (r.crossings[0]["lon"], r.crossings[0]["lat"]) == pytest.approx(tuple(xy[m]))
+
+
+def write_fixture(path: Path = FIXTURE) -> None:
+    """Regenerate the fixture with whatever ``corridors`` is importable. Run it against the implementation the new
+    one must match (e.g. ``git worktree add /tmp/old d486d3c`` and ``PYTHONPATH=/tmp/old/src python
+    tests/test_analysis_equivalence.py``), never against the code under test."""
+    repo = Path(__file__).resolve().parents[1]
+    ids = corridors.sections().id.tolist()
+    out = {
+        "made_by": "corridors analysis at commit d486d3c (before the issue-14 rewrite); "
+                   "tests/test_analysis_equivalence.py",
+        "data_sha256": {f: hashlib.sha256((repo / "geodata" / f).read_bytes()).hexdigest() for f in DATA_FILES},
+        "random": [summary(r) for r in corridors.analyze_many(random_routes())],
+        "sections": {i: summary(corridors.analyze(i), nodes=True) for i in ids},
+    }
+    path.write_text(json.dumps(out, separators=(",", ":"), sort_keys=True), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    write_fixture()
