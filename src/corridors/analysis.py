@@ -6,12 +6,14 @@ GeoJSON Feature or geometry dict, a GeoDataFrame row / one-row GeoDataFrame / Ge
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import gc
 import json
 import math
 import warnings
 import weakref
-from collections.abc import Hashable, Iterable
+from collections.abc import Hashable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -172,8 +174,8 @@ def _as_geometry(route: Any) -> tuple[shapely.Geometry, dict[str, Any]]:
     """The route's line in EPSG:4326 and what is known about it (id, name, nodes ...)."""
     meta: dict[str, Any] = {}
     if isinstance(route, str):
-        row = data.section(route)
-        return row.geometry, row.to_dict()
+        rec = data.section_record(route)
+        return rec["geometry"], rec
     if isinstance(route, gpd.GeoDataFrame):
         if len(route) != 1:
             raise RouteError(f"pass one route, got a GeoDataFrame of {len(route)} rows; use analyze_many()")
@@ -353,7 +355,8 @@ def _parts_many(geoms: list[shapely.Geometry]) -> list[list[np.ndarray]]:
                  and len(parts) == len(starts) and (counts >= 2).all() and ((hi - lo).max(axis=1) >= 1e-9).all()
                  and in_region.all() and not (np.abs(np.diff(xy[:, 0]))[same] > 180).any())
         if sound:
-            chunks = np.split(xy, starts[1:])
+            ends = np.append(starts[1:], len(xy)).tolist()
+            chunks = [xy[i:j] for i, j in zip(starts.tolist(), ends)]  # views; np.split is slower per piece
             out: list[list[np.ndarray]] = [[] for _ in range(len(arr))]
             for o, c in zip(owner, chunks):
                 out[o].append(c)
@@ -709,41 +712,62 @@ def _figures(parts: list[np.ndarray], pieces: list[list[borders.Piece]], outside
 
 
 @functools.cache
-def _nodes_xy(kind: str) -> tuple[np.ndarray, list[dict[str, Any]]]:
-    n = data.nodes(kind)
-    return shapely.get_coordinates(n.geometry.values), n[["id", "name", "joins"]].to_dict("records")
+def _nodes_xy(kind: str) -> tuple[np.ndarray, list[dict[str, Any]], np.ndarray, np.ndarray]:
+    """Coordinates, id/name/joins, the sorted 'A|B' joins key and the order by latitude of the nodes of one kind
+    (cached)."""
+    n = _nodes_frame()
+    n = n[n["kind"] == kind]
+    rows = n[["id", "name", "joins"]].to_dict("records")
+    keys = np.array(["|".join(sorted(set(r["joins"] or []))) for r in rows], dtype=object)
+    xy = shapely.get_coordinates(n.geometry.values)
+    return xy, rows, keys, np.argsort(xy[:, 1], kind="stable")
 
 
 def _nearest(points: list[tuple[float, float]], kind: str, limit_km: float,
              joins: list[set[str]] | None = None) -> list[dict[str, Any] | None]:
     """For each (lon, lat): the nearest node of ``kind`` within ``limit_km`` (preferring the given joins)."""
-    xy, rows = _nodes_xy(kind)
+    xy, rows, keys, by_lat = _nodes_xy(kind)
+    out: list[dict[str, Any] | None] = [None] * len(points)
     if not points or not len(xy):
-        return [None] * len(points)
+        return out
     p = np.asarray(points, dtype=float)
-    # cheap equirectangular screen (1 deg lat = 111 km), then geodesic distances for the pairs that pass
-    dx = (p[:, None, 0] - xy[None, :, 0]) * np.cos(np.radians(p[:, None, 1])) * 111.3
-    dy = (p[:, None, 1] - xy[None, :, 1]) * 111.3
-    k_idx, n_idx = np.nonzero(np.hypot(dx, dy) <= limit_km * 1.5 + 1.0)
-    d = np.full((len(p), len(xy)), np.inf)
-    d[k_idx, n_idx] = np.asarray(geodesy.GEOD.inv(p[k_idx, 0], p[k_idx, 1], xy[n_idx, 0], xy[n_idx, 1])[2]) / 1000.0
-    out: list[dict[str, Any] | None] = []
-    for k in range(len(p)):
-        near = np.flatnonzero(d[k] <= limit_km)
-        if joins is not None:
-            near = near[np.lexsort((d[k][near], [set(rows[i]["joins"]) != joins[k] for i in near]))]
-        else:
-            near = near[np.argsort(d[k][near])]
-        out.append({**rows[near[0]], "km": float(d[k][near[0]])} if len(near) else None)
+    # cheap screen: nodes in the latitude band, then equirectangular distance (1 deg lat = 111.3 km), then
+    # geodesic distances for the pairs that pass
+    screen_km = limit_km * 1.5 + 1.0
+    lat = xy[by_lat, 1]
+    lo = np.searchsorted(lat, p[:, 1] - screen_km / 111.3, side="left")
+    cnt = np.searchsorted(lat, p[:, 1] + screen_km / 111.3, side="right") - lo
+    k_idx = np.repeat(np.arange(len(p)), cnt)
+    n_idx = by_lat[np.repeat(lo - (np.cumsum(cnt) - cnt), cnt) + np.arange(int(cnt.sum()))]
+    dx = (p[k_idx, 0] - xy[n_idx, 0]) * np.cos(np.radians(p[k_idx, 1])) * 111.3
+    dy = (p[k_idx, 1] - xy[n_idx, 1]) * 111.3
+    near = np.hypot(dx, dy) <= screen_km
+    k_idx, n_idx = k_idx[near], n_idx[near]
+    d = np.asarray(geodesy.GEOD.inv(p[k_idx, 0], p[k_idx, 1], xy[n_idx, 0], xy[n_idx, 1])[2]) / 1000.0
+    ok = d <= limit_km
+    k_idx, n_idx, d = k_idx[ok], n_idx[ok], d[ok]
+    if joins is not None:
+        want = np.array(["|".join(sorted(j)) for j in joins], dtype=object)
+        other = (keys[n_idx] != want[k_idx]).astype(np.int8)
+    else:
+        other = np.zeros(len(k_idx), dtype=np.int8)
+    order = np.lexsort((n_idx, d, other, k_idx))  # per point: matching joins first, then the nearest
+    head = np.ones(len(order), dtype=bool)
+    head[1:] = k_idx[order][1:] != k_idx[order][:-1]
+    first = order[head]
+    for k, n, km in zip(k_idx[first].tolist(), n_idx[first].tolist(), d[first].tolist()):
+        out[k] = {**rows[n], "km": km}
     return out
 
 
 def _match(figs: list[dict[str, Any]], countries_layer: bool) -> None:
     """Name the BCP of every land crossing and the ports of every sea leg, in one batch for all routes."""
-    land = [c for f in figs for c in f["crossings"] if c["via"] == "land" and countries_layer]
+    land = []
     for f in figs:
         for c in f["crossings"]:
             c["bcp"] = c["bcp_id"] = c["bcp_km"] = None
+            if countries_layer and c["via"] == "land":
+                land.append(c)
     hits = _nearest([(c["lon"], c["lat"]) for c in land], "bcp", BCP_MATCH_KM, [{c["from"], c["to"]} for c in land])
     for c, hit in zip(land, hits):
         if hit:
@@ -754,23 +778,48 @@ def _match(figs: list[dict[str, Any]], countries_layer: bool) -> None:
             s[f"{end}_port"] = hit["name"] if hit else None
 
 
+@functools.cache
+def _nodes_frame() -> gpd.GeoDataFrame:
+    return data.nodes()
+
+
+@functools.cache
+def _node_table() -> dict[str, tuple[float, float, str, str, str | None]]:
+    """Every node's lon, lat, name, kind and country by id (cached: no pandas per call)."""
+    n = _nodes_frame()
+    xy = shapely.get_coordinates(n.geometry.values).tolist()
+    return {i: (x, y, name, kind, country) for i, (x, y), name, kind, country
+            in zip(n["id"], xy, n["name"], n["kind"], n["country"])}
+
+
+@functools.lru_cache(maxsize=4096)
+def _chainage(ids: tuple[str, ...]) -> tuple[list[float], list[float]]:
+    """Geodesic length of each leg between consecutive nodes and the km of each node (cached per node list)."""
+    table = _node_table()
+    missing = [i for i in ids if i not in table]
+    if missing:
+        raise KeyError(missing)
+    xy = np.array([table[i][:2] for i in ids])
+    leg = geodesy.segment_lengths_m(xy[:, 0], xy[:, 1]) / 1000.0
+    return leg.tolist(), np.concatenate([[0.0], np.cumsum(leg)]).tolist()
+
+
 def _section_nodes(meta: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, float]]:
     """Chainage of a section's nodes and its length by mode (road / rail / multimodal / ferry)."""
     ids = list(meta.get("nodes") or [])
     if not ids:
         return [], {}
-    allnodes = data.nodes().set_index("id")
-    rows = allnodes.loc[ids]
-    xy = shapely.get_coordinates(rows.geometry.values)
-    leg = geodesy.segment_lengths_m(xy[:, 0], xy[:, 1]) / 1000.0
-    if meta.get("leg_km") is not None and len(meta["leg_km"]) == len(leg):  # traced on the network (issue 16)
-        leg = np.asarray(meta["leg_km"], dtype=float)
-    km = np.concatenate([[0.0], np.cumsum(leg)])
+    table = _node_table()
+    rows = [table[i] for i in ids]
+    leg, km = _chainage(tuple(ids))
+    traced = meta.get("leg_km")
+    if traced is not None and len(traced) == len(leg):  # traced on the network (issue 16): the real leg lengths
+        leg = [float(v) for v in traced]
+        km = np.concatenate([[0.0], np.cumsum(leg)]).tolist()
     by_mode: dict[str, float] = {}
     for m, d in zip(meta.get("leg_modes") or [], leg):
-        by_mode[m] = by_mode.get(m, 0.0) + float(d)
-    out = [{"id": i, "name": r["name"], "kind": r["kind"], "country": r["country"], "km": float(k)}
-           for i, (_, r), k in zip(ids, rows.iterrows(), km)]
+        by_mode[m] = by_mode.get(m, 0.0) + d
+    out = [{"id": i, "name": r[2], "kind": r[3], "country": r[4], "km": k} for i, r, k in zip(ids, rows, km)]
     return out, by_mode
 
 
@@ -790,6 +839,9 @@ def analyze(route: Any, *, countries: gpd.GeoDataFrame | None = None, id_column:
     r = _analyze_all([route], countries, id_column, refuse_swapped=True)[0]
     r.year, r.assume_mode = year, mode
     return r
+
+
+CHUNK = 5000  # routes analysed per batch: memory stays linear in the number of routes
 
 
 def analyze_many(routes: Iterable[Any] | gpd.GeoDataFrame, *, countries: gpd.GeoDataFrame | None = None,
@@ -829,8 +881,28 @@ def _analyze_all(routes: Iterable[Any] | gpd.GeoDataFrame, countries: gpd.GeoDat
     else:
         items = list(routes)
     layer = make_layer(countries, id_column)
-    if not items:
-        return []
+    results: list[RouteAnalysis] = []
+    with _gc_paused():
+        for i in range(0, len(items), CHUNK):  # memory grows with the batch, not with the whole input
+            results += _analyze_batch(items[i:i + CHUNK], layer, countries, refuse_swapped)
+    return results
+
+
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector: a batch allocates hundreds of thousands of small dicts and lists
+    (no cycles among them), and the collector's passes over them took half the time of the whole analysis."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+def _analyze_batch(items: list[Any], layer: borders.Layer, countries: gpd.GeoDataFrame | None,
+                   refuse_swapped: bool) -> list[RouteAnalysis]:
     parsed = [_as_geometry(r) for r in items]
     parts = _parts_many([g for g, _ in parsed])
     notes = _swap_notes(parts, refuse_swapped) if countries is None else [[] for _ in parts]
@@ -865,6 +937,11 @@ def _analyze_all(routes: Iterable[Any] | gpd.GeoDataFrame, countries: gpd.GeoDat
     _match(figs, countries is None)
     results = []
     for (geom, meta), fig in zip(parsed, figs):
+        if not meta:  # a bare geometry: nothing known beyond the figures
+            results.append(RouteAnalysis(geom, fig["length_km"], fig["length_by_country_km"],
+                                         {"unspecified": fig["length_km"]}, fig["countries"], fig["crossings"],
+                                         fig["sea_legs"]))
+            continue
         nodes, by_mode = _section_nodes(meta)
         if not by_mode:
             by_mode = {str(meta.get("mode") or "unspecified"): fig["length_km"]}
@@ -902,11 +979,11 @@ def corridor_length_by_country(corridor: str | int, *, countries: gpd.GeoDataFra
     layer = make_layer(countries, id_column)
     parts = [np.asarray(g.coords) for g in getattr(merged, "geoms", [merged])]
     outside = SEA if countries is None else "outside"
+    runs = borders.split(parts, layer)
+    labels = [*map(str, layer.labels), outside]
     by: dict[str, float] = {}
-    for ps in borders.pieces_many(parts, layer):
-        for p in ps:
-            key = outside if p.label is None else str(p.label)
-            by[key] = by.get(key, 0.0) + p.length_km
+    for lab, km in zip(runs.label.tolist(), (runs.end_km - runs.start_km).tolist()):
+        by[labels[lab]] = by.get(labels[lab], 0.0) + km
     return dict(sorted(by.items(), key=lambda kv: -kv[1]))
 
 

@@ -1,15 +1,24 @@
-"""Split lines by a polygon layer (countries by default) into ordered pieces, vectorised over many lines.
+"""Split lines by a polygon layer (countries by default) into ordered runs, vectorised over many lines.
 
-Each line is cut at every boundary it meets; each sub-segment is labelled with the polygon that holds its
-midpoint (None outside every polygon: sea, or outside the layer). Runs shorter than ``min_excursion_km``
-that leave a polygon and come back to it are folded into it, so border and coastline noise never makes a
-phantom crossing. Lengths are geodesic (WGS84); the pieces of a line sum to its length.
+Each line is cut wherever it meets a polygon boundary; the stretch between two cuts lies in one polygon and is
+labelled by the polygon that holds its first sub-segment's midpoint (None outside every polygon: sea, or outside
+the layer). A midpoint on a boundary (a line drawn along a border or coast) belongs to the polygons whose
+boundary it lies on, so a line along a border stays in one country instead of flickering between the two
+and "sea". Runs shorter than ``min_excursion_km`` that leave a polygon and come back to it are folded into it,
+shortest first, so border and coastline noise never makes a phantom crossing and a line and its reverse give
+the same figures. Lengths are geodesic (WGS84); the runs of a line sum to its length.
+
+The work is done on flat numpy arrays for all lines at once: one bounding-box query of the boundary index, the
+segment/boundary intersections in numpy, one point-in-polygon test per stretch (not per vertex) and one
+geodesic call for all segments and cut points. Python loops run only over lines that need folding.
 """
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 import numpy as np
 import shapely
@@ -17,6 +26,9 @@ import shapely
 from .geodesy import GEOD
 
 MIN_EXCURSION_KM = 1.0
+SMALL_LAYER = 256  # up to this many polygons, points are screened against their boxes in numpy
+CHUNK_SEGMENTS = 6  # consecutive segments whose joint box queries the boundary index
+ON_BOUNDARY_DEG = 1e-9  # a midpoint this close to a boundary (about 0.1 mm) lies on it
 
 
 @dataclass(frozen=True)
@@ -34,6 +46,21 @@ class Piece:
         return self.end_km - self.start_km
 
 
+class Runs(NamedTuple):
+    """Ordered runs of many lines as flat arrays, sorted by line then position.
+
+    ``label`` indexes the layer's labels; ``len(layer.labels)`` means outside every polygon. ``start``/``end``
+    are (n, 2) lon/lat arrays of each run's first and last point.
+    """
+
+    line: np.ndarray
+    label: np.ndarray
+    start_km: np.ndarray
+    end_km: np.ndarray
+    start: np.ndarray
+    end: np.ndarray
+
+
 class Layer:
     """Polygons with labels and their spatial indexes, built once and reused for many lines.
 
@@ -41,7 +68,7 @@ class Layer:
     a border touches only the few edges near it, not a whole country's outline.
     """
 
-    EDGE_VERTICES = 8
+    EDGE_VERTICES = 4
 
     def __init__(self, geometries: Sequence[shapely.Geometry], labels: Sequence[Hashable]):
         self.polygons = np.asarray(geometries, dtype=object)
@@ -49,17 +76,42 @@ class Layer:
         if len(self.labels) != len(self.polygons):
             raise ValueError("a layer needs exactly one label per polygon")
         self.poly_tree = shapely.STRtree(self.polygons)
+        self.poly_box = tuple(c[None, :] for c in shapely.bounds(self.polygons).T)  # x0, y0, x1, y1 as rows
         shapely.prepare(self.polygons)  # contains_xy below runs on the layer's side, prepared once
-        rings = shapely.get_parts(shapely.boundary(self.polygons))
-        edges = []
-        for ring in rings:
-            xy = shapely.get_coordinates(ring)
-            step = self.EDGE_VERTICES - 1
-            edges += [xy[i:i + self.EDGE_VERTICES] for i in range(0, max(len(xy) - 1, 1), step)]
-        edges = [e for e in edges if len(e) >= 2]
-        self.edges = shapely.linestrings(np.concatenate(edges), indices=np.repeat(np.arange(len(edges)),
-                                                                                  [len(e) for e in edges]))
+        rings, ring_owner = shapely.get_parts(shapely.boundary(self.polygons), return_index=True)
+        xy, ring = shapely.get_coordinates(rings, return_index=True)
+        v = np.flatnonzero(ring[1:] == ring[:-1])  # first vertex of every boundary segment
+        # a border shared by two polygons is indexed once, under the lower polygon index (which also wins a
+        # point lying on it, see label_points)
+        p, q = xy[v], xy[v + 1]
+        swap = (p[:, 0] > q[:, 0]) | ((p[:, 0] == q[:, 0]) & (p[:, 1] > q[:, 1]))
+        canon = np.where(swap[:, None], np.hstack([q, p]), np.hstack([p, q]))
+        order = np.lexsort(canon.T[::-1])  # stable: equal segments stay in polygon order
+        srt = canon[order]
+        keep = np.zeros(len(v), dtype=bool)
+        keep[order[np.append(True, (srt[1:] != srt[:-1]).any(axis=1))]] = True
+        kv = v[keep]
+        # edges: runs of consecutive kept segments, cut every EDGE_VERTICES - 1 segments
+        contiguous = np.zeros(len(kv), dtype=bool)
+        contiguous[1:] = kv[1:] == kv[:-1] + 1
+        run_starts = np.flatnonzero(~contiguous)
+        pos = np.arange(len(kv)) - np.repeat(run_starts, np.diff(np.append(run_starts, len(kv))))
+        starts = ~contiguous | (pos % (self.EDGE_VERTICES - 1) == 0)
+        first_seg = np.flatnonzero(starts)
+        last_seg = np.append(first_seg[1:] - 1, len(kv) - 1)
+        vert = np.concatenate([kv, kv[last_seg] + 1])  # each segment's first vertex, then each edge's last vertex
+        order = np.argsort(np.concatenate([np.arange(len(kv)), last_seg + 0.5]), kind="stable")
+        counts = last_seg - first_seg + 2
+        self.edge_xy = xy[vert[order]]
+        self.edge_start = (np.cumsum(counts) - counts).astype(np.int64)
+        self.edge_count = counts.astype(np.int64)
+        self.edge_owner = ring_owner[ring[kv[first_seg]]].astype(np.int64)  # polygon index of each edge
+        self.edges = shapely.linestrings(self.edge_xy, indices=np.repeat(np.arange(len(counts)), counts))
         self.edge_tree = shapely.STRtree(self.edges)
+        self.edge_box = tuple(np.ascontiguousarray(c) for c in shapely.bounds(self.edges).T)  # x0, y0, x1, y1
+        q0, q1 = self.edge_xy[:-1], self.edge_xy[1:]  # boxes of boundary segments (by first vertex index)
+        lo, hi = np.minimum(q0, q1), np.maximum(q0, q1)
+        self.seg_box = (lo[:, 0].copy(), lo[:, 1].copy(), hi[:, 0].copy(), hi[:, 1].copy())
 
 
 def pieces(coords: np.ndarray, layer: Layer, min_excursion_km: float = MIN_EXCURSION_KM) -> list[Piece]:
@@ -70,95 +122,289 @@ def pieces(coords: np.ndarray, layer: Layer, min_excursion_km: float = MIN_EXCUR
 def pieces_many(
     lines: Sequence[np.ndarray], layer: Layer, min_excursion_km: float = MIN_EXCURSION_KM
 ) -> list[list[Piece]]:
-    """``pieces`` for many lines at once: one spatial query, one intersection and one geodesic call in all."""
-    counts = np.array([len(c) for c in lines])
-    if (counts < 2).any():
-        raise ValueError("every line needs at least two vertices")
-    xy = np.concatenate([np.asarray(c, dtype=float) for c in lines])
-    route = np.repeat(np.arange(len(lines)), counts)
-
-    # planar position of every vertex along its own line (what line_locate_point measures)
-    step = np.hypot(*np.diff(xy, axis=0).T)
-    step[route[1:] != route[:-1]] = 0.0
-    pos = np.concatenate([[0.0], np.cumsum(step)])
-    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    pos -= np.repeat(pos[starts], counts)
-
-    # where each segment meets a boundary edge
-    first = np.flatnonzero(route[1:] == route[:-1])  # index of each segment's first vertex
-    segments = shapely.linestrings(np.stack([xy[first], xy[first + 1]], axis=1))
-    si, ei = layer.edge_tree.query(segments, predicate="intersects")
-    cut_xy, cut_route, cut_pos = np.empty((0, 2)), np.empty(0, dtype=int), np.empty(0)
-    if len(si):
-        hits = shapely.intersection(segments[si], layer.edges[ei])
-        cut_xy, which = shapely.get_coordinates(hits, return_index=True)
-        v = first[si[which]]
-        cut_route = route[v]
-        cut_pos = pos[v] + np.hypot(*(cut_xy - xy[v]).T)
-
-    all_xy = np.concatenate([xy, cut_xy])
-    all_route = np.concatenate([route, cut_route])
-    all_pos = np.concatenate([pos, cut_pos])
-    order = np.lexsort((all_pos, all_route))
-    all_xy, all_route, all_pos = all_xy[order], all_route[order], all_pos[order]
-    keep = np.ones(len(all_pos), dtype=bool)
-    keep[1:] = (all_route[1:] != all_route[:-1]) | (np.diff(all_pos) > 1e-12)
-    all_xy, all_route = all_xy[keep], all_route[keep]
-
-    # label and measure every sub-segment inside a line
-    seg = np.flatnonzero(all_route[1:] == all_route[:-1])
-    a, b = all_xy[seg], all_xy[seg + 1]
-    label_idx = np.full(len(seg), len(layer.labels))  # sentinel: outside every polygon
-    mid = (a + b) / 2.0
-    mi, pi = layer.poly_tree.query(shapely.points(mid))
-    inside = shapely.contains_xy(layer.polygons[pi], mid[mi, 0], mid[mi, 1])
-    np.minimum.at(label_idx, mi[inside], pi[inside])  # lowest layer index wins where polygons overlap
-    seg_km = np.asarray(GEOD.inv(a[:, 0], a[:, 1], b[:, 0], b[:, 1])[2]) / 1000.0
-
+    """``pieces`` for many lines at once (``Piece`` objects built from ``split``)."""
+    r = split(lines, layer, min_excursion_km)
     labels = [*layer.labels, None]
-    seg_route = all_route[seg]
-    bounds = np.searchsorted(seg_route, np.arange(len(lines) + 1))
-    out = []
-    for r in range(len(lines)):
-        s0, s1 = bounds[r], bounds[r + 1]
-        km = np.concatenate([[0.0], np.cumsum(seg_km[s0:s1])])
-        lab = label_idx[s0:s1]
-        change = np.flatnonzero(np.diff(lab) != 0) + 1
-        edges = np.concatenate([[0], change, [s1 - s0]])
-        runs = [[int(lab[i]), int(i), int(j)] for i, j in zip(edges[:-1], edges[1:])]
-        runs = _fold_excursions(runs, km, min_excursion_km, outside=len(layer.labels))
-        seg_a, seg_b = a[s0:s1], b[s0:s1]
-        out.append([
-            Piece(labels[lab_i], float(km[i]), float(km[j]),
-                  (float(seg_a[i][0]), float(seg_a[i][1])), (float(seg_b[j - 1][0]), float(seg_b[j - 1][1])))
-            for lab_i, i, j in runs
-        ])
+    out: list[list[Piece]] = [[] for _ in lines]
+    for ln, lab, a, b, s, e in zip(r.line.tolist(), r.label.tolist(), r.start_km.tolist(), r.end_km.tolist(),
+                                   r.start.tolist(), r.end.tolist()):
+        out[ln].append(Piece(labels[lab], a, b, (s[0], s[1]), (e[0], e[1])))
     return out
 
 
-def _fold_excursions(runs: list[list[int]], km: np.ndarray, limit: float, outside: int) -> list[list[int]]:
-    """Merge short runs into their neighbours: a brief exit and return, or a sliver at either end.
+def split(lines: Sequence[np.ndarray], layer: Layer, min_excursion_km: float = MIN_EXCURSION_KM) -> Runs:
+    """Ordered runs of many lines (each an N x 2 lon/lat array, N >= 2) inside the polygons of ``layer``."""
+    n_lines = len(lines)
+    counts = np.fromiter((len(c) for c in lines), dtype=np.int64, count=n_lines)
+    if (counts < 2).any():
+        raise ValueError("every line needs at least two vertices")
+    if not n_lines:
+        e = np.empty(0)
+        return Runs(e.astype(np.int64), e.astype(np.int64), e, e, np.empty((0, 2)), np.empty((0, 2)))
+    xy = np.concatenate(lines) if n_lines > 1 else np.asarray(lines[0])
+    if xy.ndim != 2 or xy.shape[1] != 2 or xy.dtype != np.float64:  # z values, integers ...
+        xy = np.concatenate([np.asarray(c, dtype=float).reshape(len(c), -1)[:, :2] for c in lines])
+    nseg = counts - 1
+    seg_end = np.cumsum(nseg)
+    seg0 = seg_end - nseg  # first segment of each line
+    line_of_vertex = np.repeat(np.arange(n_lines), counts)
+    is_first = np.ones(len(xy), dtype=bool)  # vertex i starts segment i - (its line's index) unless last of line
+    is_first[np.cumsum(counts) - 1] = False
+    a_idx = np.flatnonzero(is_first)
+    a, b = xy[a_idx], xy[a_idx + 1]
+    seg_line = line_of_vertex[a_idx]
 
-    A sliver of land at an end is kept when its neighbour is open water: a route that starts at a port on
-    the coast starts in that port's country.
+    cseg, cxy, along = _cuts(a, b, counts, layer)
+    nc = len(cseg)
+
+    # geodesic length of every segment; a cut segment is measured piece by piece (vertex, cuts ..., vertex):
+    # one geodesic call for both
+    cut_km = np.zeros(nc)
+    if nc:
+        first_in_seg = np.ones(nc, dtype=bool)
+        first_in_seg[1:] = cseg[1:] != cseg[:-1]
+        last_in_seg = np.ones(nc, dtype=bool)
+        last_in_seg[:-1] = first_in_seg[1:]
+        prev_xy = a[cseg]
+        prev_xy[1:][~first_in_seg[1:]] = cxy[:-1][~first_in_seg[1:]]
+        whole = np.ones(len(a), dtype=bool)  # segments measured in one piece
+        whole[cseg] = False
+        px = np.concatenate([a[whole], prev_xy, cxy[last_in_seg]])
+        qx = np.concatenate([b[whole], cxy, b[cseg[last_in_seg]]])
+        n_whole = int(whole.sum())
+    else:
+        whole, px, qx, n_whole = np.ones(len(a), dtype=bool), a, b, len(a)
+    km = np.asarray(GEOD.inv(px[:, 0], px[:, 1], qx[:, 0], qx[:, 1])[2]) / 1000.0
+    seg_km = np.zeros(len(a))
+    seg_km[whole] = km[:n_whole]
+    sub_km = km[n_whole:]
+    if nc:
+        seg_km += np.bincount(np.concatenate([cseg, cseg[last_in_seg]]), weights=sub_km, minlength=len(a))
+        within = np.cumsum(sub_km[:nc])  # km from the segment's first vertex to each cut
+        start_of = np.flatnonzero(first_in_seg)
+        within -= np.repeat(within[start_of] - sub_km[:nc][start_of], np.diff(np.append(start_of, nc)))
+    # chainage: km at each segment's start (from its line's start), km at each cut
+    seg_start_km = np.cumsum(seg_km) - seg_km
+    seg_start_km -= np.repeat(seg_start_km[seg0], nseg)
+    line_km = seg_start_km[seg_end - 1] + seg_km[seg_end - 1]
+    if nc:
+        cut_km = seg_start_km[cseg] + within
+
+    # stretches between cuts, in order along each line: each line's start, then its cuts
+    cut_line = seg_line[cseg]
+    per_line = np.bincount(cut_line, minlength=n_lines)
+    line_pos = np.arange(n_lines) + np.cumsum(per_line) - per_line
+    cut_pos = np.arange(nc) + cut_line + 1
+    m = n_lines + nc
+    s_line = np.empty(m, dtype=np.int64)
+    s_line[line_pos], s_line[cut_pos] = np.arange(n_lines), cut_line
+    s_km = np.empty(m)
+    s_km[line_pos], s_km[cut_pos] = 0.0, cut_km
+    s_xy = np.empty((m, 2))
+    s_xy[line_pos], s_xy[cut_pos] = xy[seg0 + np.arange(n_lines)], cxy
+    s_seg = np.empty(m, dtype=np.int64)  # the segment holding the stretch's first sub-segment
+    s_seg[line_pos], s_seg[cut_pos] = seg0, cseg
+    # that sub-segment ends at the next cut when it is on the same segment, else at the segment's end
+    s_next = b[s_seg]
+    same = np.zeros(m, dtype=bool)
+    same[:-1] = (s_seg[1:] == s_seg[:-1]) & (s_line[1:] == s_line[:-1])
+    s_next[same] = s_xy[1:][same[:-1]]
+    s_label = label_points((s_xy + s_next) / 2.0, layer, along[s_seg])
+
+    # runs: consecutive stretches with one label
+    new = np.ones(m, dtype=bool)
+    new[1:] = (s_line[1:] != s_line[:-1]) | (s_label[1:] != s_label[:-1])
+    idx = np.flatnonzero(new)
+    r_line, r_label, r_start_km, r_start = s_line[idx], s_label[idx], s_km[idx], s_xy[idx]
+    last_of_line = np.ones(len(idx), dtype=bool)
+    last_of_line[:-1] = r_line[1:] != r_line[:-1]
+    r_end_km = line_km[r_line]
+    r_end = xy[(np.cumsum(counts) - 1)[r_line]]
+    r_end_km[:-1][~last_of_line[:-1]] = r_start_km[1:][~last_of_line[:-1]]
+    r_end[:-1][~last_of_line[:-1]] = r_start[1:][~last_of_line[:-1]]
+    runs = Runs(r_line, r_label, r_start_km, r_end_km, r_start, r_end)
+    return _fold(runs, n_lines, min_excursion_km, outside=len(layer.labels))
+
+
+def _cuts(a: np.ndarray, b: np.ndarray, counts: np.ndarray, layer: Layer
+          ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Where segments a->b meet the layer's boundaries: (segment index, lon/lat) in order along each line, and
+    which segments run along a boundary."""
+    # boxes of runs of up to CHUNK_SEGMENTS segments query the boundary index: tight enough for long lines
+    nseg = counts - 1
+    seg0 = np.cumsum(nseg) - nseg
+    sx0, sx1 = np.minimum(a[:, 0], b[:, 0]), np.maximum(a[:, 0], b[:, 0])
+    sy0, sy1 = np.minimum(a[:, 1], b[:, 1]), np.maximum(a[:, 1], b[:, 1])
+    nchunk = -(-nseg // CHUNK_SEGMENTS)
+    c0 = np.repeat(seg0, nchunk) + CHUNK_SEGMENTS * (np.arange(nchunk.sum()) - np.repeat(np.cumsum(nchunk) - nchunk,
+                                                                                           nchunk))
+    k = np.diff(np.append(c0, len(a)))  # the chunks tile the segments
+    corners = np.empty((len(c0), 2, 2))  # the diagonal of each chunk's box: same envelope, cheaper than a box
+    corners[:, 0, 0], corners[:, 0, 1] = np.minimum.reduceat(sx0, c0), np.minimum.reduceat(sy0, c0)
+    corners[:, 1, 0], corners[:, 1, 1] = np.maximum.reduceat(sx1, c0), np.maximum.reduceat(sy1, c0)
+    ci, ei = layer.edge_tree.query(shapely.linestrings(corners))
+    along = np.zeros(len(a), dtype=bool)  # segments that run along a boundary segment
+    empty = (np.empty(0, dtype=np.int64), np.empty((0, 2)), along)
+    if not len(ci):
+        return empty
+    # (segment, edge) pairs whose boxes overlap
+    k = k[ci]
+    seg = np.arange(int(k.sum())) + np.repeat(c0[ci] - (np.cumsum(k) - k), k)
+    ex0, ey0, ex1, ey1 = (np.repeat(col[ei], k) for col in layer.edge_box)
+    ok = (sx0[seg] <= ex1) & (sx1[seg] >= ex0) & (sy0[seg] <= ey1) & (sy1[seg] >= ey0)
+    hit = np.flatnonzero(ok)
+    seg, edge = seg[hit], np.repeat(ei, k)[hit]
+    # (segment, boundary segment) pairs whose boxes overlap
+    m = layer.edge_count[edge] - 1
+    seg = np.repeat(seg, m)
+    q = np.arange(int(m.sum())) + np.repeat(layer.edge_start[edge] - (np.cumsum(m) - m), m)
+    qx0, qy0, qx1, qy1 = (col[q] for col in layer.seg_box)
+    hit = np.flatnonzero((sx0[seg] <= qx1) & (sx1[seg] >= qx0) & (sy0[seg] <= qy1) & (sy1[seg] >= qy0))
+    seg, q = seg[hit], q[hit]
+    p0, p1, q0, q1 = a[seg], b[seg], layer.edge_xy[q], layer.edge_xy[q + 1]
+    r, s, w = p1 - p0, q1 - q0, q0 - p0
+    den = r[:, 0] * s[:, 1] - r[:, 1] * s[:, 0]
+    wr = w[:, 0] * r[:, 1] - w[:, 1] * r[:, 0]
+    ws = w[:, 0] * s[:, 1] - w[:, 1] * s[:, 0]
+    rr = r[:, 0] * r[:, 0] + r[:, 1] * r[:, 1]
+    # a boundary segment whose both ends lie within ON_BOUNDARY_DEG of the line through the segment runs along it
+    tol = ON_BOUNDARY_DEG * np.sqrt(rr)
+    col = (np.abs(wr) <= tol) & (np.abs(wr - den) <= tol)  # cross products of q0 - p0 and q1 - p0 with r
+    eps = 1e-12
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = ws / den
+        u = wr / den
+    cross = ~col & (den != 0) & (t >= -eps) & (t <= 1 + eps) & (u >= -eps) & (u <= 1 + eps)
+    out_seg, out_t = [seg[cross]], [np.clip(t[cross], 0.0, 1.0)]
+    if col.any():  # collinear: the boundary segment's ends that lie on the line's segment are cuts
+        t0 = (w[col] * r[col]).sum(axis=1) / rr[col]
+        t1 = t0 + (s[col] * r[col]).sum(axis=1) / rr[col]
+        overlap = np.minimum(np.maximum(t0, t1), 1.0) - np.maximum(np.minimum(t0, t1), 0.0)
+        along[seg[col][overlap > 0]] = True
+        for tq in (t0, t1):
+            inside = (tq >= 0.0) & (tq <= 1.0)
+            out_seg.append(seg[col][inside])
+            out_t.append(tq[inside])
+    cseg, ct = np.concatenate(out_seg), np.concatenate(out_t)
+    seglen = np.hypot(*(b[cseg] - a[cseg]).T)
+    # a cut within 1e-12 degrees of a vertex is that vertex (the start of the next segment): a line may change
+    # polygon at a vertex that lies on a boundary. The line's own ends are no cuts. Duplicates go.
+    at_end = (1.0 - ct) * seglen <= 1e-12
+    cseg, ct = np.where(at_end, cseg + 1, cseg), np.where(at_end | (ct * seglen <= 1e-12), 0.0, ct)
+    # a line's last vertex became (next line's first segment, 0) or (one past the end, 0): no cut, as its first
+    line_start = np.zeros(len(a) + 1, dtype=bool)
+    line_start[seg0] = True
+    keep = ((ct > 0.0) | ~line_start[cseg]) & (cseg < len(a))
+    cseg, ct = cseg[keep], ct[keep]
+    seglen = np.hypot(*(b[cseg] - a[cseg]).T)
+    order = np.lexsort((ct, cseg))
+    cseg, ct, seglen = cseg[order], ct[order], seglen[order]
+    dup = np.zeros(len(cseg), dtype=bool)
+    dup[1:] = (cseg[1:] == cseg[:-1]) & (np.diff(ct) * seglen[1:] <= 1e-12)
+    cseg, ct = cseg[~dup], ct[~dup]
+    cxy = a[cseg] + ct[:, None] * (b[cseg] - a[cseg])
+    return cseg, cxy, along
+
+
+def label_points(xy: np.ndarray, layer: Layer, maybe_on_boundary: np.ndarray | None = None) -> np.ndarray:
+    """Index of the polygon holding each point (``len(layer.labels)`` outside every polygon).
+
+    Where polygons overlap the lowest layer index wins. A point within ``ON_BOUNDARY_DEG`` of a boundary
+    belongs to the lowest-index polygon whose boundary it lies on (or that holds it); only the points flagged in
+    ``maybe_on_boundary`` (default: all) are tested for that.
     """
-    i = 0
-    while len(runs) > 1 and i < len(runs):
-        lab, a, b = runs[i]
-        prev = runs[i - 1] if i > 0 else None
-        nxt = runs[i + 1] if i + 1 < len(runs) else None
-        if km[b] - km[a] >= limit:
-            i += 1
-        elif prev is not None and nxt is not None and prev[0] == nxt[0]:
-            prev[2] = nxt[2]
-            del runs[i:i + 2]
-            i = max(i - 1, 0)
-        elif prev is None and nxt is not None and not (lab != outside and nxt[0] == outside):
-            nxt[1] = a
-            del runs[i]
-        elif nxt is None and prev is not None and not (lab != outside and prev[0] == outside):
-            prev[2] = b
-            del runs[i]
+    label = np.full(len(xy), len(layer.labels), dtype=np.int64)
+    if not len(xy):
+        return label
+    if len(layer.polygons) <= SMALL_LAYER:  # few polygons: their boxes tested in numpy, no point objects
+        x0, y0, x1, y1 = layer.poly_box
+        mi, pi = np.nonzero((xy[:, :1] >= x0) & (xy[:, :1] <= x1) & (xy[:, 1:] >= y0) & (xy[:, 1:] <= y1))
+    else:
+        mi, pi = layer.poly_tree.query(shapely.points(xy))
+    inside = shapely.contains_xy(layer.polygons[pi], xy[mi, 0], xy[mi, 1])
+    np.minimum.at(label, mi[inside], pi[inside])
+    check = np.arange(len(xy)) if maybe_on_boundary is None else np.flatnonzero(maybe_on_boundary)
+    if len(check):
+        bi, ei = layer.edge_tree.query(shapely.points(xy[check]), predicate="dwithin", distance=ON_BOUNDARY_DEG)
+        np.minimum.at(label, check[bi], layer.edge_owner[ei])
+    return label
+
+
+def _fold(runs: Runs, n_lines: int, limit: float, outside: int) -> Runs:
+    """Fold short runs (see ``_fold_line``) of the lines that have any; other lines pass through untouched."""
+    length = runs.end_km - runs.start_km
+    n_runs = np.bincount(runs.line, minlength=n_lines)
+    short = np.bincount(runs.line, weights=length < limit, minlength=n_lines) > 0
+    todo = np.flatnonzero(short & (n_runs > 1))
+    if not len(todo):
+        return runs
+    bounds = np.concatenate([[0], np.cumsum(n_runs)])
+    folded = np.zeros(n_lines, dtype=bool)
+    folded[todo] = True
+    keep = ~folded[runs.line]
+    parts: list[tuple[int, int, float, float, list[float], list[float]]] = []
+    for ln in todo.tolist():
+        s0, s1 = int(bounds[ln]), int(bounds[ln + 1])
+        rows = [[lab, a, b, s, e] for lab, a, b, s, e in zip(
+            runs.label[s0:s1].tolist(), runs.start_km[s0:s1].tolist(), runs.end_km[s0:s1].tolist(),
+            runs.start[s0:s1].tolist(), runs.end[s0:s1].tolist())]
+        parts += [(ln, lab, a, b, s, e) for lab, a, b, s, e in _fold_line(rows, limit, outside)]
+    line = np.concatenate([runs.line[keep], np.array([p[0] for p in parts], dtype=np.int64)])
+    order = np.argsort(line, kind="stable")
+    return Runs(
+        line[order],
+        np.concatenate([runs.label[keep], np.array([p[1] for p in parts], dtype=np.int64)])[order],
+        np.concatenate([runs.start_km[keep], np.array([p[2] for p in parts])])[order],
+        np.concatenate([runs.end_km[keep], np.array([p[3] for p in parts])])[order],
+        np.concatenate([runs.start[keep], np.array([p[4] for p in parts]).reshape(-1, 2)])[order],
+        np.concatenate([runs.end[keep], np.array([p[5] for p in parts]).reshape(-1, 2)])[order],
+    )
+
+
+def _fold_line(runs: list[list[Any]], limit: float, outside: int) -> list[list[Any]]:
+    """Merge short runs into their neighbours, shortest first: a brief exit and return, or a sliver at an end.
+
+    Shortest first makes the result independent of the line's direction. A sliver of land at an end is kept
+    when its neighbour is open water: a route that starts at a port on the coast starts in that port's country.
+    Each run is [label, start_km, end_km, start_xy, end_xy]. A heap keeps the candidates: O(n log n).
+    """
+    n = len(runs)
+    prev = list(range(-1, n - 1))
+    nxt = [*range(1, n), -1]
+    alive = [True] * n
+    left = n
+    heap = [(r[2] - r[1], i) for i, r in enumerate(runs) if r[2] - r[1] < limit]
+    heapq.heapify(heap)
+    while heap and left > 1:
+        length, i = heapq.heappop(heap)
+        if not alive[i] or runs[i][2] - runs[i][1] != length:
+            continue  # gone, or a stale entry (the run grew)
+        p, q = prev[i], nxt[i]
+        lab = runs[i][0]
+        if p >= 0 and q >= 0:
+            if runs[p][0] != runs[q][0]:
+                continue  # between two different polygons: a real (short) passage
+            runs[p][2], runs[p][4] = runs[q][2], runs[q][4]
+            alive[i] = alive[q] = False
+            left -= 2
+            nxt[p] = nxt[q]
+            if nxt[q] >= 0:
+                prev[nxt[q]] = p
+            touched = [p, prev[p], nxt[p]]
         else:
-            i += 1
-    return runs
+            nb = p if p >= 0 else q
+            if nb < 0 or (lab != outside and runs[nb][0] == outside):
+                continue
+            if p >= 0:
+                runs[p][2], runs[p][4] = runs[i][2], runs[i][4]
+                nxt[p] = -1
+            else:
+                runs[q][1], runs[q][3] = runs[i][1], runs[i][3]
+                prev[q] = -1
+            alive[i] = False
+            left -= 1
+            touched = [nb, prev[nb], nxt[nb]]
+        for j in touched:  # their length or neighbours changed: they may fold now
+            if j >= 0 and runs[j][2] - runs[j][1] < limit:
+                heapq.heappush(heap, (runs[j][2] - runs[j][1], j))
+    return [r for r, a in zip(runs, alive) if a]

@@ -1,5 +1,8 @@
-"""Command line: `corridors list|nodes|report|build|route|compare|analyze|export|traces`. Output goes to stdout; errors name
-the fix."""
+"""Command line: `corridors list|nodes|report|build|route|compare|analyze|export|traces`. Output goes to stdout;
+errors name the fix.
+
+Only the standard library loads before a command runs: ``corridors --help`` and argument errors never import
+geopandas (each command imports what it needs; networkx and folium only for routes and maps)."""
 
 from __future__ import annotations
 
@@ -12,17 +15,22 @@ import tempfile
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
 
-from . import analysis, data, figures
+    from . import analysis
 
 LIST_COLUMNS = ["id", "kind", "corridor", "name", "mode", "basis", "confidence", "length_km", "definition"]
 NODE_COLUMNS = ["id", "name", "kind", "country", "joins", "coord_confidence", "lon", "lat"]
 
 
 def _table(df: pd.DataFrame, fmt: str, geo: Any = None) -> str:
+    import pandas as pd
+
+    from . import data
+
     if fmt == "json":
         return json.dumps(df.to_dict("records"), ensure_ascii=False, indent=2)
     if fmt == "csv":
@@ -53,6 +61,8 @@ def _listify(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def cmd_list(args: argparse.Namespace) -> str:
+    from . import data
+
     secs = data.sections(args.kind)
     if args.corridor:
         secs = secs[secs["corridor"] == args.corridor]
@@ -66,6 +76,8 @@ def cmd_list(args: argparse.Namespace) -> str:
 
 
 def cmd_nodes(args: argparse.Namespace) -> str:
+    from . import data
+
     n = data.nodes(args.kind)
     if args.country:
         n = n[n["country"] == args.country.strip().upper()]
@@ -79,6 +91,10 @@ def cmd_nodes(args: argparse.Namespace) -> str:
 
 
 def cmd_report(args: argparse.Namespace) -> str:
+    import pandas as pd
+
+    from . import analysis, data
+
     secs = data.sections()
     ids = list(args.ids)
     if args.corridor:
@@ -126,6 +142,8 @@ def _crossing(c: dict[str, Any]) -> str:
 
 
 def cmd_build(args: argparse.Namespace) -> str:
+    from . import analysis
+
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise analysis.RouteError(f"--out {out}: is a file; give a folder for the maps")
@@ -156,6 +174,8 @@ def _route_out(results: list[analysis.RouteAnalysis], fmt: str) -> str:
 
 
 def cmd_route(args: argparse.Namespace) -> str:
+    import pandas as pd
+
     from . import routes
 
     r = routes.route(*args.places, via=args.via or (), mode=args.mode, weight=args.weight, year=args.year)
@@ -176,6 +196,8 @@ def cmd_route(args: argparse.Namespace) -> str:
 
 
 def cmd_compare(args: argparse.Namespace) -> str:
+    import pandas as pd
+
     from . import routes
 
     results = [_with_year(r, args) for r in routes.results(args.routes)]
@@ -198,6 +220,8 @@ class _Parser(argparse.ArgumentParser):
 
 
 def cmd_export(args: argparse.Namespace) -> str:
+    from . import figures
+
     try:
         path = figures.export(args.out, args.routes or None, corridor=args.corridor, format=args.format,
                               dpi=args.dpi, title=args.title, width=args.width)
@@ -215,7 +239,7 @@ def cmd_traces(args: argparse.Namespace) -> str:
 
 def parser() -> argparse.ArgumentParser:
     p = _Parser(prog="corridors", description="CAREC corridors as sourced data, analysis and maps.")
-    p.add_argument("--version", action="version", version=f"corridors {_version()}")
+    p.add_argument("--version", action=_Version, nargs=0, help="show the version and exit")
     sub = p.add_subparsers(dest="command", required=True)
     fmts = ["table", "json", "csv", "geojson"]
     s = sub.add_parser("list", help="list corridor sections and key routes")
@@ -257,7 +281,7 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--format", choices=["table", "json", "geojson"], default="table")
     s.set_defaults(func=cmd_analyze)
     s = sub.add_parser("export", help="a print-ready static map (needs the 'figures' extra: matplotlib)")
-    s.add_argument("format", choices=list(figures.FORMATS), help="png, svg or pdf")
+    s.add_argument("format", choices=["png", "svg", "pdf"], help="png, svg or pdf")
     s.add_argument("routes", nargs="*", metavar="ROUTES_FILE",
                    help="route files or section ids to draw over the corridors (default: the overview)")
     s.add_argument("--corridor", help="one corridor (1-6) with its sections, BCPs and ports")
@@ -281,13 +305,18 @@ def _year_args(s: argparse.ArgumentParser) -> None:
                    help="CPMM speeds and costs for multimodal legs: road or rail (default: unknown)")
 
 
-def _version() -> str:
-    from . import __version__
+class _Version(argparse.Action):
+    """``--version``, looked up only when asked (reading the package metadata is slow to import)."""
 
-    return __version__
+    def __call__(self, parser: argparse.ArgumentParser, *args: Any, **kwargs: Any) -> None:
+        from . import __version__
+
+        parser.exit(message=f"corridors {__version__}\n")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from . import analysis, data, figures  # geopandas loads here, once a command is to run
+
     args = parser().parse_args(argv)
     try:
         with warnings.catch_warnings(record=True) as caught:

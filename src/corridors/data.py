@@ -16,6 +16,7 @@ from typing import Any
 
 import geopandas as gpd
 import pandas as pd
+import shapely
 from anyascii import anyascii
 
 CRS = "EPSG:4326"
@@ -39,14 +40,26 @@ def geodata_dir() -> Path:
 @functools.cache
 def _read(name: str) -> gpd.GeoDataFrame:
     with open(geodata_dir() / name, encoding="utf-8") as f:
-        fc = json.load(f)
-    gdf = gpd.GeoDataFrame.from_features(fc["features"], crs=CRS)
+        text = f.read()
+    fc = json.loads(text)
+    gdf = _from_features(text, fc["features"])
     cols = list(fc["features"][0]["properties"]) if fc["features"] else []
     gdf = gdf[[*cols, "geometry"]]
     for col in cols:  # JSON null stays None (not NaN) in text columns
         if not pd.api.types.is_numeric_dtype(gdf[col]):
             gdf[col] = gdf[col].astype(object).where(gdf[col].notna(), None)
     return gdf
+
+
+def _from_features(text: str, features: list[dict[str, Any]]) -> gpd.GeoDataFrame:
+    """``GeoDataFrame.from_features``, with every geometry parsed by GEOS in one call on the file's text (several
+    times faster than building them from the parsed dicts); falls back to it when the two do not line up."""
+    geoms = shapely.get_parts(shapely.from_geojson(text)) if features else []
+    if len(geoms) != len(features) or (shapely.get_type_id(geoms) == 7).any() or \
+            any(f.get("geometry") is None for f in features):
+        return gpd.GeoDataFrame.from_features(features, crs=CRS)
+    return gpd.GeoDataFrame([{"geometry": g, **(f.get("properties") or {})} for g, f in zip(geoms, features)],
+                            crs=CRS)
 
 
 def sections(kind: str | None = None) -> gpd.GeoDataFrame:
@@ -124,17 +137,22 @@ def _keys(name: str, cols: tuple[str, ...]) -> dict[str, dict[str, list[int]]]:
     return out
 
 
-def _find(name: str, key: str, name_cols: tuple[str, ...]) -> pd.Series | None:
-    """The row whose id (first), name or alternative name has the normalised ``key``; None if none has."""
+def _position(name: str, key: str, name_cols: tuple[str, ...]) -> int | None:
+    """Row position of the id (first), name or alternative name with the normalised ``key``; None if none has."""
     gdf = _read(name)
     rank = {"city": 0, "port": 1, "bcp": 2, "waypoint": 3}
     index = _keys(name, ("id", *name_cols))
     for col in ("id", *name_cols):  # an id beats a name, a name beats an alternative name
         hits = index[col].get(key)
         if hits:  # a town beats the border post named after it
-            best = min(hits, key=lambda i: rank.get(gdf["kind"].iat[i], 0) if "kind" in gdf else 0)
-            return gdf.iloc[best].copy()
+            return min(hits, key=lambda i: rank.get(gdf["kind"].iat[i], 0) if "kind" in gdf else 0)
     return None
+
+
+def _find(name: str, key: str, name_cols: tuple[str, ...]) -> pd.Series | None:
+    """The row whose id (first), name or alternative name has the normalised ``key``; None if none has."""
+    hit = _position(name, key, name_cols)
+    return None if hit is None else _read(name).iloc[hit].copy()
 
 
 def find_node(id_or_name: str) -> pd.Series | None:
@@ -160,9 +178,63 @@ def _lookup(name: str, query: str, what: str, name_cols: tuple[str, ...]) -> pd.
     raise NotFoundError(f"no {what} called {query!r}{hint}")
 
 
+@functools.cache
+def _index(name: str, name_cols: tuple[str, ...]) -> dict[str, int]:
+    """Row of each normalised id and name, chosen as ``_lookup`` does (id over name over alternative name, a town
+    over the border post named after it), built once so a lookup costs a dict access."""
+    gdf = _read(name)
+    rank = {"city": 0, "port": 1, "bcp": 2, "waypoint": 3}
+    kinds = [rank.get(k, 0) for k in gdf["kind"]] if "kind" in gdf else [0] * len(gdf)
+    out: dict[str, int] = {}
+    for col in ("id", *name_cols):
+        found: dict[str, int] = {}
+        for i, values in enumerate(gdf[col]):
+            for v in (values if isinstance(values, list) else [values]):
+                k = _norm(v)
+                if k not in out and (k not in found or kinds[i] < kinds[found[k]]):
+                    found[k] = i
+        out.update(found)
+    return out
+
+
+def _find(name: str, query: str, what: str, name_cols: tuple[str, ...]) -> pd.Series:
+    hit = _index(name, name_cols).get(_norm(query)) if isinstance(query, str) and query.strip() else None
+    if hit is None:  # unknown: _lookup raises the error with the closest matches
+        return _lookup(_read(name).reset_index(drop=True), query, what, name_cols)
+    return _read(name).iloc[hit].copy()
+
+
 def section(id_or_name: str) -> pd.Series:
     """One section or key route by id or name, case- and punctuation-insensitive."""
     return _lookup("corridors.geojson", id_or_name, "section", ("name",))
+
+
+def section_record(id_or_name: str) -> dict[str, Any]:
+    """``section()`` as a plain dict (properties and ``geometry``), without building a pandas row: for callers
+    that look sections up one at a time in a loop."""
+    key = norm_key(id_or_name) if isinstance(id_or_name, str) else ""
+    hit = _position("corridors.geojson", key, ("name",)) if key else None
+    if hit is None:
+        return dict(section(id_or_name))  # raises NotFoundError with the closest matches
+    return dict(_records("corridors.geojson")[hit])
+
+
+@functools.cache
+def _records(name: str) -> list[dict[str, Any]]:
+    gdf = _read(name)
+    return [dict(zip(gdf.columns, row)) for row in gdf.itertuples(index=False, name=None)]
+
+
+def node_record(id_or_name: str) -> dict[str, Any] | None:
+    """``node()`` as a plain dict (properties, ``geometry``, ``lon``, ``lat``), or None when no node has that id
+    or name: for callers that try other sources next (no pandas row, no error message built)."""
+    key = norm_key(id_or_name) if isinstance(id_or_name, str) else ""
+    hit = _position("nodes.geojson", key, ("name", "alt_names")) if key else None
+    if hit is None:
+        return None
+    rec = dict(_records("nodes.geojson")[hit])
+    rec["lon"], rec["lat"] = rec["geometry"].x, rec["geometry"].y
+    return rec
 
 
 def node(id_or_name: str) -> pd.Series:

@@ -20,10 +20,9 @@ import math
 import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
-import networkx as nx
 import numpy as np
 import pandas as pd
 import shapely
@@ -33,6 +32,9 @@ from .analysis import RouteAnalysis, RouteError
 from .places import PlaceError as PlaceError  # re-exported: corridors.routes.PlaceError
 from .places import is_pair as _is_pair
 from .places import place
+
+if TYPE_CHECKING:
+    import networkx as nx  # imported when the network is first built (``_graph``), not with the package
 
 SNAP_KM = 15.0  # a place this close to a network node joins the network there
 NEAR_CAREC_KM = 2.0  # compare(): route length this close to a CAREC section line counts as on CAREC
@@ -98,6 +100,8 @@ def _graph(mode: str) -> nx.Graph:
     if mode not in MODES:
         raise RouteError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
     allowed = MODES[mode]
+    import networkx as nx
+
     coords, _ = _node_table()
     g = nx.Graph()
     for sid, ids, leg_modes in data.sections()[["id", "nodes", "leg_modes"]].itertuples(index=False):

@@ -1,0 +1,75 @@
+"""Benchmark of command-line start-up (not a test). Each command runs in a fresh interpreter; the median of
+several runs is compared with baselines measured in the same run:
+
+- ``python -c pass``: the interpreter alone (the floor for anything);
+- ``python -c "import geopandas"``: the floor for a command that reads the GeoJSON data.
+
+Targets (issue 14): ``corridors --help`` and argument errors within 0.2 s (they import no geopandas); every other
+command within 1.2x of importing geopandas. ``route`` is reported too; it also loads networkx and resolves
+places, so its ratio says what routing adds on top.
+
+Run: python bench/bench_startup.py [--runs 7]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+SRC = Path(__file__).resolve().parents[1] / "src"
+
+
+def run(argv: list[str]) -> float:
+    """Wall time (s) of one run of ``argv``; it must exit 0, or 2 for an argument error."""
+    env = {**os.environ, "PYTHONPATH": f"{SRC}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    t = time.perf_counter()
+    out = subprocess.run(argv, capture_output=True, env=env)
+    elapsed = time.perf_counter() - t
+    if out.returncode not in (0, 2):
+        raise SystemExit(f"{argv} failed: {out.stderr.decode()[-400:]}")
+    return elapsed
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--runs", type=int, default=7, help="runs per command (the median is kept)")
+    args = ap.parse_args()
+    py = sys.executable
+    cli = [py, "-m", "corridors"]
+    with tempfile.TemporaryDirectory() as tmp:
+        track = Path(tmp) / "track.geojson"
+        track.write_text(json.dumps({"type": "FeatureCollection", "features": [{
+            "type": "Feature", "properties": {"name": "Almaty - Bishkek"},
+            "geometry": {"type": "LineString", "coordinates": [[76.95, 43.25], [75.6, 43.1], [74.6, 42.87]]}}]}))
+        light = [["--help"], ["report", "--help"], ["route", "--mode", "boat", "Almaty"], ["nosuch"]]
+        heavy = [["list"], ["nodes", "--kind", "bcp"], ["report", "almaty-bishkek"], ["report"],
+                 ["analyze", str(track)], ["compare", "almaty-bishkek", "1b"], ["route", "Almaty", "Bishkek"]]
+        argvs = {"python": [py, "-c", "pass"], "geopandas": [py, "-c", "import geopandas"]}
+        argvs.update({" ".join(w if not w.endswith(".geojson") else "track.geojson" for w in what): cli + what
+                      for what in light + heavy})
+        times: dict[str, list[float]] = {k: [] for k in argvs}
+        for _ in range(args.runs):  # round robin: every command sees the same machine load
+            for k, argv in argvs.items():
+                times[k].append(run(argv))
+    t = {k: statistics.median(v) for k, v in times.items()}
+    print(f"median of {args.runs} runs each: python -c pass {t.pop('python'):.3f} s; "
+          f"python -c 'import geopandas' {t['geopandas']:.3f} s")
+    t_gpd = t.pop("geopandas")
+    names = list(t)
+    print("no geopandas (aim: <= 0.2 s):")
+    for k in names[:len(light)]:
+        print(f"  corridors {k:34s} {t[k]:6.3f} s  {'ok' if t[k] <= 0.2 else 'MISSED'}")
+    print("commands (aim: <= 1.2x import geopandas):")
+    for k in names[len(light):]:
+        print(f"  corridors {k:34s} {t[k]:6.3f} s  {t[k] / t_gpd:5.2f}x  {'ok' if t[k] / t_gpd <= 1.2 else 'MISSED'}")
+
+
+if __name__ == "__main__":
+    main()
