@@ -17,7 +17,7 @@ import shapely
 import corridors
 
 FIXTURE = Path(__file__).parent / "fixtures" / "analysis_expected.json"
-DATA_FILES = ("countries.geojson", "corridors.geojson", "nodes.geojson")
+DATA_FILES = ("countries.geojson", "nodes.geojson")  # what the random routes' figures depend on
 N_RANDOM, N_MULTI = 1000, 50
 M_KM = 0.001  # 1 m
 # Routes whose figures change on purpose: short runs are now folded shortest first, so a line and its reverse give
@@ -87,8 +87,17 @@ def test_random_routes_give_the_old_figures(expected):
     got = [summary(r) for r in corridors.analyze_many(random_routes())]
     assert len(got) == len(expected["random"])
     for i, (g, w) in enumerate(zip(got, expected["random"])):
-        if i not in FOLD_ORDER_CHANGED:
+        if i in FOLD_ORDER_CHANGED:
+            continue
+        if i < N_RANDOM - 2 * N_MULTI:  # single lines first, then the two-part routes
             assert_same(g, w, f"random route {i}")
+            continue
+        # two-part routes whose parts do not meet: the old code inferred a crossing across the gap (a phantom,
+        # issue 13); now the gap is reported and only the crossings inside each part remain, at the same km
+        assert g["by_country"] == pytest.approx(w["by_country"], abs=M_KM), i
+        old = [tuple(c[:2]) + (round(c[2], 3),) for c in w["crossings"]]
+        new = [tuple(c[:2]) + (round(c[2], 3),) for c in g["crossings"]]
+        assert all(c in old for c in new) and len(old) - len(new) <= 1, i
 
 
 def test_routes_changed_by_direction_independent_folding_keep_their_length_and_are_symmetric(expected):
@@ -100,17 +109,12 @@ def test_routes_changed_by_direction_independent_folding_keep_their_length_and_a
         assert summary(fwd) != expected["random"][i]
 
 
-def test_each_section_gives_the_old_figures(expected):
-    ids = corridors.sections().id.tolist()
-    assert sorted(ids) == sorted(expected["sections"])
-    for i in ids:
-        assert_same(summary(corridors.analyze(i), nodes=True), expected["sections"][i], i)
-
-
-def test_many_sections_at_once_give_the_same_figures_as_one_by_one(expected):
+def test_many_sections_at_once_give_the_same_figures_as_one_by_one():
+    """(The sections' own old figures were dropped from the fixture when the sections were traced on the road
+    and rail network: their geometry changed on purpose.)"""
     ids = corridors.sections().id.tolist()
     for i, r in zip(ids, corridors.analyze_many(ids)):
-        assert_same(summary(r, nodes=True), expected["sections"][i], i)
+        assert_same(summary(r, nodes=True), summary(corridors.analyze(i), nodes=True), i)
 
 
 # ---------------------------------------------------------------- fixes in the core (issue 14)
@@ -149,7 +153,9 @@ def test_a_line_along_a_border_stays_in_one_country_without_phantom_crossings(ka
         assert r.length_by_country_km["KAZ"] == pytest.approx(r.length_km, abs=M_KM)
 
 
-def test_a_line_leaving_a_border_crosses_once_where_it_leaves(kaz_kgz_border):
+def test_a_line_along_a_border_that_leaves_it_takes_the_side_it_leaves_to(kaz_kgz_border):
+    """A run lying on a boundary takes the side of its neighbouring run (README: lines along a border), so a line
+    that follows the KAZ-KGZ border and then steps into KGZ is in KGZ throughout: no phantom crossing."""
     xy = shapely.get_coordinates(kaz_kgz_border)
     m = len(xy) // 2
     kgz = corridors.countries().set_index("iso_a3").geometry["KGZ"]
@@ -157,8 +163,8 @@ def test_a_line_leaving_a_border_crosses_once_where_it_leaves(kaz_kgz_border):
     normal = np.array([-dy, dx]) / np.hypot(dx, dy) * 0.02  # about 2 km off the border
     off = next(p for p in (xy[m] + normal, xy[m] - normal) if kgz.contains(shapely.Point(p)))
     r = corridors.analyze(shapely.LineString([*xy[:m + 1], off]))
-    assert r.countries == ["KAZ", "KGZ"] and [(c["from"], c["to"]) for c in r.crossings] == [("KAZ", "KGZ")]
-    assert (r.crossings[0]["lon"], r.crossings[0]["lat"]) == pytest.approx(tuple(xy[m]))
+    assert r.countries == ["KGZ"] and r.crossings == []
+    assert r.length_by_country_km == {"KGZ": pytest.approx(r.length_km, abs=M_KM)}
 
 
 def write_fixture(path: Path = FIXTURE) -> None:
@@ -166,13 +172,11 @@ def write_fixture(path: Path = FIXTURE) -> None:
     one must match (e.g. ``git worktree add /tmp/old d486d3c`` and ``PYTHONPATH=/tmp/old/src python
     tests/test_analysis_equivalence.py``), never against the code under test."""
     repo = Path(__file__).resolve().parents[1]
-    ids = corridors.sections().id.tolist()
     out = {
         "made_by": "corridors analysis at commit d486d3c (before the issue-14 rewrite); "
                    "tests/test_analysis_equivalence.py",
         "data_sha256": {f: hashlib.sha256((repo / "geodata" / f).read_bytes()).hexdigest() for f in DATA_FILES},
         "random": [summary(r) for r in corridors.analyze_many(random_routes())],
-        "sections": {i: summary(corridors.analyze(i), nodes=True) for i in ids},
     }
     path.write_text(json.dumps(out, separators=(",", ":"), sort_keys=True), encoding="utf-8")
 

@@ -938,9 +938,7 @@ def _analyze_batch(items: list[Any], layer: borders.Layer, countries: gpd.GeoDat
     results = []
     for (geom, meta), fig in zip(parsed, figs):
         if not meta:  # a bare geometry: nothing known beyond the figures
-            results.append(RouteAnalysis(geom, fig["length_km"], fig["length_by_country_km"],
-                                         {"unspecified": fig["length_km"]}, fig["countries"], fig["crossings"],
-                                         fig["sea_legs"]))
+            results.append(RouteAnalysis(geometry=geom, length_by_mode_km={"unspecified": fig["length_km"]}, **fig))
             continue
         nodes, by_mode = _section_nodes(meta)
         if not by_mode:

@@ -315,9 +315,9 @@ class _Version(argparse.Action):
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
     from . import analysis, data, figures  # geopandas loads here, once a command is to run
 
-    args = parser().parse_args(argv)
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", analysis.OutsideDataWarning)

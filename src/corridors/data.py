@@ -178,32 +178,6 @@ def _lookup(name: str, query: str, what: str, name_cols: tuple[str, ...]) -> pd.
     raise NotFoundError(f"no {what} called {query!r}{hint}")
 
 
-@functools.cache
-def _index(name: str, name_cols: tuple[str, ...]) -> dict[str, int]:
-    """Row of each normalised id and name, chosen as ``_lookup`` does (id over name over alternative name, a town
-    over the border post named after it), built once so a lookup costs a dict access."""
-    gdf = _read(name)
-    rank = {"city": 0, "port": 1, "bcp": 2, "waypoint": 3}
-    kinds = [rank.get(k, 0) for k in gdf["kind"]] if "kind" in gdf else [0] * len(gdf)
-    out: dict[str, int] = {}
-    for col in ("id", *name_cols):
-        found: dict[str, int] = {}
-        for i, values in enumerate(gdf[col]):
-            for v in (values if isinstance(values, list) else [values]):
-                k = _norm(v)
-                if k not in out and (k not in found or kinds[i] < kinds[found[k]]):
-                    found[k] = i
-        out.update(found)
-    return out
-
-
-def _find(name: str, query: str, what: str, name_cols: tuple[str, ...]) -> pd.Series:
-    hit = _index(name, name_cols).get(_norm(query)) if isinstance(query, str) and query.strip() else None
-    if hit is None:  # unknown: _lookup raises the error with the closest matches
-        return _lookup(_read(name).reset_index(drop=True), query, what, name_cols)
-    return _read(name).iloc[hit].copy()
-
-
 def section(id_or_name: str) -> pd.Series:
     """One section or key route by id or name, case- and punctuation-insensitive."""
     return _lookup("corridors.geojson", id_or_name, "section", ("name",))

@@ -266,7 +266,8 @@ def _node_xy() -> dict[str, tuple[float, float]]:
 def leg_runs(section_row: Any) -> list[tuple[shapely.LineString, bool]]:
     """A section's line cut into runs of land legs and ferry legs: ``[(line, is_ferry), ...]`` in order.
 
-    Uses the row's ``nodes`` and ``leg_modes`` (the node points are vertices of the shipped line). A row without
+    Uses the row's ``nodes`` and ``leg_modes``, cut at ``node_km`` where the section is traced on the network
+    (else the node points are vertices of the line). A row without
     them (your own line) or with no ferry leg comes back whole, as ``[(line, False)]``.
     """
     geom = _field(section_row, "geometry")
@@ -274,16 +275,25 @@ def leg_runs(section_row: Any) -> list[tuple[shapely.LineString, bool]]:
     if geom is None or geom.geom_type != "LineString" or not nodes or not modes or "ferry" not in list(modes):
         return [(geom, False)]
     coords = np.asarray(geom.coords)[:, :2]
-    xy, idx, start = _node_xy(), [], 0
-    for nid in nodes:  # walk forward: a section may pass the same place twice
-        if nid not in xy:
-            return [(geom, False)]
-        d = np.abs(coords[start:] - np.asarray(xy[nid])).max(axis=1)
-        hits = np.flatnonzero(d < 1e-4)
-        if not len(hits):
-            return [(geom, False)]
-        start += int(hits[0])
-        idx.append(start)
+    node_km = _field(section_row, "node_km")
+    if node_km is not None and len(node_km) == len(nodes):  # traced on the network: cut at each node's km
+        from . import geodesy
+
+        cum = np.r_[0.0, np.cumsum(geodesy.segment_lengths_m(coords[:, 0], coords[:, 1]) / 1000.0)]
+        scale = cum[-1] / float(node_km[-1]) if float(node_km[-1]) else 1.0
+        idx = np.minimum(np.searchsorted(cum, np.asarray(node_km, dtype=float) * scale - 1e-9), len(coords) - 1)
+        idx = np.maximum.accumulate(idx).tolist()
+    else:  # node points are vertices of the line
+        xy, idx, start = _node_xy(), [], 0
+        for nid in nodes:  # walk forward: a section may pass the same place twice
+            if nid not in xy:
+                return [(geom, False)]
+            d = np.abs(coords[start:] - np.asarray(xy[nid])).max(axis=1)
+            hits = np.flatnonzero(d < 1e-4)
+            if not len(hits):
+                return [(geom, False)]
+            start += int(hits[0])
+            idx.append(start)
     runs: list[tuple[shapely.LineString, bool]] = []
     i = 0
     while i < len(modes):
