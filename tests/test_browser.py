@@ -15,7 +15,7 @@ import geopandas as gpd
 import pytest
 import shapely
 
-from corridors import maps
+from corridors import atlas, maps
 
 pytestmark = pytest.mark.browser
 
@@ -25,6 +25,9 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-f
 ARTIFACTS = Path(__file__).parents[1] / "artifacts"
 MAPS = ["carec_corridors", *(f"corridor_{c}" for c in range(1, 7)), "almaty_bishkek", "kazakhstan"]
 HOSTILE = ["<img src=x onerror=alert(1)>", "</script><script>alert(1)</script>"]
+PAYLOADS = ["{{ 7*7 }}", "{% if true %}IF-RAN{% endif %}", "{# hidden #}",
+            "{{ cycler.__init__.__globals__.os.getcwd() }}", "<script>alert(1)</script>",
+            "<img src=x onerror=alert(1)>", "</script><script>alert(2)</script>"]
 IN_CI = bool(os.environ.get("CI"))
 
 if not IN_CI and not Path(CHROMIUM).exists():
@@ -39,11 +42,20 @@ from playwright.sync_api import Page, sync_playwright  # noqa: E402
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("site")
-    maps.build(out, offline=True)
+    atlas.build(out, offline=True)
     lines = [shapely.LineString([(76.9, 43.25), (74.6, 42.87)]), shapely.LineString([(69.3, 41.3), (71.4, 44.1)])]
     gdf = gpd.GeoDataFrame({"name": HOSTILE}, geometry=lines, crs="EPSG:4326").to_crs(3857)
     m = maps.make_map(gdf, offline=True, title=HOSTILE[1], subtitle=HOSTILE[0])
     (out / "hostile.html").write_text(maps.render(m), encoding="utf-8")
+    n = len(PAYLOADS)
+    lines = [shapely.LineString([(66 + 2 * i, 40.0), (67 + 2 * i, 42.0)]) for i in range(n)]
+    gdf = gpd.GeoDataFrame({"name": PAYLOADS, "id": PAYLOADS, "sources": [[p] for p in PAYLOADS],
+                            "source_urls": [["javascript:alert(9)"]] * n, "note": PAYLOADS},
+                           geometry=lines, crs="EPSG:4326")
+    spec = maps.routes_spec(gdf, offline=True, title=PAYLOADS[0], subtitle=PAYLOADS[4], labels=True)
+    (out / "payloads.html").write_text(maps.page(spec), encoding="utf-8")
+    (out / "payloads_folium.html").write_text(maps.render(maps.make_map(gdf, offline=True, title=PAYLOADS[3])),
+                                              encoding="utf-8")
     return out
 
 
@@ -70,7 +82,7 @@ class Watched:
 
     def open(self, path: Path) -> Page:
         self.page.goto(path.as_uri())
-        self.page.wait_for_function("() => document.querySelectorAll('.leaflet-control-layers').length > 0")
+        self.page.wait_for_function("() => document.querySelectorAll('.cr-dock').length > 0")
         self.page.wait_for_timeout(300)
         return self.page
 
@@ -83,7 +95,13 @@ def watched(browser: Any) -> Iterator[Watched]:
 
 
 def features(path: Path) -> int:
-    return path.read_text(encoding="utf-8").count('"className":"cr-route ')
+    """Drawn route pieces (a ferry leg is its own piece)."""
+    import json
+    import re
+
+    text = path.read_text(encoding="utf-8")
+    spec = json.loads(re.search(r'id="cr-spec[^"]*">(.*?)</script>', text, re.S).group(1))  # type: ignore[union-attr]
+    return sum(len(f["g"]) for layer in spec["layers"] if layer["type"] == "routes" for f in layer["features"])
 
 
 def click_a_route(page: Page) -> str:
@@ -114,6 +132,7 @@ def test_offline_map_renders_alone(site: Path, watched: Watched, name: str) -> N
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
     assert page.locator("path.cr-route").count() == features(path) > 0
     assert page.locator(".cr-legend").is_visible()
+    assert page.locator(".cr-credits").inner_text().count("Natural Earth") == 1
     assert "km" in click_a_route(page)
     assert not watched.errors, watched.errors
     assert not watched.requests, watched.requests
@@ -124,7 +143,8 @@ def test_toggling_a_corridor_hides_its_paths(site: Path, watched: Watched, name:
     page = watched.open(site / f"{name}.html")
     before = page.locator("path.cr-c1").count()
     assert before > 0
-    toggle = page.locator(".leaflet-control-layers-overlays label", has_text="Corridor 1").locator("input")
+    page.locator(".cr-layers summary").click()
+    toggle = page.locator(".cr-layers label", has_text="Corridor 1").locator("input")
     toggle.click()
     assert page.locator("path.cr-c1").count() == 0
     assert page.locator("path.cr-route").count() > 0  # the other corridors stay
@@ -139,10 +159,11 @@ def test_kazakhstan_facts_panel(site: Path, watched: Watched) -> None:
     text = panel.inner_text()
     assert "four of the six corridors cross Kazakhstan" in text and "Computed from the geometry" in text
     assert "not published" in text
-    choropleth = page.locator(".leaflet-control-layers-overlays label", has_text="CAREC investment by country")
+    page.locator(".cr-layers summary").click()
+    choropleth = page.locator(".cr-layers label", has_text="CAREC investment by country")
     assert choropleth.count() == 1 and choropleth.locator("input").is_checked()
     assert "no figure published" in page.locator(".cr-legend").inner_text()
-    assert page.locator(".cr-choro canvas, .leaflet-cr-choro-pane canvas").count() >= 1  # the layer is drawn
+    assert page.locator(".leaflet-cr-choro-pane canvas").count() >= 1  # the layer is drawn
     assert not watched.errors, watched.errors
 
 
@@ -158,3 +179,34 @@ def test_hostile_names_show_as_text_and_run_nothing(site: Path, watched: Watched
     assert not watched.errors, watched.errors
     assert not watched.requests, watched.requests
     page.screenshot(path=str(ARTIFACTS / "hostile.png"))
+
+
+@pytest.mark.parametrize("name", ["payloads", "payloads_folium"])
+def test_payloads_show_literally_and_nothing_runs(site: Path, watched: Watched, name: str) -> None:
+    """Jinja and HTML/JS payloads in name, id, sources, notes, title, labels, popups and tooltips: shown as
+    typed, nothing executed, no element injected, no request."""
+    page = watched.open(site / f"{name}.html")
+    title = page.locator(".cr-title").inner_text()
+    assert title.startswith(PAYLOADS[0] if name == "payloads" else PAYLOADS[3])
+    if name == "payloads":
+        assert PAYLOADS[4] in title  # the subtitle
+        labels = page.locator(".cr-label").all_inner_texts()
+        assert any(PAYLOADS[1] in t for t in labels)  # labels may be culled where they collide
+    assert any(p in click_a_route(page) for p in PAYLOADS)  # a real click on a route
+    texts = page.evaluate("""() => { const out = [], m = window.corridors.map;  // then every route's popup
+        m.eachLayer(l => { if (l.cr && l.getCenter && l.cr.group) {
+            l.fire('click', {latlng: l.getCenter()}, true);
+            const p = document.querySelector('.leaflet-popup-content'); out.push(p ? p.innerText : '');
+            m.closePopup(); } });
+        return out; }""")
+    seen = {p for p in PAYLOADS for t in texts if p in t}
+    assert seen == set(PAYLOADS), set(PAYLOADS) - seen
+    assert "IF-RAN" not in page.locator("body").inner_text().replace("IF-RAN{% endif %}", "")
+    assert "49" not in page.locator(".cr-title").inner_text()
+    page.wait_for_timeout(200)
+    assert page.locator("img[src='x']").count() == 0
+    assert page.evaluate("() => document.querySelectorAll('script').length") == page.evaluate(
+        "() => [...document.querySelectorAll('script')].filter(s => !s.src).length")
+    assert not watched.dialogs, watched.dialogs
+    assert not watched.errors, watched.errors
+    assert not watched.requests, watched.requests

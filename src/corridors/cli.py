@@ -76,9 +76,13 @@ def _crossing(c: dict[str, Any]) -> str:
 
 
 def cmd_build(args: argparse.Namespace) -> str:
-    from . import maps  # imports folium lazily
+    from . import atlas
 
-    written = maps.build(args.out, offline=args.offline)
+    try:
+        written = atlas.build(args.out, offline=args.offline)
+    except atlas.BuildError as exc:
+        print(f"corridors: error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
     return "\n".join(f"wrote {p}" for p in written)
 
 
@@ -114,6 +118,20 @@ def cmd_route(args: argparse.Namespace) -> str:
 def cmd_compare(args: argparse.Namespace) -> str:
     from . import routes
 
+    if args.map:  # the routes drawn side by side in one self-contained page (names shown as text only)
+        from pathlib import Path
+
+        from . import io as cio
+        from . import maps
+        from .network import write_atomic
+
+        frames = [cio.read_routes(r) if cio.file_format(r) is not None or Path(r).is_file() else maps.select([r])
+                  for r in args.routes]
+        found = [a for f in frames for a in (analysis.analyze_many(f) if "nodes" not in f else
+                                             analysis.analyze_many(f["id"].tolist()))]
+        frame = pd.concat(frames, ignore_index=True)
+        spec = maps.routes_spec(frame, results=found, offline=args.offline, title="Routes compared")
+        write_atomic(Path(args.map), maps.page(spec))
     return _table(routes.compare(args.routes), args.format)
 
 
@@ -156,6 +174,8 @@ def parser() -> argparse.ArgumentParser:
     s = sub.add_parser("compare", help="routes side by side: length, km per country, crossings, share on CAREC")
     s.add_argument("routes", nargs="+", help="section / key-route ids or route files (GeoJSON, GPX, GPKG, CSV ...)")
     s.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    s.add_argument("--map", metavar="HTML", help="also write the routes side by side as a map page")
+    s.add_argument("--offline", action="store_true", help="the --map page requests nothing (no basemap tiles)")
     s.set_defaults(func=cmd_compare)
     s = sub.add_parser("analyze", help="length, length per country and crossings of the routes in a file")
     s.add_argument("file", help="GeoJSON, GPX, GeoPackage, GeoParquet or CSV (lon/lat points or WKT)")
