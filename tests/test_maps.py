@@ -189,17 +189,40 @@ def test_make_map_accepts_routes_in_any_crs() -> None:
     s = spec(maps.render(m))
     feats = [f for layer in s["layers"] if layer["type"] == "routes" for f in layer["features"]]
     assert len(feats) == 2 and {f["p"]["group"] for f in feats} == {"user"}
-    assert feats[0]["g"][0][:2] == [7690000, 4325000]  # back in lon/lat, quantised to 1e-5 degree
+    assert decode(feats[0]["g"][0])[0] == (76.9, 43.25)  # back in lon/lat, quantised to 1e-5 degree
     assert feats[0]["p"]["color"] != feats[1]["p"]["color"]  # the user's routes each get a colour
 
 
+def decode(text: str, scale: int = maps.LINE_SCALE) -> list[tuple[float, float]]:
+    """The reader of maps.encode (as corridors.js does it)."""
+    values, i = [], 0
+    while i < len(text):
+        r = shift = 0
+        while True:
+            b = ord(text[i]) - 63
+            i += 1
+            r |= (b & 31) << shift
+            shift += 5
+            if b < 32:
+                break
+        values.append(~(r >> 1) if r & 1 else r >> 1)
+    x = y = 0
+    out = []
+    for dx, dy in zip(values[::2], values[1::2]):
+        x, y = x + dx, y + dy
+        out.append((x / scale, y / scale))
+    return out
+
+
 def test_encode_round_trips() -> None:
-    line = shapely.LineString([(76.912345, 43.25), (74.6, 42.87), (74.60001, 42.86999)])
+    line = shapely.LineString([(76.912344, 43.25), (74.6, 42.87), (74.60001, 42.86999), (-179.99999, -89.5)])
     poly = shapely.Polygon([(0, 0), (1, 0), (1, 1), (0, 0)], [[(0.2, 0.1), (0.8, 0.1), (0.8, 0.7), (0.2, 0.1)]])
-    enc = maps.encode([line, shapely.MultiLineString([line, line]), poly])
-    assert enc[0] == [[7691234, 4325000, -231234, -38000, 1, -1]]
+    enc = maps.encode([line, shapely.MultiLineString([line, line]), poly, shapely.LineString()])
+    assert decode(enc[0][0]) == [(76.91234, 43.25), (74.6, 42.87), (74.60001, 42.86999), (-179.99999, -89.5)]
     assert len(enc[1]) == 2 and enc[1][0] == enc[1][1] == enc[0][0]
-    assert len(enc[2]) == 2 and enc[2][1][:2] == [20000, 10000]
+    assert len(enc[2]) == 2 and decode(enc[2][1]) == [(0.2, 0.1), (0.8, 0.1), (0.8, 0.7), (0.2, 0.1)]
+    assert enc[3] == []
+    assert all(63 <= ord(c) <= 126 for c in enc[0][0])  # never <, > or &: safe in the JSON block
 
 
 def test_make_map_accepts_ids_corridor_numbers_and_none() -> None:

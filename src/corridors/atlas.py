@@ -104,7 +104,7 @@ def investment_legend() -> list[dict[str, Any]]:
     """Swatches exactly as drawn: the class colour at the layer's fill opacity over the land colour."""
     lows = [0.0] + [top for top, _ in INVESTMENT_BINS[:-1]]
     out = [{"kind": "fill", "label": f"USD {lo:g}–{top:g} bn" if top != math.inf else f"USD {lo:g} bn and more",
-            "fillColor": col, "fillOpacity": INVESTMENT_OPACITY, "color": "#b07030"}
+            "fillColor": col, "fillOpacity": INVESTMENT_OPACITY, "color": "#b07030", "under": maps.MEMBER_COLOR}
            for lo, (top, col) in zip(lows, INVESTMENT_BINS)]
     return [*out, {"kind": "hatch", "label": "no figure published"}]
 

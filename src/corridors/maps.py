@@ -26,29 +26,28 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from . import analysis, data
+from . import analysis, basemap, data, style
 
 Rich = Any  # structured text: str | list[Rich] | {"b"|"i"|"small"|"p"|"h5"|"div"|"span"|"ul"|"table"|"a": ...}
 
-COLORS = {"1": "#1f63b8", "2": "#d62d20", "3": "#1e9e4a", "4": "#8e44ad", "5": "#f08a00", "6": "#8a5a2b"}
-DASHES: dict[str, str | None] = {g: None for g in COLORS}
-KEY_COLOR, USER_COLOR = "#111111", "#e6007e"
-USER_PALETTE = ("#e6007e", "#0072b2", "#d55e00", "#009e73", "#cc79a7", "#56b4e9", "#e69f00", "#000000")
-FERRY_DASH, INFERRED_OPACITY = "2 7", 0.55
-ROUTE_WEIGHT, KEY_CASING = 4, 11  # px; key routes are a translucent casing under the corridors
+COLORS = style.PALETTE  # colour-blind-safe, one dash pattern each (style.DASHES): apart in grey print too
+DASHES = style.DASHES
+KEY_COLOR, USER_COLOR = style.INK, style.USER_COLOR
+ROUTE_WEIGHT = style.LINE_WEIGHT
 GROUPS = ("1", "2", "3", "4", "5", "6", "key", "user")
 LINE_TOLERANCE, COUNTRY_TOLERANCE = 0.005, 0.02  # degrees, for display only
-LINE_SCALE, BASE_SCALE = 100_000, 100  # quantisation: 1e-5 degree for routes, 1e-2 for the base layer
+LINE_SCALE, BASE_SCALE = 100_000, 100  # quantisation: 1e-5 degree for routes, 1e-2 for the reference layers
 SHARED_TOLERANCE = 0.02  # degrees: a vertex this close to another corridor's line shares its stretch
-DISPLAY_BOX = shapely.box(25.0, -90.0, 125.0, 90.0)
+DISPLAY_BOUNDS = (25.0, 12.0, 125.0, 60.0)  # lon/lat frame of the reference layers (the CAREC region)
+DISPLAY_BOX = shapely.box(*DISPLAY_BOUNDS)
 CAREC_MEMBERS = ("AFG", "AZE", "CHN", "GEO", "KAZ", "KGZ", "MNG", "PAK", "TJK", "TKM", "UZB")
-LAND_COLOR, MEMBER_COLOR, SEA_COLOR, BORDER_COLOR = "#f1efe9", "#fffbef", "#cfe0ea", "#8c8c8c"
-NODE_STYLE = {k: {"radius": r, "color": c, "weight": w, "fillColor": f, "fillOpacity": 1}
-              for k, r, c, w, f in (("bcp", 5, "#222222", 2, "#ffffff"), ("port", 6, "#ffffff", 1.5, "#0b4f8a"),
-                                    ("city", 5, "#ffffff", 1.5, "#333333"), ("waypoint", 3, "#ffffff", 1, "#777777"))}
-NODE_LABEL = {"bcp": "Border crossing point", "port": "Port", "city": "Town", "waypoint": "Waypoint"}
+BM = style.BASEMAP
+LAND_COLOR, MEMBER_COLOR, SEA_COLOR, BORDER_COLOR = BM["land"], BM["member"], BM["sea"], BM["border"]
+NODE_STYLE = style.NODE_STYLES
+NODE_LABEL = style.NODE_LABELS
 NOTE = "Lines join sourced places along the geodesic: schematic, not surveyed alignments."
-CREDITS = ["Boundaries: Natural Earth (public domain)", "Route data: corridors (sources in each popup)"]
+CREDITS = [f"Boundaries: {style.CREDITS['naturalearth']}",
+           f"Water, rivers, place names: {basemap.CREDIT} (ODbL)", "Routes: corridors (sources in each popup)"]
 OSM_TILES = {"url": "https://tile.openstreetmap.org/{z}/{x}/{y}.png", "opacity": 0.6, "maxZoom": 19,
              "attribution": "Basemap © OpenStreetMap contributors"}
 
@@ -85,10 +84,22 @@ def sources(ids: Any, urls: Any) -> list[list[str]]:
     return [[_text(s), _text(u)] for s, u in zip(ids, [*urls, *[""] * len(ids)])]
 
 
-def encode(geoms: Sequence[shapely.Geometry] | np.ndarray, scale: int = LINE_SCALE) -> list[list[list[int]]]:
-    """Each (multi)line or polygon as a list of rings/parts, each a flat list of delta-encoded quantised
-    ``lon, lat`` integers (``x0, y0, dx1, dy1, ...``), decoded by ``corridors.js``. Vectorised: no per-vertex
-    Python."""
+def _polyline(values: np.ndarray) -> bytes:
+    """Integers as Google's encoded-polyline characters (zigzag, 5-bit chunks, ASCII 63..126), vectorised:
+    a small delta takes one character instead of its decimal digits and a comma."""
+    v = values.astype(np.int64)
+    z = ((v << 1) ^ (v >> 63)).astype(np.uint64)
+    k = np.arange(13, dtype=np.uint64)
+    chunks = (z[:, None] >> (np.uint64(5) * k)) & np.uint64(31)
+    more = (z[:, None] >> (np.uint64(5) * (k + np.uint64(1)))) > 0
+    used = np.concatenate([np.ones((len(z), 1), bool), more[:, :-1]], axis=1)
+    chars = (chunks | np.where(more, np.uint64(32), np.uint64(0))) + np.uint64(63)
+    return chars[used].astype(np.uint8).tobytes()
+
+
+def encode(geoms: Sequence[shapely.Geometry] | np.ndarray, scale: int = LINE_SCALE) -> list[list[str]]:
+    """Each (multi)line or polygon as a list of parts/rings, each an encoded-polyline string of the quantised,
+    delta-encoded ``lon, lat`` integers (``round(v * scale)``), decoded by ``corridors.js``. Vectorised."""
     geoms = np.asarray(geoms, dtype=object)
     parts, owner = shapely.get_parts(geoms, return_index=True)
     poly = shapely.get_type_id(parts) == 3
@@ -99,14 +110,23 @@ def encode(geoms: Sequence[shapely.Geometry] | np.ndarray, scale: int = LINE_SCA
         order = np.argsort(owner, kind="stable")
         parts, owner = parts[order], owner[order]
     coords, part_of = shapely.get_coordinates(parts, return_index=True)
+    out: list[list[str]] = [[] for _ in range(len(geoms))]
+    if not len(coords):
+        return out
     q = np.rint(coords * scale).astype(np.int64)
     d = np.diff(q, axis=0, prepend=np.zeros((1, 2), np.int64))
-    starts = np.r_[0, np.flatnonzero(np.diff(part_of)) + 1] if len(part_of) else np.array([], int)
+    starts = np.r_[0, np.flatnonzero(np.diff(part_of)) + 1]
     d[starts] = q[starts]
-    flat = np.split(d.ravel(), 2 * starts[1:]) if len(starts) else []
-    out: list[list[list[int]]] = [[] for _ in range(len(geoms))]
-    for p, values in zip(np.unique(part_of), flat):
-        out[owner[p]].append(values.tolist())
+    flat = d.ravel()
+    z = (flat << 1) ^ (flat >> 63)
+    nchars = np.ones(len(flat), np.int64)
+    for b in range(1, 13):
+        nchars += z >= (1 << (5 * b))
+    text = _polyline(flat).decode("ascii")
+    ends = np.cumsum(nchars)
+    bounds = np.r_[0, ends[2 * np.r_[starts[1:], len(q)] - 1]]
+    for j, p in enumerate(np.unique(part_of)):
+        out[owner[p]].append(text[bounds[j]:bounds[j + 1]])
     return out
 
 
@@ -124,37 +144,16 @@ def group_label(group: str) -> str:
 
 
 def group_style(group: str) -> dict[str, Any]:
-    """How a group's lines are drawn (the legend draws its swatch from the same dict)."""
+    """How a group's lines are drawn (the legend draws its swatch from the same dict): corridors in their
+    colour and dash pattern, key routes as a translucent casing *under* them, the user's routes magenta."""
     if group == "key":
-        return {"color": KEY_COLOR, "weight": KEY_CASING, "opacity": 0.28, "casing": True}
-    color = COLORS.get(group, USER_COLOR)
-    st: dict[str, Any] = {"color": color, "weight": ROUTE_WEIGHT, "opacity": 0.95}
-    if DASHES.get(group):
-        st["dashArray"] = DASHES[group]
-    return st
+        return {**style.key_route_style(ROUTE_WEIGHT), "casing": True}
+    if group in COLORS:
+        return style.line_style(group, weight=ROUTE_WEIGHT)
+    return style.user_style(0, 1)
 
 
 # ---------------------------------------------------------------- route features
-
-def _ferry_parts(geom: shapely.Geometry, node_ids: Sequence[str], modes: Sequence[str],
-                 where: Mapping[str, shapely.Point]) -> list[tuple[shapely.Geometry, bool]]:
-    """The line cut at its nodes into runs of ferry / land legs: [(piece, is_ferry), ...]."""
-    if "ferry" not in modes or geom.geom_type != "LineString" or len(node_ids) != len(modes) + 1:
-        return [(geom, False)]
-    at: list[float | None] = [geom.project(where[n]) if n in where else None for n in node_ids]
-    runs: list[tuple[float, float, bool]] = []
-    for i, mode in enumerate(modes):
-        a, b = at[i], at[i + 1]
-        if a is None or b is None:
-            return [(geom, False)]
-        ferry = mode == "ferry"
-        if runs and runs[-1][2] == ferry:
-            runs[-1] = (runs[-1][0], b, ferry)
-        else:
-            runs.append((a, b, ferry))
-    out = [(shapely.ops.substring(geom, a, b), f) for a, b, f in runs if b > a]
-    return out or [(geom, False)]
-
 
 def _shared_offsets(groups: Sequence[str], lines: Sequence[shapely.Geometry]) -> list[list[int]]:
     """Per vertex, twice the slot of the route's corridor among the corridors running along it there
@@ -195,24 +194,22 @@ def route_features(rows: gpd.GeoDataFrame, results: Sequence[analysis.RouteAnaly
     """
     notes = notes or {}
     n = len(rows)
-    geoms = shapely.simplify(np.asarray(rows.geometry.values, dtype=object), LINE_TOLERANCE, preserve_topology=False)
+    geoms = list(rows.geometry.values)
     kinds, corrs, ids, names = (_column(rows, c) for c in ("kind", "corridor", "id", "name"))
     groups = [group_of(k, c) for k, c in zip(kinds, corrs)]
     user = [i for i, g in enumerate(groups) if g == "user"]
     col: dict[str, list[Any]] = {c: _column(rows, c) for c in ("mode", "basis", "confidence", "nodes", "leg_modes",
                                                                "sources", "source_urls", "note", "notes",
-                                                               "description")}
-    where = None
+                                                               "description", "alignment")}
     pieces: list[list[tuple[shapely.Geometry, bool]]] = []
-    for i in range(n):
+    for i in range(n):  # ferry legs become their own pieces (drawn dotted)
         modes = col["leg_modes"][i]
         if isinstance(modes, (list, tuple, np.ndarray)) and "ferry" in list(modes):
-            if where is None:
-                where = dict(zip(data.nodes()["id"], data.nodes().geometry))
-            pieces.append(_ferry_parts(geoms[i], list(col["nodes"][i]), list(modes), where))
+            pieces.append(style.leg_runs({"geometry": geoms[i], "nodes": col["nodes"][i], "leg_modes": modes}))
         else:
             pieces.append([(geoms[i], False)])
-    flat = [p for ps in pieces for p, _ in ps]
+    flat = list(shapely.simplify(np.asarray([p for ps in pieces for p, _ in ps], dtype=object), LINE_TOLERANCE,
+                                 preserve_topology=False))
     enc = encode(flat)
     offsets = _shared_offsets([g for g, ps in zip(groups, pieces) for _ in ps], flat) if side_by_side else None
     feats, k = [], 0
@@ -233,6 +230,8 @@ def route_features(rows: gpd.GeoDataFrame, results: Sequence[analysis.RouteAnaly
         for c in ("basis", "confidence"):
             if col[c][i] is not None and _text(col[c][i]):
                 p[c] = _text(col[c][i])
+        if p.get("basis") == "inferred" or _text(col["alignment"][i]) == "schematic":
+            p["schematic"] = 1
         src = sources(col["sources"][i], col["source_urls"][i]) if col["sources"][i] is not None else []
         if src:
             p["sources"] = src
@@ -253,9 +252,12 @@ def route_features(rows: gpd.GeoDataFrame, results: Sequence[analysis.RouteAnaly
         if any(any(o) for o in off):
             f["o"] = off
         feats.append(f)
-    if len(user) > 1:  # the user's own routes: one colour each (cycled), named in the legend by the layer
+    if len(user) > 1:  # the user's own routes: one colour and pattern each, named in their popups
         for j, i in enumerate(user):
-            feats[i]["p"]["color"] = USER_PALETTE[j % len(USER_PALETTE)]
+            st = style.user_style(j, len(user))
+            feats[i]["p"]["color"] = st["color"]
+            if st.get("dashArray"):
+                feats[i]["p"]["dash"] = st["dashArray"]
     return feats
 
 
@@ -273,13 +275,12 @@ def route_layers(rows: gpd.GeoDataFrame, results: Sequence[analysis.RouteAnalysi
         if g == "user" and len(by[g]) > 1:
             continue  # each user route has its own colour: the legend names the layer, popups the routes
         legend.append({"kind": "line", "label": group_label(g).removesuffix("s"), **st})
-    basis = _column(rows, "basis")
-    if "inferred" in basis:
-        legend.append({"kind": "line", "label": "paler = inferred (not sourced)", "color": "#555555",
-                       "weight": ROUTE_WEIGHT, "opacity": INFERRED_OPACITY * 0.95})
+    if any(f["p"].get("schematic") for f in feats):
+        legend.append({"kind": "line", "label": "thin, pale: schematic / inferred", "color": "#555555",
+                       **style.SCHEMATIC})
     if any("f" in f for f in feats):
-        legend.append({"kind": "line", "label": "ferry leg", "color": "#555555", "weight": ROUTE_WEIGHT,
-                       "opacity": 0.95, "dashArray": FERRY_DASH})
+        legend.append({"kind": "line", "label": "dotted: ferry leg", "color": "#555555", "weight": ROUTE_WEIGHT,
+                       "opacity": 0.95, **style.FERRY})
     return layers, legend
 
 
@@ -288,6 +289,7 @@ def section_labels(rows: gpd.GeoDataFrame, avoid: Sequence[shapely.Point] = ()) 
     placed: list[shapely.Point] = []
     labels = []
     for rid, name, geom in zip(_column(rows, "id"), _column(rows, "name"), rows.geometry):
+        name = style.label({"name": name, "id": rid}, max_chars=34) if name or rid else ""
         spots = [geom.interpolate(f, normalized=True) for f in (0.5, 0.35, 0.65, 0.2, 0.8, 0.42, 0.58)]
         p = max(spots, key=lambda q: min((q.distance(o) for o in [*placed, *avoid]), default=0.0))
         placed.append(p)
@@ -358,32 +360,55 @@ def node_layers(rows: gpd.GeoDataFrame, results: Sequence[analysis.RouteAnalysis
 
 @functools.cache
 def _base_geometry() -> dict[str, Any]:
-    """Display geometry of the base map, simplified once per process: the data's frame, sea (its outline is the
-    coast), borders between countries (not the coast again) and CAREC members (a tint, simplified further)."""
+    """Display geometry of the base map, simplified once per process, clipped to the CAREC region: sea (its
+    outline is the coast), borders between countries (not the coast again), CAREC members (a tint)."""
     c = data.countries()
     c = c[c.intersects(DISPLAY_BOX)]
-    frame, land = shapely.box(*c.total_bounds), shapely.union_all(c.geometry.values)
-    sea = shapely.difference(frame, land)
+    land = shapely.clip_by_rect(shapely.union_all(c.geometry.values), *DISPLAY_BOUNDS)
+    sea = shapely.difference(DISPLAY_BOX, land)
     sea = shapely.multipolygons([p for p in getattr(sea, "geoms", [sea]) if p.area > 0.05])
     borders = shapely.line_merge(shapely.union_all(shapely.boundary(c.geometry.values)))
-    borders = shapely.difference(borders, shapely.boundary(land).buffer(1e-6))
+    borders = shapely.difference(borders, shapely.boundary(shapely.union_all(c.geometry.values)).buffer(1e-6))
+    borders = shapely.clip_by_rect(borders, *DISPLAY_BOUNDS)
     members = c[c["iso_a3"].isin(CAREC_MEMBERS)].sort_values("iso_a3")
     tint = shapely.union_all(members.geometry.values).simplify(2.5 * COUNTRY_TOLERANCE)
-    return {"frame": frame, "sea": sea.simplify(COUNTRY_TOLERANCE), "borders": borders.simplify(COUNTRY_TOLERANCE),
-            "members": members, "tint": tint}
+    return {"frame": DISPLAY_BOX, "sea": sea.simplify(COUNTRY_TOLERANCE),
+            "borders": borders.simplify(COUNTRY_TOLERANCE), "members": members, "tint": tint}
+
+
+PLACE_CLASS = {"country": "cr-country", "capital": "cr-capital", "city": ""}
 
 
 @functools.cache
 def _base_layer_cached() -> str:
     b = _base_geometry()
-    items = [("frame", {"fill": True, "fillColor": LAND_COLOR, "fillOpacity": 1, "stroke": False}),
-             ("tint", {"fill": True, "fillColor": MEMBER_COLOR, "fillOpacity": 1, "stroke": False}),
-             ("sea", {"fill": True, "fillColor": SEA_COLOR, "fillOpacity": 1, "color": BORDER_COLOR, "weight": 1}),
-             ("borders", {"fill": False, "color": BORDER_COLOR, "weight": 1, "opacity": 0.9})]
-    enc = encode([b[k] for k, _ in items], BASE_SCALE)
-    shapes = [{"g": e, "st": st, "poly": k != "borders"} for (k, st), e in zip(items, enc)]
-    return json.dumps({"type": "base", "name": "Countries", "q": BASE_SCALE, "shapes": shapes}, sort_keys=True,
-                      separators=(",", ":"))
+    water = basemap.basemap("water", bbox=DISPLAY_BOUNDS)
+    rivers = basemap.basemap("rivers", bbox=DISPLAY_BOUNDS)
+    items: list[tuple[Any, dict[str, Any], bool]] = [
+        (b["frame"], {"fill": True, "fillColor": LAND_COLOR, "fillOpacity": 1, "stroke": False}, True),
+        (b["tint"], {"fill": True, "fillColor": MEMBER_COLOR, "fillOpacity": 1, "stroke": False}, True),
+        (b["sea"], {"fill": True, "fillColor": SEA_COLOR, "fillOpacity": 1, "color": BORDER_COLOR, "weight": 0.8},
+         True),
+        (shapely.union_all(water.geometry.values),
+         {"fill": True, "fillColor": BM["water"], "fillOpacity": 1, "stroke": False}, True),
+        (shapely.union_all(rivers.geometry.values), {"fill": False, "color": BM["river"], "weight": 1, "opacity": 0.9},
+         False),
+        (b["borders"], {"fill": False, "color": BORDER_COLOR, "weight": 1, "opacity": 0.9}, False)]
+    enc = encode([g for g, _, _ in items], BASE_SCALE)
+    shapes = [{"g": e, "st": st, "poly": poly} for (_, st, poly), e in zip(items, enc)]
+    places = basemap.basemap("places", bbox=DISPLAY_BOUNDS)
+    labels = [{"ll": [round(g.y, 3), round(g.x, 3)], "text": str(n), "rank": int(r), "minzoom": int(z) - 1,
+               "cls": PLACE_CLASS.get(k, "")}
+              for n, k, r, z, g in zip(places["name"], places["kind"], places["rank"], places["min_zoom"],
+                                       places.geometry) if n]
+    named = water[water["name"].notna()]
+    for n, g in zip(named["name"], named.geometry):
+        p = g.representative_point()
+        labels.append({"ll": [round(p.y, 3), round(p.x, 3)], "text": str(n), "rank": 6, "minzoom": 4,
+                       "cls": "cr-water"})
+    return json.dumps({"type": "base", "name": "Reference: countries, water, places", "q": BASE_SCALE,
+                       "shapes": shapes, "labels": labels}, sort_keys=True, separators=(",", ":"),
+                      ensure_ascii=False)
 
 
 def base_layer() -> dict[str, Any]:
@@ -447,8 +472,7 @@ def map_spec(layers: Sequence[Mapping[str, Any]], *, title: str, subtitle: str =
     view ``bounds`` (lon0, lat0, lon1, lat1; default: the routes), an optional tile layer."""
     spec: dict[str, Any] = {"title": title, "subtitle": subtitle, "layers": list(layers), "legend": list(legend),
                             "panels": list(panels), "note": NOTE, "credits": [*CREDITS, *credits],
-                            "draw": {"inferredOpacity": INFERRED_OPACITY, "ferryDash": FERRY_DASH,
-                                     "slot": ROUTE_WEIGHT}}
+                            "draw": {"schematic": style.SCHEMATIC, "ferry": style.FERRY, "slot": ROUTE_WEIGHT}}
     if bounds is not None:
         spec["bounds"] = [round(float(v), 5) for v in bounds]
     if tiles is not None:

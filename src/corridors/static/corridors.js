@@ -70,9 +70,15 @@
     return document.createTextNode("");
   }
 
-  function decode(flat, q) {
-    var out = [], x = 0, y = 0;
-    for (var i = 0; i + 1 < flat.length; i += 2) { x += flat[i]; y += flat[i + 1]; out.push([y / q, x / q]); }
+  /* an encoded-polyline string of delta-encoded lon, lat integers (maps.encode) -> [[lat, lng], ...] */
+  function decode(str, q) {
+    var out = [], x = 0, y = 0, i = 0, n = str.length;
+    function next() {
+      var r = 0, shift = 0, b;
+      do { b = str.charCodeAt(i++) - 63; r |= (b & 31) << shift; shift += 5; } while (b >= 32 && i < n);
+      return (r & 1) ? ~(r >>> 1) : (r >>> 1);
+    }
+    while (i < n) { x += next(); y += next(); out.push([y / q, x / q]); }
     return out;
   }
 
@@ -167,7 +173,7 @@
     if (p.by_mode) mode += " (" + p.by_mode.map(function (m) { return m[0] + " " + km(m[1]); }).join(", ") + ")";
     row(t, "Mode", mode);
     var q = [];
-    if (p.basis) q.push(p.basis + (p.basis === "inferred" ? " (drawn paler)" : ""));
+    if (p.basis) q.push(p.basis + (p.schematic ? " (drawn thin and pale)" : ""));
     if (p.confidence) q.push("confidence " + p.confidence);
     row(t, "Basis", q.join(" · "));
     row(t, "Sources", sourcesNode(p.sources));
@@ -222,6 +228,7 @@
         s.setAttribute("stroke", color(e.color, "#555")); s.setAttribute("stroke-width", String(e.weight || 4));
         s.setAttribute("stroke-opacity", String(e.opacity === undefined ? 1 : e.opacity));
         if (e.dashArray) s.setAttribute("stroke-dasharray", String(e.dashArray));
+        if (e.lineCap) s.setAttribute("stroke-linecap", String(e.lineCap));
       }
     } else if (e.kind === "node") {
       s = document.createElementNS(ns, "circle");
@@ -232,6 +239,12 @@
       var span = el("span", "cr-hatch");
       return span;
     } else {
+      if (e.under) {  // the colour the fill is drawn over, so a translucent swatch looks as on the map
+        var u = document.createElementNS(ns, "rect");
+        u.setAttribute("x", "5"); u.setAttribute("y", "2"); u.setAttribute("width", "24"); u.setAttribute("height", "12");
+        u.setAttribute("fill", color(e.under, "#fff"));
+        svg.appendChild(u);
+      }
       s = document.createElementNS(ns, "rect");
       s.setAttribute("x", "5"); s.setAttribute("y", "2"); s.setAttribute("width", "24"); s.setAttribute("height", "12");
       s.setAttribute("fill", color(e.fillColor, "#ccc"));
@@ -327,14 +340,15 @@
       (layer.features || []).forEach(function (f) {
         var p = f.p || {};
         var c = color(p.color, color(st.color, "#e6007e"));
-        var op = (st.opacity || 1) * (p.basis === "inferred" ? (draw.inferredOpacity || 0.55) : 1);
         f.g.forEach(function (part, j) {
           var ferry = f.f && f.f[j];
-          var opts = {color: c, weight: st.weight || 4, opacity: op, lineJoin: "round",
-                      dashArray: ferry ? (draw.ferryDash || "2 7") : (st.dashArray || null),
+          var opts = {color: c, weight: st.weight || 4, opacity: st.opacity || 1, lineJoin: "round",
+                      lineCap: st.lineCap || "round", dashArray: p.dash || st.dashArray || null,
                       className: "cr-route cr-c" + String(p.group).replace(/[^a-z0-9]/gi, ""),
                       offsets: f.o && f.o[j] && f.o[j].length ? f.o[j] : null, slot: draw.slot || 4,
                       pane: st.casing ? "cr-casing" : "overlayPane", bubblingMouseEvents: false};
+          if (p.schematic) L.extend(opts, draw.schematic || {});
+          if (ferry) L.extend(opts, draw.ferry || {});
           if (many) opts.renderer = renderer("overlayPane");
           var line = new OffsetLine(decode(part, SCALE), opts);
           line.cr = p;
