@@ -364,14 +364,17 @@ def _base_geometry() -> dict[str, Any]:
     outline is the coast), borders between countries (not the coast again), CAREC members (a tint)."""
     c = data.countries()
     c = c[c.intersects(DISPLAY_BOX)]
-    land = shapely.clip_by_rect(shapely.union_all(c.geometry.values), *DISPLAY_BOUNDS)
+    g = c.geometry.values
+    land = shapely.clip_by_rect(shapely.coverage_union_all(g), *DISPLAY_BOUNDS)  # the countries tile the land
     sea = shapely.difference(DISPLAY_BOX, land)
     sea = shapely.multipolygons([p for p in getattr(sea, "geoms", [sea]) if p.area > 0.05])
-    borders = shapely.line_merge(shapely.union_all(shapely.boundary(c.geometry.values)))
-    borders = shapely.difference(borders, shapely.boundary(shapely.union_all(c.geometry.values)).buffer(1e-6))
-    borders = shapely.clip_by_rect(borders, *DISPLAY_BOUNDS)
+    a, b = shapely.STRtree(g).query(g, predicate="intersects")  # borders: arcs shared by two countries
+    bd = shapely.boundary(g)
+    shared = shapely.get_parts(shapely.intersection(bd[a[a < b]], bd[b[a < b]]))
+    shared = shared[shapely.get_type_id(shared) == 1]
+    borders = shapely.clip_by_rect(shapely.line_merge(shapely.multilinestrings(shared)), *DISPLAY_BOUNDS)
     members = c[c["iso_a3"].isin(CAREC_MEMBERS)].sort_values("iso_a3")
-    tint = shapely.union_all(members.geometry.values).simplify(2.5 * COUNTRY_TOLERANCE)
+    tint = shapely.coverage_union_all(members.geometry.values).simplify(2.5 * COUNTRY_TOLERANCE)
     return {"frame": DISPLAY_BOX, "sea": sea.simplify(COUNTRY_TOLERANCE),
             "borders": borders.simplify(COUNTRY_TOLERANCE), "members": members, "tint": tint}
 
@@ -494,7 +497,11 @@ def select(routes: Any) -> gpd.GeoDataFrame:
         if sel.empty:
             raise data.NotFoundError(f"no corridor {routes!r}; CAREC corridors are 1 to 6")
         return sel.reset_index(drop=True)
-    rows = [data.section(i) for i in ([routes] if isinstance(routes, str) else list(routes))]
+    wanted = [routes] if isinstance(routes, str) else list(routes)
+    pos = {i: k for k, i in enumerate(allsec["id"])}
+    if all(isinstance(i, str) and i in pos for i in wanted):  # ids: one lookup, no per-id copies
+        return allsec.iloc[[pos[i] for i in wanted]].reset_index(drop=True)
+    rows = [data.section(i) for i in wanted]  # names and alternative names
     return gpd.GeoDataFrame(rows, geometry="geometry", crs=allsec.crs).reset_index(drop=True)
 
 
