@@ -84,15 +84,15 @@ def sources(ids: Any, urls: Any) -> list[list[str]]:
     return [[_text(s), _text(u)] for s, u in zip(ids, [*urls, *[""] * len(ids)])]
 
 
-def _polyline(values: np.ndarray) -> bytes:
-    """Integers as Google's encoded-polyline characters (zigzag, 5-bit chunks, ASCII 63..126), vectorised:
-    a small delta takes one character instead of its decimal digits and a comma."""
-    v = values.astype(np.int64)
-    z = ((v << 1) ^ (v >> 63)).astype(np.uint64)
-    k = np.arange(13, dtype=np.uint64)
-    chunks = (z[:, None] >> (np.uint64(5) * k)) & np.uint64(31)
-    more = (z[:, None] >> (np.uint64(5) * (k + np.uint64(1)))) > 0
-    used = np.concatenate([np.ones((len(z), 1), bool), more[:, :-1]], axis=1)
+def _polyline(z: np.ndarray, nchars: np.ndarray) -> bytes:
+    """Zigzagged integers ``z`` (``nchars`` characters each) as Google's encoded-polyline characters (5-bit
+    chunks, ASCII 63..126), vectorised: a small delta takes one character instead of its digits and a comma."""
+    width = int(nchars.max()) if len(nchars) else 1
+    k = np.arange(width, dtype=np.uint64)
+    zu = z.astype(np.uint64)
+    chunks = (zu[:, None] >> (np.uint64(5) * k)) & np.uint64(31)
+    more = k[None, :] + np.uint64(1) < nchars[:, None].astype(np.uint64)
+    used = k[None, :] < nchars[:, None].astype(np.uint64)
     chars = (chunks | np.where(more, np.uint64(32), np.uint64(0))) + np.uint64(63)
     return chars[used].astype(np.uint8).tobytes()
 
@@ -122,7 +122,7 @@ def encode(geoms: Sequence[shapely.Geometry] | np.ndarray, scale: int = LINE_SCA
     nchars = np.ones(len(flat), np.int64)
     for b in range(1, 13):
         nchars += z >= (1 << (5 * b))
-    text = _polyline(flat).decode("ascii")
+    text = _polyline(z, nchars).decode("ascii")
     ends = np.cumsum(nchars)
     bounds = np.r_[0, ends[2 * np.r_[starts[1:], len(q)] - 1]]
     for j, p in enumerate(np.unique(part_of)):
@@ -164,10 +164,10 @@ def _shared_offsets(groups: Sequence[str], lines: Sequence[shapely.Geometry]) ->
         shapely.prepare(u)
     out: list[list[int]] = []
     for g, line in zip(groups, lines):
-        pts = shapely.points(shapely.get_coordinates(line))
-        if g not in COLORS or len(pts) == 0:
+        if g not in COLORS:
             out.append([])
             continue
+        pts = shapely.points(shapely.get_coordinates(line))
         near = {}
         for o in corr:
             if o == g:
@@ -211,7 +211,8 @@ def route_features(rows: gpd.GeoDataFrame, results: Sequence[analysis.RouteAnaly
     flat = list(shapely.simplify(np.asarray([p for ps in pieces for p, _ in ps], dtype=object), LINE_TOLERANCE,
                                  preserve_topology=False))
     enc = encode(flat)
-    offsets = _shared_offsets([g for g, ps in zip(groups, pieces) for _ in ps], flat) if side_by_side else None
+    offsets = _shared_offsets([g for g, ps in zip(groups, pieces) for _ in ps], flat) \
+        if side_by_side and len(user) < n else None
     feats, k = [], 0
     for i, a in enumerate(results):
         rid, g = _text(ids[i] if ids[i] is not None else a.id), groups[i]
@@ -253,8 +254,9 @@ def route_features(rows: gpd.GeoDataFrame, results: Sequence[analysis.RouteAnaly
             f["o"] = off
         feats.append(f)
     if len(user) > 1:  # the user's own routes: one colour and pattern each, named in their popups
+        cycle = [style.user_style(j, len(user)) for j in range(min(len(user), len(COLORS)))]
         for j, i in enumerate(user):
-            st = style.user_style(j, len(user))
+            st = cycle[j % len(cycle)]
             feats[i]["p"]["color"] = st["color"]
             if st.get("dashArray"):
                 feats[i]["p"]["dash"] = st["dashArray"]
