@@ -210,3 +210,185 @@ def test_payloads_show_literally_and_nothing_runs(site: Path, watched: Watched, 
     assert not watched.dialogs, watched.dialogs
     assert not watched.errors, watched.errors
     assert not watched.requests, watched.requests
+
+
+# ---------------------------------------------------------------- layout and tools at both sizes (issue 12)
+
+SIZES = [(1400, 900), (390, 844)]
+OVERLAYS = ".cr-box, .cr-credits, .leaflet-control"
+
+
+def sized(browser: Any, w: int, h: int) -> Watched:
+    watched = Watched(browser)
+    watched.page.set_viewport_size({"width": w, "height": h})
+    return watched
+
+
+def route_points_under_overlays(page: Page) -> list[Any]:
+    """Points sampled along every drawn route (on screen) that fall inside a title/legend/panel/control box."""
+    return list(page.evaluate("""(sel) => {
+        const boxes = [...document.querySelectorAll(sel)].map(b => b.getBoundingClientRect())
+            .filter(r => r.width > 0 && r.height > 0), bad = [];
+        for (const p of document.querySelectorAll('path.cr-route')) {
+            const len = p.getTotalLength(), m = p.getScreenCTM();
+            for (let i = 0; i <= 60; i++) {
+                const q = p.getPointAtLength(len * i / 60), x = q.x * m.a + m.e, y = q.y * m.d + m.f;
+                if (x < 0 || y < 0 || x > innerWidth || y > innerHeight) continue;
+                if (boxes.some(r => x >= r.left && x <= r.right && y >= r.top && y <= r.bottom))
+                    bad.push([p.getAttribute('class'), Math.round(x), Math.round(y)]);
+            }
+        }
+        return bad; }""", OVERLAYS))
+
+
+@pytest.mark.parametrize("w,h", SIZES)
+@pytest.mark.parametrize("name", MAPS)
+def test_nothing_covers_a_route_at_the_initial_view(site: Path, browser: Any, name: str, w: int, h: int) -> None:
+    watched = sized(browser, w, h)
+    try:
+        page = watched.open(site / f"{name}.html")
+        page.screenshot(path=str(ARTIFACTS / f"{name}_{w}x{h}.png"))
+        assert page.locator("path.cr-route").count() > 0
+        assert not route_points_under_overlays(page)
+        offscreen = page.evaluate("""() => [...document.querySelectorAll('path.cr-route')].filter(p => {
+            const r = p.getBoundingClientRect();
+            return r.right < 0 || r.bottom < 0 || r.left > innerWidth || r.top > innerHeight; }).length""")
+        assert offscreen == 0  # every route is in view
+        collisions = page.evaluate("""() => {
+            const rs = [...document.querySelectorAll('.cr-label span, .cr-place span')]
+                .filter(s => s.offsetParent && getComputedStyle(s.parentElement).display !== 'none')
+                .map(s => s.getBoundingClientRect());
+            let n = 0;
+            for (let i = 0; i < rs.length; i++) for (let j = i + 1; j < rs.length; j++) {
+                const a = rs[i], b = rs[j];
+                if (a.left < b.right && a.right > b.left && a.top < b.bottom && a.bottom > b.top) n++;
+            }
+            return [n, rs.length]; }""")
+        assert collisions[0] == 0, collisions
+        assert collisions[1] > 0 or w < 700  # (a phone's first view of a region may be too small for names)
+        assert "© OpenStreetMap contributors" in page.locator(".cr-credits").inner_text()
+        assert not watched.errors and not watched.requests
+    finally:
+        watched.page.close()
+
+
+@pytest.mark.parametrize("w,h", SIZES)
+def test_popups_open_fully_visible(site: Path, browser: Any, w: int, h: int) -> None:
+    watched = sized(browser, w, h)
+    try:
+        page = watched.open(site / "carec_corridors.html")
+        top = page.evaluate("""() => {  // the route point nearest the top of the screen: the worst case
+            let best = null;
+            for (const p of document.querySelectorAll('path.cr-route')) {
+                const len = p.getTotalLength(), m = p.getScreenCTM();
+                for (let i = 0; i <= 80; i++) {
+                    const q = p.getPointAtLength(len * i / 80), x = q.x * m.a + m.e, y = q.y * m.d + m.f;
+                    const el = document.elementFromPoint(x, y);
+                    if (el && el.classList.contains('cr-route') && (!best || y < best[1])) best = [x, y];
+                }
+            }
+            return best; }""")
+        page.mouse.click(*top)
+        popup = page.locator(".leaflet-popup")
+        popup.wait_for(state="visible")
+        page.wait_for_timeout(600)  # the map pans the popup into view
+        r = popup.bounding_box()
+        assert r and r["x"] >= 0 and r["y"] >= 0 and r["x"] + r["width"] <= w and r["y"] + r["height"] <= h, r
+        title = page.locator(".cr-title").bounding_box()
+        assert title and r["y"] >= title["y"] + title["height"], (r, title)  # the heading is not under the title
+    finally:
+        watched.page.close()
+
+
+def open_tools(page: Page) -> None:
+    page.locator(".cr-tools summary").click()
+
+
+@pytest.mark.parametrize("w,h", SIZES)
+def test_search_finds_khorgos(site: Path, browser: Any, w: int, h: int) -> None:
+    watched = sized(browser, w, h)
+    try:
+        page = watched.open(site / "carec_corridors.html")
+        open_tools(page)
+        page.locator(".cr-search").fill("Khorgos")
+        assert page.locator(".cr-hits li").count() >= 1
+        page.locator(".cr-search").press("Enter")
+        popup = page.locator(".leaflet-popup-content")
+        popup.wait_for(state="visible")
+        assert "Khorgos" in popup.inner_text()
+        centre = page.evaluate("() => { const c = window.corridors.map.getCenter(); return [c.lng, c.lat]; }")
+        assert abs(centre[0] - 80.2) < 1.5 and abs(centre[1] - 44.2) < 1.5  # the map went there
+        assert not watched.errors and not watched.requests
+    finally:
+        watched.page.close()
+
+
+@pytest.mark.parametrize("w,h", SIZES)
+def test_measure_tool_is_geodesic(site: Path, browser: Any, w: int, h: int) -> None:
+    from pyproj import Geod
+
+    watched = sized(browser, w, h)
+    try:
+        page = watched.open(site / "kazakhstan.html")
+        open_tools(page)
+        page.locator(".cr-measure").click()
+        if w < 700:
+            page.locator(".cr-tools summary").click()  # fold the tools away to click on the map
+        for x, y in ((0.15 * w, 0.6 * h), (0.55 * w, 0.45 * h), (0.4 * w, 0.8 * h)):  # clear of the boxes
+            page.mouse.click(x, y)
+        out = page.locator(".cr-measure-out")
+        pts = __import__("json").loads(out.get_attribute("data-points") or "[]")
+        assert len(pts) == 3
+        lons, lats = [p[0] for p in pts], [p[1] for p in pts]
+        want = Geod(ellps="WGS84").line_length(lons, lats) / 1000
+        got = float(out.get_attribute("data-km") or "nan")
+        assert got == pytest.approx(want, rel=0.01)
+        assert got == pytest.approx(want, rel=1e-6)  # Vincenty: in fact to the millimetre
+    finally:
+        watched.page.close()
+
+
+def test_downloads_are_valid_geojson_and_csv(site: Path, watched: Watched, tmp_path: Path) -> None:
+    import csv
+    import json
+
+    page = watched.open(site / "corridor_3.html")
+    open_tools(page)
+    with page.expect_download() as d:
+        page.locator(".cr-dl-geojson").click()
+    path = tmp_path / "routes.geojson"
+    d.value.save_as(path)
+    fc = json.loads(path.read_text(encoding="utf-8"))
+    ids = sorted(f["properties"]["id"] for f in fc["features"])
+    import corridors
+
+    secs = corridors.sections()
+    assert fc["type"] == "FeatureCollection" and ids == sorted(secs.loc[(secs["corridor"] == "3")
+                                                                        & (secs["kind"] == "section"), "id"])
+    for f in fc["features"]:
+        a = corridors.analyze(f["properties"]["id"])
+        assert f["properties"]["length_km"] == pytest.approx(a.length_km, abs=1e-3)
+        assert f["geometry"]["type"] in ("LineString", "MultiLineString")
+        lon, lat = (f["geometry"]["coordinates"] if f["geometry"]["type"] == "LineString"
+                    else f["geometry"]["coordinates"][0])[0]
+        assert 25 < lon < 125 and 10 < lat < 60  # RFC 7946 lon, lat order
+    with page.expect_download() as d:
+        page.locator(".cr-dl-csv").click()
+    path = tmp_path / "routes.csv"
+    d.value.save_as(path)
+    rows = list(csv.DictReader(path.open(encoding="utf-8", newline="")))
+    assert sorted(r["id"] for r in rows) == ids
+    assert all(float(r["length_km"]) > 0 for r in rows)
+    km = [c for c in rows[0] if c.startswith("km_")]
+    for r in rows:
+        assert sum(float(r[c]) for c in km) == pytest.approx(float(r["length_km"]), abs=0.01)
+    assert not watched.requests
+
+
+def test_print_stylesheet_hides_tools_and_shows_the_legend(site: Path, watched: Watched) -> None:
+    page = watched.open(site / "carec_corridors.html")
+    page.emulate_media(media="print")
+    page.evaluate("() => window.dispatchEvent(new Event('beforeprint'))")
+    assert not page.locator(".cr-tools").is_visible()
+    assert not page.locator(".leaflet-control-zoom").is_visible()
+    assert page.locator(".cr-legend .cr-entry").first.is_visible()

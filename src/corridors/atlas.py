@@ -198,7 +198,7 @@ def pages(offline: bool = False) -> dict[str, str]:
     def kazakhstan() -> dict[str, Any]:
         spec = maps.routes_spec(kaz_ids, title="Kazakhstan in CAREC and the Belt and Road",
                                 subtitle=f"Corridors {', '.join(crossing)} and the key routes through Kazakhstan",
-                                bounds=data.countries().set_index("iso_a3").loc["KAZ"].geometry.bounds, **kw)
+                                **kw)  # fitted to the routes, so the Caucasus and China legs are in view
         spec["layers"].insert(1, investment_layer())
         spec["legend"] += investment_legend()
         spec["panels"].append(kazakhstan_panel(crossing))
