@@ -101,7 +101,8 @@ def features(path: Path) -> int:
 
     text = path.read_text(encoding="utf-8")
     spec = json.loads(re.search(r'id="cr-spec[^"]*">(.*?)</script>', text, re.S).group(1))  # type: ignore[union-attr]
-    return sum(len(f["g"]) for layer in spec["layers"] if layer["type"] == "routes" for f in layer["features"])
+    return sum(len(f["g"]) * (2 if layer["group"] == "key" else 1)  # key routes: casing and core line
+               for layer in spec["layers"] if layer["type"] == "routes" for f in layer["features"])
 
 
 def click_a_route(page: Page) -> str:

@@ -146,8 +146,10 @@ def group_label(group: str) -> str:
 def group_style(group: str) -> dict[str, Any]:
     """How a group's lines are drawn (the legend draws its swatch from the same dict): corridors in their
     colour and dash pattern, key routes as a translucent casing *under* them, the user's routes magenta."""
-    if group == "key":
-        return {**style.key_route_style(ROUTE_WEIGHT), "casing": True}
+    if group == "key":  # drawn with a thin core line (style.KEY_ROUTE_LINE) in the same pane
+        k = style.KEY_ROUTE_LINE
+        return {**style.key_route_style(ROUTE_WEIGHT), "casing": True, "coreColor": k["color"],
+                "coreWeight": k["weight"], "coreOpacity": k["opacity"]}
     if group in COLORS:
         return style.line_style(group, weight=ROUTE_WEIGHT)
     return style.user_style(0, 1)
@@ -477,7 +479,8 @@ def map_spec(layers: Sequence[Mapping[str, Any]], *, title: str, subtitle: str =
     view ``bounds`` (lon0, lat0, lon1, lat1; default: the routes), an optional tile layer."""
     spec: dict[str, Any] = {"title": title, "subtitle": subtitle, "layers": list(layers), "legend": list(legend),
                             "panels": list(panels), "note": NOTE, "credits": [*CREDITS, *credits],
-                            "draw": {"schematic": style.SCHEMATIC, "ferry": style.FERRY, "slot": ROUTE_WEIGHT}}
+                            "draw": {"schematic": style.SCHEMATIC, "ferry": style.FERRY, "slot": ROUTE_WEIGHT,
+                                     "keyLine": style.KEY_ROUTE_LINE}}
     if bounds is not None:
         spec["bounds"] = [round(float(v), 5) for v in bounds]
     if tiles is not None:

@@ -220,8 +220,8 @@
         svg.appendChild(s);
         s = document.createElementNS(ns, "line");
         s.setAttribute("x1", "2"); s.setAttribute("y1", "8"); s.setAttribute("x2", "32"); s.setAttribute("y2", "8");
-        s.setAttribute("stroke", "#888"); s.setAttribute("stroke-width", "2"); s.setAttribute("stroke-opacity", "0.9");
-        s.setAttribute("stroke-dasharray", "1 2");
+        s.setAttribute("stroke", color(e.coreColor, "#222")); s.setAttribute("stroke-width", String(e.coreWeight || 2));
+        s.setAttribute("stroke-opacity", String(e.coreOpacity || 0.9));
       } else {
         s = document.createElementNS(ns, "line");
         s.setAttribute("x1", "2"); s.setAttribute("y1", "8"); s.setAttribute("x2", "32"); s.setAttribute("y2", "8");
@@ -353,6 +353,13 @@
           var line = new OffsetLine(decode(part, SCALE), opts);
           line.cr = p;
           g.addLayer(line);
+          if (st.casing && draw.keyLine) {  // a thin core in the casing's pane: corridors draw over it
+            var core = new OffsetLine(decode(part, SCALE), L.extend({}, opts, draw.keyLine, {
+              color: color(draw.keyLine.color, "#222"), className: opts.className + " cr-core"}));
+            if (ferry) L.extend(core.options, draw.ferry || {});
+            core.cr = p;
+            g.addLayer(core);
+          }
         });
         searchIndex.push({name: p.name, alt: p.id, layer: g, feature: f, kind: "route"});
       });
