@@ -276,8 +276,11 @@ def route_layers(rows: gpd.GeoDataFrame, results: Sequence[analysis.RouteAnalysi
     for g in sorted(by, key=GROUPS.index):
         st = group_style(g)
         layers.append({"type": "routes", "name": group_label(g), "group": g, "style": st, "features": by[g]})
-        if g == "user" and len(by[g]) > 1:
-            continue  # each user route has its own colour: the legend names the layer, popups the routes
+        if g == "user" and len(by[g]) > 1:  # each user route its own colour and pattern: named in the legend
+            if len(by[g]) <= 8:
+                legend += [{"kind": "line", "label": style.label({"name": f["p"]["name"]}, max_chars=30),
+                            **st, "color": f["p"]["color"], "dashArray": f["p"].get("dash")} for f in by[g]]
+            continue
         legend.append({"kind": "line", "label": group_label(g).removesuffix("s"), **st})
     if any(f["p"].get("schematic") for f in feats):
         legend.append({"kind": "line", "label": "thin, pale: schematic / inferred", "color": "#555555",
@@ -437,7 +440,7 @@ def _static(name: str) -> str:
 
 
 @functools.cache
-def _head() -> str:
+def inline_assets() -> str:
     """Leaflet (CSS and JS), our CSS and our program, inlined once; none of it can close its own block."""
     import re
 
@@ -466,7 +469,7 @@ def page(spec: Mapping[str, Any]) -> str:
     title = html.escape(str(spec.get("title", "")), quote=True)
     return ('<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">\n'
             '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-            f"<title>{title}</title>\n{_head()}</head>\n<body>\n<div id=\"cr-map\" class=\"cr-map\"></div>\n"
+            f"<title>{title}</title>\n{inline_assets()}</head>\n<body>\n<div id=\"cr-map\" class=\"cr-map\"></div>\n"
             f'<script type="application/json" id="cr-spec">{spec_json(spec)}</script>\n'
             '<script>corridorsMap("cr-map", "cr-spec");</script>\n</body></html>\n')
 
@@ -568,7 +571,7 @@ def to_folium(spec: Mapping[str, Any]) -> Any:
     m = folium.Map(location=[40, 70], zoom_start=4, tiles=None, control_scale=False, zoom_control=False)
     m.default_js, m.default_css = [], []
     fig: Any = m.get_root()
-    fig.header.add_child(_Raw(_head()), name="corridors_head")
+    fig.header.add_child(_Raw(inline_assets()), name="corridors_head")
     fig.html.add_child(_Raw(f'<script type="application/json" id="cr-spec-{m.get_name()}">{spec_json(spec)}'
                             "</script>"), name="corridors_spec")
     fig.script.add_child(_Raw(f'document.addEventListener("DOMContentLoaded", function () {{ '
