@@ -351,16 +351,23 @@ def node_layers(rows: gpd.GeoDataFrame, results: Sequence[analysis.RouteAnalysis
     """Border crossing points and ports on the routes (all of them with ``everything``), and legend entries."""
     used = set(_column(rows, "id")) - {None}
     used_bcps = {c["bcp_id"] for a in results for c in a.crossings if c.get("bcp_id")}
-    allnodes = data.nodes()
     layers, legend = [], []
     for kind, label in (("bcp", "Border crossing points"), ("port", "Ports")):
-        sel = allnodes[allnodes["kind"] == kind]
-        if not everything:
-            sel = sel[sel["sections"].map(lambda s: bool(used & set(s))) | sel["id"].isin(used_bcps)]
-        if len(sel):
-            layers.append({"type": "nodes", "name": label, "style": NODE_STYLE[kind], "features": node_features(sel)})
+        feats = [f for f, secs in _node_features_of(kind)
+                 if everything or used & secs or f["p"]["id"] in used_bcps]
+        if feats:
+            layers.append({"type": "nodes", "name": label, "style": NODE_STYLE[kind],
+                           "features": json.loads(json.dumps(feats))})  # callers may edit their copy
             legend.append({"kind": "node", "label": NODE_LABEL[kind], **NODE_STYLE[kind]})
     return layers, legend
+
+
+@functools.cache
+def _node_features_of(kind: str) -> list[tuple[dict[str, Any], set[str]]]:
+    """Every node of a kind as a feature (built once per process), with the sections that use it."""
+    sel = data.nodes()
+    sel = sel[sel["kind"] == kind]
+    return list(zip(node_features(sel), [set(s) for s in sel["sections"]]))
 
 
 # ---------------------------------------------------------------- base map
@@ -536,12 +543,12 @@ def routes_spec(routes: Any = None, *, countries: bool = True, nodes: bool = Tru
     layers: list[dict[str, Any]] = [base_layer()] if countries else []
     rl, legend = route_layers(rows, res, notes)
     layers += rl
-    if labels:
-        layers.append(section_labels(rows))
-    if nodes:
-        nl, nleg = node_layers(rows, res, everything=routes is None)
-        layers += nl
-        legend += nleg
+    nl, nleg = node_layers(rows, res, everything=routes is None) if nodes else ([], [])
+    if labels:  # each label away from the other labels and from the drawn markers
+        marks = [shapely.Point(f["ll"][1], f["ll"][0]) for layer in nl for f in layer["features"]]
+        layers.append(section_labels(rows, avoid=marks))
+    layers += nl
+    legend += nleg
     if countries:
         legend.append({"kind": "fill", "label": "CAREC member country", "fillColor": MEMBER_COLOR, "fillOpacity": 1,
                        "color": "#888888"})
