@@ -301,7 +301,8 @@ def section_labels(rows: gpd.GeoDataFrame, avoid: Sequence[shapely.Point] = ()) 
         p = max(spots, key=lambda q: min((q.distance(o) for o in [*placed, *avoid]), default=0.0))
         placed.append(p)
         text = _text(name) or _text(rid)
-        labels.append({"ll": [round(p.y, 5), round(p.x, 5)], "text": text, "sub": _text(rid) if name else ""})
+        labels.append({"ll": [round(p.y, 5), round(p.x, 5)], "text": text, "sub": _text(rid) if name else "",
+                       "cls": "above"})  # above the line, not on it
     return {"type": "labels", "name": "Section labels", "labels": labels}
 
 
