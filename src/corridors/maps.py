@@ -280,6 +280,9 @@ def route_layers(rows: gpd.GeoDataFrame, results: Sequence[analysis.RouteAnalysi
             if len(by[g]) <= 8:
                 legend += [{"kind": "line", "label": style.label({"name": f["p"]["name"]}, max_chars=30),
                             **st, "color": f["p"]["color"], "dashArray": f["p"].get("dash")} for f in by[g]]
+            else:
+                legend.append({"kind": "line", "label": f"{len(by[g]):,} routes: colours and patterns cycle, "
+                               "names in the popups", **st})
             continue
         legend.append({"kind": "line", "label": group_label(g).removesuffix("s"), **st})
     if any(f["p"].get("schematic") for f in feats):
