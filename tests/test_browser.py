@@ -198,9 +198,11 @@ def test_payloads_show_literally_and_nothing_runs(site: Path, watched: Watched, 
         m.eachLayer(l => { if (l.cr && l.getCenter && l.cr.group) {
             l.fire('click', {latlng: l.getCenter()}, true);
             const p = document.querySelector('.leaflet-popup-content'); out.push(p ? p.innerText : '');
+            if (p && p.querySelector('a:not([href^="http"])')) out.push('NON-HTTP LINK');
             m.closePopup(); } });
         return out; }""")
     seen = {p for p in PAYLOADS for t in texts if p in t}
+    assert "NON-HTTP LINK" not in texts  # a javascript: source URL never becomes a link
     assert seen == set(PAYLOADS), set(PAYLOADS) - seen
     assert "IF-RAN" not in page.locator("body").inner_text().replace("IF-RAN{% endif %}", "")
     assert "49" not in page.locator(".cr-title").inner_text()

@@ -129,6 +129,18 @@ def test_maps_carry_every_route_and_their_figures(offline: Path) -> None:
             assert f"{n['name']} · km {n['km']:,.0f}" in labels
 
 
+def test_section_labels_are_human_names_away_from_the_markers(offline: Path) -> None:
+    s = spec(offline / "corridor_1.html")
+    labels = [lb for layer in s["layers"] if layer["type"] == "labels" for lb in layer["labels"]]
+    names = dict(zip(corridors.sections()["id"], corridors.sections()["name"]))
+    assert labels and all(lb["sub"] in names and lb["text"] != lb["sub"] for lb in labels)
+    assert all(len(lb["text"]) <= 34 for lb in labels)
+    marks = [shapely.Point(f["ll"][1], f["ll"][0]) for layer in s["layers"] if layer["type"] == "nodes"
+             for f in layer["features"]]
+    for lb in labels:
+        assert min(m.distance(shapely.Point(lb["ll"][1], lb["ll"][0])) for m in marks) > 0.1  # not on a BCP
+
+
 def test_shared_stretches_are_drawn_side_by_side(offline: Path) -> None:
     """Where corridors share a road each is offset to its own slot, so every one stays visible."""
     s = spec(offline / "carec_corridors.html")

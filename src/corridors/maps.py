@@ -7,8 +7,8 @@ markup. ``page(spec)`` writes the standalone HTML: Leaflet, the CSS and the prog
 once as JSON in a ``<script type="application/json">`` block with ``<``, ``>`` and ``&`` escaped, so no text
 can close the block. No template engine ever sees a user's text (see ``to_folium`` for the folium wrapper).
 
-Geometry is quantised and delta-encoded (integers of 1e-5° for routes, 1e-2° for the country layer) and
-decoded in the browser. Same inputs give byte-identical pages.
+Geometry is quantised (1e-5° for routes, 1e-2° for the reference layers), delta-encoded and written as
+encoded-polyline strings, decoded in the browser. Same inputs give byte-identical pages.
 """
 
 from __future__ import annotations
