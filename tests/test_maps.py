@@ -81,6 +81,16 @@ def test_offline_maps_request_nothing(offline: Path) -> None:
     assert "https://" in json.dumps(spec(offline / "kazakhstan.html"))  # source links stay (built in the browser)
 
 
+def test_pages_forbid_every_other_request(offline: Path, online: Path) -> None:
+    """A Content-Security-Policy allows inline code and data/blob images only (plus the tile server online)."""
+    csp = re.compile(r'<meta http-equiv="Content-Security-Policy" content="([^"]*)">')
+    for folder, extra in ((offline, ""), (online, " https://tile.openstreetmap.org")):
+        for name in EXPECTED[:-1]:
+            got = csp.findall((folder / name).read_text(encoding="utf-8"))
+            assert got == ["default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
+                           f"img-src data: blob:{extra}"], (name, got)
+
+
 def test_default_build_inlines_leaflet_and_adds_only_a_basemap(online: Path) -> None:
     text = (online / "carec_corridors.html").read_text(encoding="utf-8")
     assert "Leaflet 1.9.4" in text and not LOADING_TAG.search(text)  # draws with no network

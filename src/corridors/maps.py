@@ -17,6 +17,7 @@ import functools
 import html
 import json
 import math
+import re
 from collections.abc import Mapping, Sequence
 from importlib import resources
 from typing import Any
@@ -453,8 +454,6 @@ def _static(name: str) -> str:
 @functools.cache
 def inline_assets() -> str:
     """Leaflet (CSS and JS), our CSS and our program, inlined once; none of it can close its own block."""
-    import re
-
     js = re.sub(r"//# sourceMappingURL=\S+\s*$", "", _static("leaflet.js"))
     css = re.sub(r"url\(images/[^)]*\)", "none", _static("leaflet.css"))
     ours, prog = _static("maps.css"), _static("corridors.js")
@@ -478,7 +477,12 @@ def spec_json(spec: Mapping[str, Any]) -> str:
 def page(spec: Mapping[str, Any]) -> str:
     """The standalone HTML page of a map spec (everything inlined; requests only the spec's tiles, if any)."""
     title = html.escape(str(spec.get("title", "")), quote=True)
+    tiles = spec.get("tiles") or {}
+    origin = re.match(r"https://[a-z0-9.-]+", str(tiles.get("url", "")))
+    csp = ("default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data: blob:"
+           + (f" {origin.group(0)}" if origin else ""))  # defence in depth: the page can load nothing else
     return ('<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">\n'
+            f'<meta http-equiv="Content-Security-Policy" content="{html.escape(csp, quote=False)}">\n'
             '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
             f"<title>{title}</title>\n{inline_assets()}</head>\n<body>\n<div id=\"cr-map\" class=\"cr-map\"></div>\n"
             f'<script type="application/json" id="cr-spec">{spec_json(spec)}</script>\n'
