@@ -395,3 +395,28 @@ def test_print_stylesheet_hides_tools_and_shows_the_legend(site: Path, watched: 
     assert not page.locator(".cr-tools").is_visible()
     assert not page.locator(".leaflet-control-zoom").is_visible()
     assert page.locator(".cr-legend .cr-entry").first.is_visible()
+
+
+@pytest.mark.parametrize("name", ["carec_corridors", "kazakhstan"])
+def test_every_route_is_visible_and_clickable_somewhere(site: Path, browser: Any, name: str) -> None:
+    """Shared stretches are drawn side by side: no route hides entirely under another corridor (sections of
+    the same corridor may coincide: clicking there opens one of them)."""
+    watched = sized(browser, 1400, 900)
+    try:
+        page = watched.open(site / f"{name}.html")
+        hidden = page.evaluate("""() => [...document.querySelectorAll('path.cr-route:not(.cr-core)')].filter(p => {
+            const group = [...p.classList].find(c => c.startsWith('cr-c')), len = p.getTotalLength(),
+                  m = p.getScreenCTM(), at = t => { const q = p.getPointAtLength(t);
+                                                    return [q.x * m.a + m.e, q.y * m.d + m.f]; };
+            for (let i = 0; i <= 200; i++) {  // the centre, and either side (a casing shows at its edges)
+                const [x, y] = at(len * i / 200), [x2, y2] = at(Math.min(len, len * i / 200 + 1));
+                const d = Math.hypot(x2 - x, y2 - y) || 1, nx = -(y2 - y) / d, ny = (x2 - x) / d;
+                for (const o of [0, 4, -4]) {
+                    const e = document.elementFromPoint(x + nx * o, y + ny * o);
+                    if (e && e.classList && e.classList.contains(group)) return false;
+                }
+            }
+            return true; }).map(p => p.getAttribute('class'))""")
+        assert not hidden, hidden
+    finally:
+        watched.page.close()
