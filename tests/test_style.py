@@ -167,3 +167,12 @@ def test_leg_runs_split_ferry_legs():
     land = s[s["id"] == "almaty-bishkek"].iloc[0]
     assert style.leg_runs(land) == [(land.geometry, False)]
     assert style.leg_runs({"geometry": land.geometry})[0][1] is False
+
+
+def test_swatch_is_drawn_like_the_line():
+    svg = style.swatch_svg(style.line_style(4, schematic=True))
+    assert f'stroke="{style.PALETTE["4"]}"' in svg and 'stroke-opacity="0.55"' in svg and 'stroke-width="2.5"' in svg
+    assert f'stroke-dasharray="{style.dash_array(style.DASHES["4"], 2.5)}"' in svg
+    cased = style.swatch_svg(style.line_style(1), casing=style.key_route_style())
+    assert cased.count("<line") == 2 and 'stroke-opacity="0.22"' in cased
+    assert "&lt;" in style.swatch_svg({"color": "<script>"})  # never markup from a style value

@@ -1,4 +1,4 @@
-"""Command line: `corridors list|nodes|report|build|route|compare|analyze`. Output goes to stdout; errors name
+"""Command line: `corridors list|nodes|report|build|route|compare|analyze|export`. Output goes to stdout; errors name
 the fix."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from . import analysis, data
+from . import analysis, data, figures
 
 LIST_COLUMNS = ["id", "kind", "corridor", "name", "mode", "basis", "confidence", "length_km", "definition"]
 NODE_COLUMNS = ["id", "name", "kind", "country", "joins", "coord_confidence", "lon", "lat"]
@@ -141,6 +141,15 @@ def cmd_analyze(args: argparse.Namespace) -> str:
     return _route_out(routes.results(args.file), args.format)
 
 
+def cmd_export(args: argparse.Namespace) -> str:
+    try:
+        path = figures.export(args.out, args.routes or None, corridor=args.corridor, format=args.format,
+                              dpi=args.dpi, title=args.title, width=args.width)
+    except ImportError as exc:
+        raise figures.FigureError(str(exc)) from None
+    return f"wrote {path}"
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="corridors", description="CAREC corridors as sourced data, analysis and maps.")
     p.add_argument("--version", action="version", version=f"corridors {_version()}")
@@ -181,6 +190,16 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("file", help="GeoJSON, GPX, GeoPackage, GeoParquet or CSV (lon/lat points or WKT)")
     s.add_argument("--format", choices=["table", "json", "geojson"], default="table")
     s.set_defaults(func=cmd_analyze)
+    s = sub.add_parser("export", help="a print-ready static map (needs the 'figures' extra: matplotlib)")
+    s.add_argument("format", choices=list(figures.FORMATS), help="png, svg or pdf")
+    s.add_argument("routes", nargs="*", metavar="ROUTES_FILE",
+                   help="route files or section ids to draw over the corridors (default: the overview)")
+    s.add_argument("--corridor", help="one corridor (1-6) with its sections, BCPs and ports")
+    s.add_argument("--out", required=True, help="output file, ending in .png, .svg or .pdf")
+    s.add_argument("--dpi", type=int, default=200, help="resolution of a PNG (default 200)")
+    s.add_argument("--title", help="title above the map")
+    s.add_argument("--width", type=float, default=10.0, help="width in inches (default 10)")
+    s.set_defaults(func=cmd_export)
     return p
 
 
@@ -194,7 +213,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         out = args.func(args)
-    except (data.NotFoundError, analysis.RouteError) as exc:
+    except (data.NotFoundError, analysis.RouteError, figures.FigureError) as exc:
         print(f"corridors: error: {exc}", file=sys.stderr)
         return 2
     sys.stdout.write(out + "\n")

@@ -22,6 +22,7 @@ they go straight into folium; the figures module reads the same keys.
 from __future__ import annotations
 
 import functools
+import html
 import math
 import re
 from collections.abc import Mapping
@@ -31,6 +32,7 @@ import numpy as np
 import shapely
 
 CORRIDORS = ("1", "2", "3", "4", "5", "6")
+CAREC_MEMBERS = ("AFG", "AZE", "CHN", "GEO", "KAZ", "KGZ", "MNG", "PAK", "TJK", "TKM", "UZB")  # tinted on maps
 
 PALETTE: dict[str, str] = {
     "1": "#003C87",  # dark blue      (Okabe–Ito blue)
@@ -195,6 +197,23 @@ def legend_entries(corridors: Any = CORRIDORS) -> list[dict[str, Any]]:
     """Legend rows for the given corridors: label, colour, dash (at ``LINE_WEIGHT``)."""
     return [{"label": f"Corridor {c}: {CORRIDOR_NAMES[c]}", "short": f"Corridor {c}", "color": PALETTE[c],
              "dash": DASHES[c]} for c in (_corridor_key(c) for c in corridors)]
+
+
+def swatch_svg(st: Mapping[str, Any], width: int = 30, height: int = 12,
+               casing: Mapping[str, Any] | None = None) -> str:
+    """A legend swatch drawn exactly like the line: colour, weight, opacity, dash pattern, cap (and the casing
+    under it, if given), as an inline ``<svg>`` string."""
+    def line(s: Mapping[str, Any]) -> str:
+        attrs = {"stroke": s.get("color", INK), "stroke-width": _fmt(float(s.get("weight", LINE_WEIGHT))),
+                 "stroke-opacity": _fmt(float(s.get("opacity", 1.0))), "stroke-linecap": s.get("lineCap", "round")}
+        if s.get("dashArray"):
+            attrs["stroke-dasharray"] = s["dashArray"]
+        text = " ".join(f'{k}="{html.escape(str(v), quote=True)}"' for k, v in attrs.items())
+        pad = float(s.get("weight", LINE_WEIGHT)) / 2 if attrs["stroke-linecap"] == "round" else 0.0
+        return (f'<line x1="{_fmt(1 + pad)}" y1="{height / 2:g}" x2="{_fmt(width - 1 - pad)}" '
+                f'y2="{height / 2:g}" {text}/>')
+    inner = (line(casing) if casing is not None else "") + line(st)
+    return f'<svg width="{width}" height="{height}" viewBox="0 0 {width} {height}" aria-hidden="true">{inner}</svg>'
 
 
 def _field(row: Any, key: str) -> Any:
