@@ -236,6 +236,17 @@ def decode(text: str, scale: int = maps.LINE_SCALE) -> list[tuple[float, float]]
     return out
 
 
+def test_routed_pieces_off_the_network_are_schematic() -> None:
+    r = corridors.route("Almaty", "Cholpon-Ata")  # the last part leaves the network: a geodesic
+    frame = corridors.io.to_frame([r, corridors.analyze("almaty-bishkek")])
+    s = maps.routes_spec(frame, offline=True)
+    feats = {f["p"]["km"]: f for layer in s["layers"] if layer["type"] == "routes" for f in layer["features"]}
+    routed, road = feats[round(r.length_km, 3)], feats[round(corridors.analyze("almaty-bishkek").length_km, 3)]
+    assert [seg for seg in r.segments if seg["kind"] == "geodesic"]
+    assert "s" in routed and any(routed["s"]) and "s" not in road
+    assert any("schematic" in e["label"] for e in s["legend"])
+
+
 def test_encode_round_trips() -> None:
     line = shapely.LineString([(76.912344, 43.25), (74.6, 42.87), (74.60001, 42.86999), (-179.99999, -89.5)])
     poly = shapely.Polygon([(0, 0), (1, 0), (1, 1), (0, 0)], [[(0.2, 0.1), (0.8, 0.1), (0.8, 0.7), (0.2, 0.1)]])

@@ -41,7 +41,7 @@ LINE_SCALE, BASE_SCALE = 100_000, 100  # quantisation: 1e-5 degree for routes, 1
 SHARED_TOLERANCE = 0.02  # degrees: a vertex this close to another corridor's line shares its stretch
 DISPLAY_BOUNDS = (25.0, 12.0, 125.0, 60.0)  # lon/lat frame of the reference layers (the CAREC region)
 DISPLAY_BOX = shapely.box(*DISPLAY_BOUNDS)
-CAREC_MEMBERS = ("AFG", "AZE", "CHN", "GEO", "KAZ", "KGZ", "MNG", "PAK", "TJK", "TKM", "UZB")
+CAREC_MEMBERS = style.CAREC_MEMBERS
 BM = style.BASEMAP
 LAND_COLOR, MEMBER_COLOR, SEA_COLOR, BORDER_COLOR = BM["land"], BM["member"], BM["sea"], BM["border"]
 NODE_STYLE = style.NODE_STYLES
@@ -158,6 +158,28 @@ def group_style(group: str) -> dict[str, Any]:
 
 # ---------------------------------------------------------------- route features
 
+def geodesic_runs(geom: shapely.Geometry, segments: Any) -> list[tuple[shapely.Geometry, bool]]:
+    """A routed line (``corridors.route``) cut where it left the network: [(piece, is_geodesic), ...].
+    ``segments`` (a list, or its JSON text from ``io.to_frame``) give ``start_km``/``end_km`` from the start;
+    vertices are matched by their cumulative geodesic distance. Anything unexpected: the line whole."""
+    from .geodesy import GEOD
+
+    try:
+        segs = json.loads(segments) if isinstance(segments, str) else list(segments)
+        if geom.geom_type != "LineString" or not any(s.get("kind") == "geodesic" for s in segs):
+            return [(geom, False)]
+        xy = np.asarray(geom.coords)[:, :2]
+        km = np.concatenate([[0.0], np.cumsum(GEOD.line_lengths(xy[:, 0], xy[:, 1])) / 1000])
+        runs = []
+        for s in segs:
+            i0, i1 = (int(np.argmin(np.abs(km - float(s[k])))) for k in ("start_km", "end_km"))
+            if i1 > i0:
+                runs.append((shapely.LineString(xy[i0:i1 + 1]), s.get("kind") == "geodesic"))
+    except (TypeError, ValueError, KeyError, AttributeError):
+        return [(geom, False)]
+    return runs or [(geom, False)]
+
+
 def _shared_offsets(groups: Sequence[str], lines: Sequence[shapely.Geometry]) -> list[list[int]]:
     """Per vertex, twice the slot of the route's corridor among the corridors running along it there
     (0 where it runs alone), so shared stretches are drawn side by side and each stays visible and clickable."""
@@ -203,15 +225,18 @@ def route_features(rows: gpd.GeoDataFrame, results: Sequence[analysis.RouteAnaly
     user = [i for i, g in enumerate(groups) if g == "user"]
     col: dict[str, list[Any]] = {c: _column(rows, c) for c in ("mode", "basis", "confidence", "nodes", "leg_modes",
                                                                "sources", "source_urls", "note", "notes",
-                                                               "description", "alignment")}
-    pieces: list[list[tuple[shapely.Geometry, bool]]] = []
-    for i in range(n):  # ferry legs become their own pieces (drawn dotted)
-        modes = col["leg_modes"][i]
+                                                               "description", "alignment", "segments")}
+    pieces: list[list[tuple[shapely.Geometry, bool, bool]]] = []
+    for i in range(n):  # ferry legs (drawn dotted) and routed pieces off the network (schematic): own pieces
+        modes, segs = col["leg_modes"][i], col["segments"][i]
         if isinstance(modes, (list, tuple, np.ndarray)) and "ferry" in list(modes):
-            pieces.append(style.leg_runs({"geometry": geoms[i], "nodes": col["nodes"][i], "leg_modes": modes}))
+            runs = style.leg_runs({"geometry": geoms[i], "nodes": col["nodes"][i], "leg_modes": modes})
+            pieces.append([(g, f, False) for g, f in runs])
+        elif segs is not None and "geodesic" in str(segs):
+            pieces.append([(g, False, geo) for g, geo in geodesic_runs(geoms[i], segs)])
         else:
-            pieces.append([(geoms[i], False)])
-    flat = list(shapely.simplify(np.asarray([p for ps in pieces for p, _ in ps], dtype=object), LINE_TOLERANCE,
+            pieces.append([(geoms[i], False, False)])
+    flat = list(shapely.simplify(np.asarray([p for ps in pieces for p, _, _ in ps], dtype=object), LINE_TOLERANCE,
                                  preserve_topology=False))
     enc = encode(flat)
     offsets = _shared_offsets([g for g, ps in zip(groups, pieces) for _ in ps], flat) \
@@ -244,15 +269,18 @@ def route_features(rows: gpd.GeoDataFrame, results: Sequence[analysis.RouteAnaly
         if note:
             p["note"] = note
         f: dict[str, Any] = {"p": p, "g": []}
-        fl, off = [], []
-        for _, ferry in pieces[i]:
+        fl, sch, off = [], [], []
+        for _, ferry, geodesic in pieces[i]:
             f["g"].extend(enc[k])
             fl.extend([int(ferry)] * len(enc[k]))
+            sch.extend([int(geodesic)] * len(enc[k]))
             if offsets is not None:
                 off.append(offsets[k])
             k += 1
         if any(fl):
             f["f"] = fl
+        if any(sch):
+            f["s"] = sch
         if any(any(o) for o in off):
             f["o"] = off
         feats.append(f)
@@ -286,7 +314,7 @@ def route_layers(rows: gpd.GeoDataFrame, results: Sequence[analysis.RouteAnalysi
                                "names in the popups", **st})
             continue
         legend.append({"kind": "line", "label": group_label(g).removesuffix("s"), **st})
-    if any(f["p"].get("schematic") for f in feats):
+    if any(f["p"].get("schematic") or "s" in f for f in feats):
         legend.append({"kind": "line", "label": "thin, pale: schematic / inferred", "color": "#555555",
                        **style.SCHEMATIC})
     if any("f" in f for f in feats):

@@ -347,7 +347,7 @@
                       className: "cr-route cr-c" + String(p.group).replace(/[^a-z0-9]/gi, ""),
                       offsets: f.o && f.o[j] && f.o[j].length ? f.o[j] : null, slot: draw.slot || 4,
                       pane: st.casing ? "cr-casing" : "overlayPane", bubblingMouseEvents: false};
-          if (p.schematic) L.extend(opts, draw.schematic || {});
+          if (p.schematic || (f.s && f.s[j])) L.extend(opts, draw.schematic || {});
           if (ferry) L.extend(opts, draw.ferry || {});
           if (many) opts.renderer = renderer("overlayPane");
           var line = new OffsetLine(decode(part, SCALE), opts);
