@@ -180,6 +180,28 @@ def geodesic_runs(geom: shapely.Geometry, segments: Any) -> list[tuple[shapely.G
     return runs or [(geom, False)]
 
 
+def _drawn_once(groups: Sequence[str], pieces: list[list[tuple[shapely.Geometry, bool, bool]]],
+                ) -> list[list[tuple[shapely.Geometry, bool, bool]]]:
+    """A stretch shared by sections of one corridor is drawn by the first of them only (overlaid dash patterns
+    would blur into a solid line); a section wholly inside earlier ones keeps its line. Multi-part results
+    become single lines."""
+    seen: dict[str, shapely.Geometry] = {}
+    out = []
+    for g, ps in zip(groups, pieces):
+        if g not in COLORS:
+            out.append(ps)
+            continue
+        mine: list[tuple[shapely.Geometry, bool, bool]] = []
+        for geom, ferry, geo in ps:
+            rest = shapely.difference(geom, seen[g]) if g in seen else geom
+            parts = [p for p in shapely.get_parts(shapely.line_merge(rest)) if p.length > 0]
+            mine += [(p, ferry, geo) for p in parts]
+        union = shapely.union_all([geom for geom, _, _ in ps])
+        seen[g] = shapely.union(seen[g], union) if g in seen else union
+        out.append(mine or ps)
+    return out
+
+
 def _shared_offsets(groups: Sequence[str], lines: Sequence[shapely.Geometry]) -> list[list[int]]:
     """Per vertex, twice the slot of the route's corridor among the corridors running along it there
     (0 where it runs alone), so shared stretches are drawn side by side and each stays visible and clickable."""
@@ -236,6 +258,7 @@ def route_features(rows: gpd.GeoDataFrame, results: Sequence[analysis.RouteAnaly
             pieces.append([(g, False, geo) for g, geo in geodesic_runs(geoms[i], segs)])
         else:
             pieces.append([(geoms[i], False, False)])
+    pieces = _drawn_once(groups, pieces)
     flat = list(shapely.simplify(np.asarray([p for ps in pieces for p, _, _ in ps], dtype=object), LINE_TOLERANCE,
                                  preserve_topology=False))
     enc = encode(flat)

@@ -340,11 +340,12 @@
       (layer.features || []).forEach(function (f) {
         var p = f.p || {};
         var c = color(p.color, color(st.color, "#e6007e"));
+        nfeat += 1;
         f.g.forEach(function (part, j) {
           var ferry = f.f && f.f[j];
           var opts = {color: c, weight: st.weight || 4, opacity: st.opacity || 1, lineJoin: "round",
                       lineCap: st.lineCap || "round", dashArray: p.dash || st.dashArray || null,
-                      className: "cr-route cr-c" + String(p.group).replace(/[^a-z0-9]/gi, ""),
+                      className: "cr-route cr-c" + String(p.group).replace(/[^a-z0-9]/gi, "") + " cr-f" + nfeat,
                       offsets: f.o && f.o[j] && f.o[j].length ? f.o[j] : null, slot: draw.slot || 4,
                       pane: st.casing ? "cr-casing" : "overlayPane", bubblingMouseEvents: false};
           if (p.schematic || (f.s && f.s[j])) L.extend(opts, draw.schematic || {});
@@ -415,7 +416,7 @@
       return g;
     }
 
-    var routeBounds = L.latLngBounds([]);
+    var routeBounds = L.latLngBounds([]), nfeat = 0;
     (spec.layers || []).forEach(function (layer) {
       var g = layer.type === "base" ? drawBase(layer) : layer.type === "routes" ? drawRoutes(layer) :
         layer.type === "nodes" ? drawNodes(layer) : layer.type === "labels" ? drawLabels(layer) :
