@@ -177,7 +177,7 @@ def test_write_read_round_trip(tmp_path, ext, almaty_bishkek):
 
 def test_write_parquet_without_pyarrow_says_how_to_install(tmp_path, monkeypatch, almaty_bishkek):
     monkeypatch.setattr(corridors.io, "_pyarrow_available", lambda: False)
-    with pytest.raises(corridors.RouteFileError, match="pip install pyarrow"):
+    with pytest.raises(corridors.RouteFileError, match=r"pip install \"corridors\[parquet\]\""):
         corridors.write_routes([almaty_bishkek], tmp_path / "r.parquet")
     assert list(tmp_path.iterdir()) == []
 

@@ -8,6 +8,7 @@ import importlib
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
+from . import timecost  # travel time and cost from CAREC's CPMM figures
 from .analysis import (
     RouteAnalysis,
     RouteError,
@@ -21,7 +22,9 @@ from .analysis import (
 from .data import NotFoundError, as_feature_collection, countries, key_routes, node, nodes, section, sections
 from .facts import carec_investment_by_country, fact, facts, kazakh_chinese_programme
 from .io import RouteFileError, read_routes, write_routes
-from .routes import PlaceError, RouteResult, compare, compare_map, network_graph, place, route
+from .places import PlaceError, place
+from .routes import RouteResult, compare, compare_map, network_graph, route
+from .traces import TraceError, analyze_traces, read_traces
 
 
 def __getattr__(name: str) -> Any:
@@ -48,6 +51,9 @@ __all__ = [
     "read_routes",
     "route",
     "write_routes",
+    "TraceError",
+    "analyze_traces",
+    "read_traces",
     "NotFoundError",
     "RouteAnalysis",
     "RouteError",
@@ -70,4 +76,5 @@ __all__ = [
     "nodes",
     "section",
     "sections",
+    "timecost",
 ]

@@ -9,6 +9,8 @@ from __future__ import annotations
 import functools
 import json
 import math
+import warnings
+import weakref
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,12 +24,22 @@ from . import borders, data, geodesy
 
 BCP_MATCH_KM = 10.0  # a crossing is matched to a BCP node within this distance
 PORT_MATCH_KM = 25.0  # a sea leg's ends are matched to port nodes within this distance
-SEA = "sea"  # label of the length outside every polygon (open water, for the countries layer)
+SEA = "sea"  # label of open water: outside every country but inside the frame of the countries layer
+OUTSIDE = "outside"  # label of length outside the data: beyond the countries' frame, or outside a user's layer
 REGION = (20.0, 15.0, 130.0, 65.0)  # lon/lat box of the shipped data and boundaries
+FRAME = (25.0, 20.0, 125.0, 60.0)  # the box the shipped countries are clipped to (scripts/build_countries.py)
+GAP_KM = 0.001  # consecutive parts further apart than this (1 m) leave a gap: nothing is inferred across it
+ON_BOUNDARY_DEG = 1e-6  # a run this close (about 0.1 m) to a boundary along its whole length runs along it
+SWAP_NEAR_DEG = 0.1  # an end this close (about 10 km) to a node or town of 15,000+ is near a known place
+SWAP_AT_DEG = 0.02  # an end this close (about 2 km) to one is at it
 
 
 class RouteError(ValueError):
     """A route that cannot be analysed; the message names the problem and the fix."""
+
+
+class OutsideDataWarning(UserWarning):
+    """Part of a route lies outside the data (no country is known there), or its lon/lat may be swapped."""
 
 
 @dataclass
@@ -46,6 +58,34 @@ class RouteAnalysis:
     name: str | None = None
     corridor: str | None = None
     mode: str | None = None
+    gaps: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    year: int | None = None  # CPMM data year of time_h / cost_usd (None: the latest figures)
+    assume_mode: str | None = None  # 'road' / 'rail': CPMM mode for multimodal or unknown-mode legs
+
+    @property
+    def time_h(self) -> dict[str, float | None]:
+        """Hours with and without delay, broken down into moving, border and ferry (``timecost.assess``)."""
+        return self._timecost()["time_h"]  # type: ignore[no-any-return]
+
+    @property
+    def cost_usd(self) -> dict[str, float | None]:
+        """USD: border (TFI2) + distance (TFI3 per km) + ferry, and the total."""
+        return self._timecost()["cost_usd"]  # type: ignore[no-any-return]
+
+    @property
+    def timecost(self) -> dict[str, Any]:
+        """Per-country legs, per-crossing records (hours, USD, CPMM figures) and why anything is unknown."""
+        return self._timecost()["timecost"]  # type: ignore[no-any-return]
+
+    def _timecost(self) -> dict[str, Any]:
+        from . import timecost  # figures from geodata/cpmm.csv, computed on first use for the current year/mode
+
+        key = (self.year, self.assume_mode)
+        cached = self.__dict__.get("_timecost_cache")
+        if cached is None or cached[0] != key:
+            cached = self.__dict__["_timecost_cache"] = (key, timecost.assess(self, self.year, self.assume_mode))
+        return cached[1]
 
     def to_dict(self) -> dict[str, Any]:
         """The report schema (see README): plain JSON types, km rounded to 0.1 m."""
@@ -58,6 +98,10 @@ class RouteAnalysis:
             "crossings": rounded(self.crossings),
             "sea_legs": rounded(self.sea_legs),
             "nodes": rounded(self.nodes),
+            "year": self.year, "time_h": {k: _r(v) for k, v in self.time_h.items()},
+            "cost_usd": {k: _r(v) for k, v in self.cost_usd.items()}, "timecost": _rounded_tree(self.timecost),
+            "gaps": rounded(self.gaps),
+            "warnings": list(self.warnings),
         }
 
     def to_feature(self) -> dict[str, Any]:
@@ -72,6 +116,14 @@ class RouteAnalysis:
 
 def _r(v: float | None) -> float | None:
     return None if v is None else round(float(v), 4)
+
+
+def _rounded_tree(v: Any) -> Any:
+    if isinstance(v, float):
+        return round(v, 4)
+    if isinstance(v, dict):
+        return {k: _rounded_tree(x) for k, x in v.items()}
+    return [_rounded_tree(x) for x in v] if isinstance(v, list | tuple) else v
 
 
 def rounded(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -94,9 +146,23 @@ def make_layer(polygons: gpd.GeoDataFrame | None, id_column: str | None = None) 
     col = id_column or ("iso_a3" if "iso_a3" in polygons.columns else None)
     if col is None or col not in polygons.columns:
         raise RouteError(f"name the polygons' id column with id_column= (columns: {list(polygons.columns)})")
-    if polygons.crs is not None and not polygons.crs.equals("EPSG:4326"):
-        polygons = polygons.to_crs(4326)
     polygons = polygons[polygons.geometry.notna() & ~polygons.geometry.is_empty]
+    polygons = polygons[polygons.geometry.geom_type.isin(["Polygon", "MultiPolygon"])]
+    if polygons.empty:
+        raise RouteError("countries= holds no polygons (it is empty, or holds only points or lines); pass a "
+                         "GeoDataFrame of Polygon / MultiPolygon areas")
+    missing = polygons[col].isna()
+    if missing.any():
+        raise RouteError(f"countries=: the id column {col!r} is empty (NaN/None) in {int(missing.sum())} polygon(s), "
+                         f"rows {polygons.index[missing].tolist()[:5]}; fill or drop those rows")
+    x0, y0, x1, y1 = polygons.total_bounds
+    degrees = -180.5 <= x0 and x1 <= 180.5 and -90.5 <= y0 and y1 <= 90.5
+    if polygons.crs is None and not degrees:
+        raise RouteError(f"countries= has no CRS and its coordinates (x {x0:.6g}..{x1:.6g}, y {y0:.6g}..{y1:.6g}) are "
+                         "not lon/lat degrees; set its CRS, e.g. polygons.set_crs('EPSG:3857')")
+    if polygons.crs is not None and not polygons.crs.equals("EPSG:4326"):
+        check_crs_units(polygons.crs, np.array([[x0, y0], [x1, y1]]), "countries=")
+        polygons = polygons.to_crs(4326)
     return borders.Layer(shapely.make_valid(polygons.geometry.values), polygons[col].tolist())
 
 
@@ -120,60 +186,154 @@ def _as_geometry(route: Any) -> tuple[shapely.Geometry, dict[str, Any]]:
         return _to_4326(route.iloc[0], route.crs), meta
     if isinstance(route, pd.Series):
         geom = route.get("geometry")
-        if geom is None:
-            raise RouteError("the row has no 'geometry' field")
+        if not isinstance(geom, shapely.Geometry):
+            raise RouteError("the row has no shapely 'geometry' field; pass a GeoDataFrame row with a line")
         return geom, {k: v for k, v in route.items() if k != "geometry"}
     if isinstance(route, dict):
+        if route.get("type") == "FeatureCollection":
+            raise RouteError("a FeatureCollection holds many routes; use analyze_many(fc) (or "
+                             "analyze(fc['features'][0]) for the first one)")
+        crs = _geojson_crs(route)
         if route.get("type") == "Feature":
             meta = dict(route.get("properties") or {})
             route = route.get("geometry")
         if not isinstance(route, dict) or "type" not in route:
             raise RouteError("a GeoJSON route needs a geometry object with 'type' and 'coordinates'")
         try:
-            return shapely.geometry.shape(route), meta
+            geom = shapely.geometry.shape(route)
         except Exception as exc:  # malformed coordinates
             raise RouteError(f"the GeoJSON geometry cannot be read ({exc}); check its coordinates") from exc
+        return _to_4326(geom, crs), meta
     if isinstance(route, shapely.Geometry):
         return route, meta
     raise RouteError(f"cannot analyse a {type(route).__name__}: pass a section id or name, a shapely LineString, "
                      "a GeoJSON Feature or a GeoDataFrame row")
 
 
+def _geojson_crs(obj: dict[str, Any]) -> Any:
+    """The CRS named by an (obsolete, pre-RFC 7946) GeoJSON ``crs`` member, or None."""
+    member = obj.get("crs")
+    if member is None and isinstance(obj.get("geometry"), dict):
+        member = obj["geometry"].get("crs")
+    if not member:
+        return None
+    name = (member.get("properties") or {}).get("name") if isinstance(member, dict) else None
+    if not isinstance(name, str):
+        raise RouteError(f"the GeoJSON 'crs' member {member!r} names no CRS; remove it (RFC 7946 GeoJSON is always "
+                         "lon/lat, EPSG:4326)")
+    try:
+        import pyproj
+
+        return pyproj.CRS.from_user_input(name)
+    except Exception as exc:
+        raise RouteError(f"the GeoJSON 'crs' member names an unknown CRS {name!r}; remove it (RFC 7946 GeoJSON is "
+                         "always lon/lat, EPSG:4326)") from exc
+
+
+def check_crs_units(crs: Any, xy: np.ndarray, what: str) -> None:
+    """Refuse a projected CRS (metres, feet ...) whose coordinates are all small enough to be degrees."""
+    import pyproj
+
+    c = pyproj.CRS.from_user_input(crs)
+    if c.is_geographic or not len(xy):
+        return
+    if (np.abs(xy[:, 0]) <= 180).all() and (np.abs(xy[:, 1]) <= 90).all():
+        raise RouteError(f"{what}: the CRS says {c.to_string()} (projected, in {c.axis_info[0].unit_name}s) but the "
+                         f"coordinates, e.g. ({xy[0, 0]:.6g}, {xy[0, 1]:.6g}), look like lon/lat degrees; fix the "
+                         "CRS (gdf.set_crs(4326, allow_override=True)) or remove the file's 'crs' member")
+
+
 def _to_4326(geom: shapely.Geometry, crs: Any) -> shapely.Geometry:
     if crs is None or geom is None:
         return geom
+    import pyproj
+
+    if pyproj.CRS.from_user_input(crs).equals("EPSG:4326"):
+        return geom
+    check_crs_units(crs, shapely.get_coordinates(geom), "the route")
     return gpd.GeoSeries([geom], crs=crs).to_crs(4326).iloc[0]
 
 
+def _antimeridian_lat(a: np.ndarray, b: np.ndarray) -> float:
+    """Latitude where the geodesic from a to b (lon/lat) crosses lon ±180, by bisection along it."""
+    az, _, dist = geodesy.GEOD.inv(a[0], a[1], b[0], b[1])
+    lo, hi = 0.0, float(dist)
+    east = a[0] > 0
+    for _ in range(60):
+        mid = (lo + hi) / 2
+        lon = geodesy.GEOD.fwd(a[0], a[1], az, mid)[0]
+        if (lon > 0) == east:  # still on a's side of the antimeridian
+            lo = mid
+        else:
+            hi = mid
+    return float(geodesy.GEOD.fwd(a[0], a[1], az, (lo + hi) / 2)[1])
+
+
+def _split_antimeridian(p: np.ndarray) -> list[np.ndarray]:
+    """Cut a part where a segment spans more than 180 degrees of longitude: such a segment crosses the
+    antimeridian (the short way, as its geodesic does); the pieces meet at lon ±180."""
+    if not (np.abs(np.diff(p[:, 0])) > 180).any():
+        return [p]
+    out, cur = [], [p[0]]
+    for a, b in zip(p[:-1], p[1:]):
+        if abs(b[0] - a[0]) > 180:
+            edge = 180.0 if a[0] > 0 else -180.0
+            y = _antimeridian_lat(a, b)
+            cur.append(np.array([edge, y]))
+            out.append(np.array(cur))
+            cur = [np.array([-edge, y])]
+        cur.append(b)
+    out.append(np.array(cur))
+    return [q for q in out if len(q) >= 2 and np.ptp(q, axis=0).max() > 0]
+
+
 def _parts(geom: shapely.Geometry) -> list[np.ndarray]:
-    """Coordinate arrays of a (Multi)LineString in lon/lat, checked for the usual mistakes."""
+    """Coordinate arrays of a (Multi)LineString in lon/lat, checked for the usual mistakes.
+
+    Heights and measures (Z, M) are dropped: lengths are on the ellipsoid. A segment spanning more than 180
+    degrees of longitude crosses the antimeridian and is cut there.
+    """
     if geom is None or geom.is_empty:
         raise RouteError("the route geometry is empty; pass a LineString with at least two (lon, lat) points")
     if geom.geom_type in ("Point", "MultiPoint"):
         raise RouteError("a single point is not a route; pass a LineString of at least two (lon, lat) points")
     if geom.geom_type not in ("LineString", "MultiLineString"):
         raise RouteError(f"a route must be a LineString or MultiLineString, not a {geom.geom_type}")
-    parts = [np.asarray(p.coords)[:, :2] for p in getattr(geom, "geoms", [geom])]
-    for p in parts:
+    parts = [np.asarray(p.coords)[:, :2] for p in getattr(geom, "geoms", [geom]) if not p.is_empty]
+    if not parts:
+        raise RouteError("the route geometry is empty; pass a LineString with at least two (lon, lat) points")
+    for k, p in enumerate(parts):
         bad = np.flatnonzero(~np.isfinite(p).all(axis=1))
         if len(bad):
-            raise RouteError(f"the route has NaN or infinite coordinates at vertex {int(bad[0])}; drop or fix them")
+            raise RouteError(f"the route has NaN or infinite coordinates at vertex {int(bad[0])}"
+                             + (f" of part {k + 1}" if len(parts) > 1 else "") + "; drop or fix them")
         if len(p) < 2 or np.ptp(p, axis=0).max() < 1e-9:
-            raise RouteError("the route needs at least two distinct points")
+            raise RouteError("the route needs at least two distinct points"
+                             + (f" in every part (part {k + 1} has not)" if len(parts) > 1 else ""))
     xy = np.concatenate(parts)
-    if (np.abs(xy[:, 0]) > 180).any() or (np.abs(xy[:, 1]) > 90).any():
-        raise RouteError(f"coordinates such as ({xy[0, 0]:.6g}, {xy[0, 1]:.6g}) are not degrees: they look like "
-                         "projected metres. Pass lon/lat (EPSG:4326), or a GeoDataFrame with its CRS set so it "
-                         "can be transformed")
-    if not _touches_region(xy) and _touches_region(xy[:, ::-1]):
-        raise RouteError("the coordinates look like (lat, lon); GeoJSON and shapely order them (lon, lat). "
-                         "Swap them, e.g. shapely.ops.transform(lambda x, y: (y, x), geom)")
-    return parts
+    lon_ok, lat_ok = np.abs(xy[:, 0]) <= 180, np.abs(xy[:, 1]) <= 90
+    if not (lon_ok & lat_ok).all():
+        i = int(np.flatnonzero(~(lon_ok & lat_ok))[0])
+        x, y = xy[i]
+        if lat_ok.all() and (xy[:, 0] >= -180).all() and (xy[:, 0] <= 360).all():
+            raise RouteError(f"longitude {x:.6g} is beyond 180: the line counts longitude 0..360. Convert it to "
+                             "-180..180 (lon - 360 where lon > 180), e.g. shapely.transform(geom, lambda xy: "
+                             "np.where(xy > 180, xy - 360, xy)) on the x column")
+        if (np.abs(xy[:, 1]) <= 180).all() and (np.abs(xy[:, 0]) <= 90).all():
+            raise RouteError(f"latitude {y:.6g} is beyond ±90 while every longitude is within ±90: the coordinates are "
+                             "(lat, lon); GeoJSON and shapely order them (lon, lat). Swap them, e.g. "
+                             "shapely.ops.transform(lambda x, y: (y, x), geom)")
+        raise RouteError(f"coordinates such as ({x:.6g}, {y:.6g}) are not degrees: they look like projected "
+                         "metres. Pass lon/lat (EPSG:4326), or a GeoDataFrame with its CRS set so it can be "
+                         "transformed")
+    return [q for p in parts for q in _split_antimeridian(p)]
 
 
 def _parts_many(geoms: list[shapely.Geometry]) -> list[list[np.ndarray]]:
     """``_parts`` for many routes: one vectorised pass when every route is a sound line in lon/lat; else the
     per-route checks run, so the first bad route raises its own clear error."""
+    if not geoms:
+        return []
     arr = np.asarray(geoms, dtype=object)
     types = shapely.get_type_id(arr)  # 1 LineString, 5 MultiLineString; None gives -1
     if np.isin(types, (1, 5)).all() and not shapely.is_empty(arr).any():
@@ -188,9 +348,10 @@ def _parts_many(geoms: list[shapely.Geometry]) -> list[list[np.ndarray]]:
         np.maximum.at(rhi, owner, hi)
         in_region = ((rlo[:, 0] <= REGION[2]) & (rhi[:, 0] >= REGION[0])
                      & (rlo[:, 1] <= REGION[3]) & (rhi[:, 1] >= REGION[1]))
+        same = pidx[1:] == pidx[:-1]
         sound = (np.isfinite(xy).all() and (np.abs(xy[:, 0]) <= 180).all() and (np.abs(xy[:, 1]) <= 90).all()
                  and len(parts) == len(starts) and (counts >= 2).all() and ((hi - lo).max(axis=1) >= 1e-9).all()
-                 and in_region.all())
+                 and in_region.all() and not (np.abs(np.diff(xy[:, 0]))[same] > 180).any())
         if sound:
             chunks = np.split(xy, starts[1:])
             out: list[list[np.ndarray]] = [[] for _ in range(len(arr))]
@@ -206,38 +367,345 @@ def _touches_region(xy: np.ndarray) -> bool:
     return bool(x0 <= REGION[2] and x1 >= REGION[0] and y0 <= REGION[3] and y1 >= REGION[1])
 
 
-# ---------------------------------------------------------------- figures
+@functools.cache
+def _known_places() -> shapely.STRtree:
+    """Corridor nodes and the gazetteer's towns of 15,000+ as points: where routes usually start and end."""
+    from . import places
 
-def _figures(parts: list[np.ndarray], pieces: list[list[borders.Piece]], outside: str) -> dict[str, Any]:
-    """Length per polygon, ordered polygons, crossings and sea legs from the pieces of each part."""
-    flat: list[borders.Piece] = []
-    offset = 0.0
-    for ps in pieces:
-        flat += [borders.Piece(p.label, p.start_km + offset, p.end_km + offset, p.start, p.end) for p in ps]
-        offset = flat[-1].end_km
-    by: dict[str, float] = {}
-    for p in flat:
-        key = outside if p.label is None else str(p.label)
-        by[key] = by.get(key, 0.0) + p.length_km
-    land = [p for p in flat if p.label is not None]
-    crossings, sea_legs = [], []
-    for i, p in enumerate(flat):
-        if p.label is None and 0 < i < len(flat) - 1:
-            sea_legs.append({"from_country": str(flat[i - 1].label), "to_country": str(flat[i + 1].label),
-                             "start_km": p.start_km, "end_km": p.end_km, "length_km": p.length_km,
-                             "from_lon": p.start[0], "from_lat": p.start[1], "to_lon": p.end[0], "to_lat": p.end[1]})
-    for p, q in zip(land[:-1], land[1:]):
-        if p.label == q.label:
+    xy = [shapely.get_coordinates(data.nodes().geometry.values)]
+    xy.append(places.big_towns())
+    return shapely.STRtree(shapely.points(np.concatenate(xy)))
+
+
+def _ends_at_places(ends: np.ndarray, within_deg: float) -> np.ndarray:
+    """Per (lon, lat) row: whether it lies within ``within_deg`` of a known place."""
+    tree = _known_places()
+    hit = np.zeros(len(ends), dtype=bool)
+    if len(ends):
+        idx, _ = tree.query(shapely.points(ends), predicate="dwithin", distance=within_deg)
+        hit[idx] = True
+    return hit
+
+
+def _swap_notes(parts: list[list[np.ndarray]], refuse: bool = True) -> list[list[str]]:
+    """Warnings per route about swapped coordinates; raises (``refuse``) when a route is almost surely (lat, lon).
+
+    Only lines that would lie wholly inside the countries' frame with lon and lat swapped are checked; their two
+    ends are compared with the known places (corridor nodes, towns of 15,000+). Refused (RouteError) when
+    neither end as given lies within SWAP_NEAR_DEG (about 10 km) of a known place while both ends of the swapped
+    line lie within SWAP_AT_DEG (about 2 km) of one, or within SWAP_NEAR_DEG when the line as given lies wholly
+    outside the frame (as when the coordinates of two towns are typed in the wrong order); with ``refuse`` False
+    (analyze_many) that route gets a warning saying so instead.
+    Warned (in ``warnings`` and an OutsideDataWarning): the swapped line has more ends near known places
+    (within SWAP_NEAR_DEG) than the line as given.
+    """
+    notes: list[list[str]] = [[] for _ in parts]
+    x0, y0, x1, y1 = FRAME
+    xy = np.concatenate([p for ps in parts for p in ps])
+    starts = np.r_[0, np.cumsum([sum(len(p) for p in ps) for ps in parts])[:-1]]
+    lo, hi = np.minimum.reduceat(xy, starts), np.maximum.reduceat(xy, starts)
+    swapped_in = (lo[:, 1] >= x0) & (hi[:, 1] <= x1) & (lo[:, 0] >= y0) & (hi[:, 0] <= y1)
+    inside = (xy[:, 0] >= x0) & (xy[:, 0] <= x1) & (xy[:, 1] >= y0) & (xy[:, 1] <= y1)
+    any_inside = np.logical_or.reduceat(inside, starts)
+    cand = np.flatnonzero(swapped_in).tolist()
+    if not cand:
+        return notes
+    ends = np.array([[parts[k][0][0], parts[k][-1][-1]] for k in cand]).reshape(-1, 2)
+    given = _ends_at_places(ends, SWAP_NEAR_DEG).reshape(-1, 2).sum(axis=1)
+    swapped = _ends_at_places(ends[:, ::-1], SWAP_NEAR_DEG).reshape(-1, 2).sum(axis=1)
+    exact = _ends_at_places(ends[:, ::-1], SWAP_AT_DEG).reshape(-1, 2).sum(axis=1)
+    for k, g, sw, ex in zip(cand, given, swapped, exact):
+        outside = not any_inside[k]
+        a, b = parts[k][0][0], parts[k][-1][-1]
+        if g == 0 and (ex == 2 or (outside and sw == 2)):
+            if not refuse:
+                notes[k].append("the coordinates look like (lat, lon): swapped, both ends lie at known places while "
+                                "as given neither does; GeoJSON and shapely order coordinates (lon, lat)")
+                continue
+            raise RouteError("the coordinates look like (lat, lon): swapped, the line runs from "
+                             f"({a[1]:.4g}, {a[0]:.4g}) to ({b[1]:.4g}, {b[0]:.4g}), both at known places, "
+                             "while as given neither end is. GeoJSON and shapely order them (lon, lat); swap them, "
+                             "e.g. shapely.ops.transform(lambda x, y: (y, x), geom)")
+        if sw > g:
+            notes[k].append("lon and lat may be swapped: with them swapped the whole line lies in the data region "
+                            "and more of its ends are near known places; GeoJSON and shapely order coordinates "
+                            "(lon, lat)")
+    return notes
+
+
+# ---------------------------------------------------------------- result semantics
+
+Run = tuple[str, float, float, tuple[float, float], tuple[float, float]]  # label, start km, end km, start, end
+
+
+def _xy(p: np.ndarray) -> tuple[float, float]:
+    return float(p[0]), float(p[1])
+
+
+_BOUNDARIES: weakref.WeakKeyDictionary[Any, tuple[shapely.STRtree, list[Hashable]]] = weakref.WeakKeyDictionary()
+EDGE_VERTICES = 8  # outlines are indexed as short edges, so a distance query touches a few vertices only
+
+
+def _boundary_tree(layer: borders.Layer) -> tuple[shapely.STRtree, list[Hashable]]:
+    """An index of the layer's polygon outlines as short edges (built once per layer), and each edge's label."""
+    if layer not in _BOUNDARIES:
+        rings, owner = shapely.get_parts(shapely.boundary(np.asarray(layer.polygons)), return_index=True)
+        edges, labels = [], []
+        for ring, o in zip(rings, owner):
+            for r in getattr(ring, "geoms", [ring]):
+                xy = shapely.get_coordinates(r)
+                for i in range(0, max(len(xy) - 1, 1), EDGE_VERTICES - 1):
+                    if len(xy[i:i + EDGE_VERTICES]) >= 2:
+                        edges.append(xy[i:i + EDGE_VERTICES])
+                        labels.append(layer.labels[o])
+        lines = shapely.linestrings(np.concatenate(edges), indices=np.repeat(np.arange(len(edges)),
+                                                                             [len(e) for e in edges]))
+        _BOUNDARIES[layer] = (shapely.STRtree(lines), labels)
+    return _BOUNDARIES[layer]
+
+
+def _cum_km(xy: np.ndarray) -> np.ndarray:
+    return np.concatenate([[0.0], np.cumsum(geodesy.segment_lengths_m(xy[:, 0], xy[:, 1]) / 1000.0)])
+
+
+def _at(xy: np.ndarray, cum: np.ndarray, km: np.ndarray | float) -> np.ndarray:
+    """Point(s) at ``km`` along a part (linear between vertices)."""
+    k = np.clip(km, 0.0, cum[-1])
+    return np.stack([np.interp(k, cum, xy[:, 0]), np.interp(k, cum, xy[:, 1])], axis=-1)
+
+
+def _settle_boundaries(parts: list[np.ndarray], pieces: list[list[borders.Piece]],
+                       layer: borders.Layer) -> list[list[borders.Piece]]:
+    """Give runs that lie along a boundary (within ON_BOUNDARY_DEG along their whole length) to a side.
+
+    A run along a border or coast is in neither polygon by midpoint, so it would read as "sea" and flicker
+    between the two sides. Rule, the same in both directions: such a run belongs to the polygon(s) it touches
+    that its neighbouring runs are in; between two different neighbours it is split at its middle; with no
+    such neighbour it goes to the touching polygon whose label sorts first. Short excursions (< 1 km)
+    that this leaves between runs of one polygon are folded into it.
+    """
+    todo = [k for k, ps in enumerate(pieces) if len(ps) > 1]
+    if not todo:
+        return pieces
+    tree, labels = _boundary_tree(layer)
+    # every todo part on one km axis (parts 1 km apart), so all sample points come from one interpolation
+    xy = np.concatenate([parts[k] for k in todo])
+    n = np.array([len(parts[k]) for k in todo])
+    step = geodesy.segment_lengths_m(xy[:, 0], xy[:, 1]) / 1000.0
+    first = np.r_[0, np.cumsum(n)[:-1]]
+    step[first[1:] - 1] = 1.0  # the jump between parts
+    axis = np.r_[0.0, np.cumsum(step)]
+    offset = axis[first]
+    owner = np.repeat(np.arange(len(todo)), [len(pieces[k]) for k in todo])
+    s_km = np.array([p.start_km for k in todo for p in pieces[k]]) + offset[owner]
+    e_km = np.array([p.end_km for k in todo for p in pieces[k]]) + offset[owner]
+    e_km = np.minimum(e_km, axis[first + n - 1][owner])
+
+    def points_at(km: np.ndarray) -> np.ndarray:
+        pts: np.ndarray = shapely.points(np.interp(km, axis, xy[:, 0]), np.interp(km, axis, xy[:, 1]))
+        return pts
+
+    mid_hit, mid_edge = tree.query(points_at((s_km + e_km) / 2), predicate="dwithin", distance=ON_BOUNDARY_DEG)
+    cand = np.unique(mid_hit)
+    if not len(cand):
+        return pieces
+    fr = np.array([0.1, 0.3, 0.7, 0.9])
+    samples = s_km[cand, None] + fr[None, :] * (e_km - s_km)[cand, None]
+    hit, _ = tree.query(points_at(samples.ravel()), predicate="dwithin", distance=ON_BOUNDARY_DEG)
+    ok = np.zeros(samples.size, dtype=bool)
+    ok[hit] = True
+    on_flat = np.zeros(len(s_km), dtype=bool)
+    on_flat[cand[ok.reshape(-1, len(fr)).all(axis=1)]] = True
+    if not on_flat.any():
+        return pieces
+    touch: dict[int, set[Hashable]] = {}
+    for m, e in zip(mid_hit, mid_edge):
+        touch.setdefault(int(m), set()).add(labels[e])
+    base = np.r_[0, np.cumsum([len(pieces[k]) for k in todo])[:-1]]
+    out = list(pieces)
+    for t, k in enumerate(todo):
+        flags = on_flat[base[t]:base[t] + len(pieces[k])].tolist()
+        if any(flags):
+            out[k] = _settled(parts[k], pieces[k], flags, [touch.get(int(base[t]) + j, set())
+                                                           for j in range(len(pieces[k]))])
+    return out
+
+
+def _settled(xy: np.ndarray, ps: list[borders.Piece], flags: list[bool],
+             touch: list[set[Hashable]]) -> list[borders.Piece]:
+    """One part's pieces with its boundary runs (``flags``) given to a side (see ``_settle_boundaries``)."""
+    runs: list[list[Any]] = []
+    j = 0
+    while j < len(ps):
+        if not flags[j]:
+            runs.append([ps[j].label, ps[j].start_km, ps[j].end_km])
+            j += 1
             continue
-        via_sea = q.start_km > p.end_km + 1e-9
-        crossings.append({"from": str(p.label), "to": str(q.label), "lon": q.start[0], "lat": q.start[1],
-                          "km": q.start_km, "via": "sea" if via_sea else "land"})
+        e = j
+        while e + 1 < len(ps) and flags[e + 1]:
+            e += 1
+        t: set[Hashable] = set().union(*touch[j:e + 1])
+        lp = ps[j - 1].label if j > 0 and ps[j - 1].label in t else None
+        ln = ps[e + 1].label if e + 1 < len(ps) and ps[e + 1].label in t else None
+        if lp is None and ln is None:
+            lp = ln = min(t, key=str) if t else None
+        lp, ln = (ln if lp is None else lp), (lp if ln is None else ln)
+        mid = (ps[j].start_km + ps[e].end_km) / 2.0
+        runs += [[lp, ps[j].start_km, mid], [ln, mid, ps[e].end_km]]
+        j = e + 1
+    merged: list[list[Any]] = []
+    for lab, a, b in runs:
+        if b - a <= 0:
+            continue
+        if merged and merged[-1][0] == lab:
+            merged[-1][2] = b
+        else:
+            merged.append([lab, a, b])
+    while True:  # fold short excursions, shortest first (direction-independent)
+        short = [i for i in range(1, len(merged) - 1) if merged[i][2] - merged[i][1] < borders.MIN_EXCURSION_KM
+                 and merged[i - 1][0] == merged[i + 1][0]]
+        if not short:
+            break
+        i = min(short, key=lambda i: (merged[i][2] - merged[i][1], merged[i][1]))
+        merged[i - 1][2] = merged[i + 1][2]
+        del merged[i:i + 2]
+    cum = _cum_km(xy)
+    return [borders.Piece(lab, float(a), float(b), _xy(_at(xy, cum, a)), _xy(_at(xy, cum, b)))
+            for lab, a, b in merged]
+
+
+def _inside_frame(parts: list[np.ndarray]) -> np.ndarray:
+    """Per part: whether every vertex lies inside FRAME (then the part lies inside it: the frame is a box)."""
+    xy = np.concatenate(parts)
+    starts = np.r_[0, np.cumsum([len(p) for p in parts])[:-1]]
+    lo, hi = np.minimum.reduceat(xy, starts), np.maximum.reduceat(xy, starts)
+    return np.asarray((lo[:, 0] >= FRAME[0]) & (hi[:, 0] <= FRAME[2]) & (lo[:, 1] >= FRAME[1]) & (hi[:, 1] <= FRAME[3]))
+
+
+def _outside_intervals(xy: np.ndarray, frame: tuple[float, float, float, float]) -> list[tuple[float, float]]:
+    """km intervals of a part that lie outside the frame box (cut where segments cross the box's edges)."""
+    x0, y0, x1, y1 = frame
+    inside = (xy[:, 0] >= x0) & (xy[:, 0] <= x1) & (xy[:, 1] >= y0) & (xy[:, 1] <= y1)
+    if inside.all():
+        return []
+    cum = _cum_km(xy)
+    if not inside.any() and shapely.intersects(shapely.linestrings(xy), shapely.box(*frame)) is False:
+        return [(0.0, float(cum[-1]))]
+    ts = [0.0]
+    for i in range(len(xy) - 1):  # cut every segment at the box edges, then test each piece's midpoint
+        (ax, ay), (bx, by) = xy[i], xy[i + 1]
+        cuts = [i + t for v, a, b in ((x0, ax, bx), (x1, ax, bx), (y0, ay, by), (y1, ay, by))
+                if (a - v) * (b - v) < 0 for t in [(v - a) / (b - a)]]
+        ts += sorted(cuts) + [float(i + 1)]
+    t = np.array(ts)
+    seg = np.floor(np.minimum(t, len(xy) - 1.000001)).astype(int)
+    frac = t - seg
+    pts = xy[seg] + (xy[np.minimum(seg + 1, len(xy) - 1)] - xy[seg]) * frac[:, None]
+    km = cum[seg] + (cum[np.minimum(seg + 1, len(xy) - 1)] - cum[seg]) * frac
+    mid = (pts[:-1] + pts[1:]) / 2
+    out_mid = ~((mid[:, 0] >= x0) & (mid[:, 0] <= x1) & (mid[:, 1] >= y0) & (mid[:, 1] <= y1))
+    spans: list[tuple[float, float]] = []
+    for a, b, o in zip(km[:-1], km[1:], out_mid):
+        if o and b > a:
+            if spans and abs(spans[-1][1] - a) < 1e-12:
+                spans[-1] = (spans[-1][0], float(b))
+            else:
+                spans.append((float(a), float(b)))
+    return spans
+
+
+def _split_open(piece: borders.Piece, spans: list[tuple[float, float]], xy: np.ndarray,
+                cum: np.ndarray | None) -> list[Run]:
+    """A run outside every polygon as sea (inside the frame) and outside (beyond it), in order."""
+    a, b = piece.start_km, piece.end_km
+    cuts = [a, *sorted(v for s in spans for v in s if a + GAP_KM < v < b - GAP_KM), b]  # no sub-metre slivers
+    cuts = [v for i, v in enumerate(cuts) if i == 0 or v - cuts[i - 1] > GAP_KM or v == b]
+    out: list[Run] = []
+    for u, v in zip(cuts[:-1], cuts[1:]):
+        m = (u + v) / 2
+        lab = OUTSIDE if any(s <= m <= e for s, e in spans) else SEA
+        pu = piece.start if u == a or cum is None else _xy(_at(xy, cum, u))
+        pv = piece.end if v == b or cum is None else _xy(_at(xy, cum, v))
+        if out and out[-1][0] == lab:
+            out[-1] = (lab, out[-1][1], v, out[-1][3], pv)
+        else:
+            out.append((lab, u, v, pu, pv))
+    return out
+
+
+def _figures(parts: list[np.ndarray], pieces: list[list[borders.Piece]], outside: str,
+             frame: tuple[float, float, float, float] | None = None,
+             inside: np.ndarray | None = None) -> dict[str, Any]:
+    """Length per polygon, ordered polygons, crossings, sea legs and gaps from the pieces of each part.
+
+    Parts that do not meet (further apart than GAP_KM; the two sides of the antimeridian meet) leave a gap:
+    it is listed in ``gaps`` and no crossing or sea leg is inferred across it. Length outside every polygon
+    is ``sea`` inside ``frame`` and ``outside`` beyond it (with ``frame`` None, all of it is ``outside``).
+    ``inside``: per part, whether it is known to lie wholly inside the frame (skips the cutting).
+    """
+    chains: list[list[Run]] = []
+    gaps: list[dict[str, Any]] = []
+    offset = 0.0
+    for k, (xy, ps) in enumerate(zip(parts, pieces)):
+        runs: list[Run] = []
+        spans = None if frame is None else [] if inside is not None and inside[k] else _outside_intervals(xy, frame)
+        cum = _cum_km(xy) if spans else None
+        for p in ps:
+            if p.label is not None:
+                runs.append((str(p.label), p.start_km, p.end_km, p.start, p.end))
+            elif spans is None:
+                runs.append((outside, p.start_km, p.end_km, p.start, p.end))
+            else:
+                runs += _split_open(p, spans, xy, cum)
+        runs = [(lab, a + offset, b + offset, s, e) for lab, a, b, s, e in runs]
+        joined = False
+        if k > 0:
+            (ax, ay), (bx, bly) = parts[k - 1][-1], xy[0]
+            seam = abs(ax) == 180 and abs(bx) == 180 and ay == bly
+            gap_km = geodesy.distance_km((ax, ay), (bx, bly))
+            joined = seam or gap_km <= GAP_KM
+            if not joined:
+                prev = chains[-1][-1][0] if chains and chains[-1] else None
+                gaps.append({"after_part": k, "km": offset, "gap_km": gap_km, "from_lon": float(ax),
+                             "from_lat": float(ay), "to_lon": float(bx), "to_lat": float(bly),
+                             "from_country": prev, "to_country": runs[0][0] if runs else None})
+        if joined and chains:
+            chain = chains[-1]
+            for run in runs:
+                if chain and chain[-1][0] == run[0]:
+                    chain[-1] = (run[0], chain[-1][1], run[2], chain[-1][3], run[4])
+                else:
+                    chain.append(run)
+        else:
+            chains.append(list(runs))
+        offset = runs[-1][2] if runs else offset
+    by: dict[str, float] = {}
+    crossings: list[dict[str, Any]] = []
+    sea_legs: list[dict[str, Any]] = []
     countries: list[str] = []
-    for p in land:
-        if not countries or countries[-1] != str(p.label):
-            countries.append(str(p.label))
+    open_labels = {SEA, outside, OUTSIDE}
+    for chain in chains:
+        for lab, a, b, _, _ in chain:
+            by[lab] = by.get(lab, 0.0) + (b - a)
+        for i, (lab, a, b, s, e) in enumerate(chain):
+            if lab == SEA and 0 < i < len(chain) - 1 and chain[i - 1][0] not in open_labels \
+                    and chain[i + 1][0] not in open_labels:
+                sea_legs.append({"from_country": chain[i - 1][0], "to_country": chain[i + 1][0], "start_km": a,
+                                 "end_km": b, "length_km": b - a, "from_lon": s[0], "from_lat": s[1],
+                                 "to_lon": e[0], "to_lat": e[1]})
+        land = [(i, run) for i, run in enumerate(chain) if run[0] not in open_labels]
+        for (i, left), (j, right) in zip(land[:-1], land[1:]):
+            if left[0] == right[0]:
+                continue
+            between = {chain[m][0] for m in range(i + 1, j)}
+            via = "land" if not between else ("sea" if between == {SEA} else "outside")
+            crossings.append({"from": left[0], "to": right[0], "lon": right[3][0], "lat": right[3][1],
+                              "km": right[1], "via": via})
+        for lab, *_ in chain:
+            if lab not in open_labels and (not countries or countries[-1] != lab):
+                countries.append(lab)
     return {"length_km": offset, "length_by_country_km": by, "countries": countries,
-            "crossings": crossings, "sea_legs": sea_legs}
+            "crossings": crossings, "sea_legs": sea_legs, "gaps": gaps}
 
 
 @functools.cache
@@ -304,33 +772,94 @@ def _section_nodes(meta: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str
     return out, by_mode
 
 
-def analyze(route: Any, *, countries: gpd.GeoDataFrame | None = None, id_column: str | None = None) -> RouteAnalysis:
+def analyze(route: Any, *, countries: gpd.GeoDataFrame | None = None, id_column: str | None = None,
+            year: int | None = None, mode: str | None = None) -> RouteAnalysis:
     """Length, length per country, ordered crossings (with their BCPs), sea legs and chainage of one route.
 
     ``countries`` may be any polygon layer (provinces, protected areas ...) with ``id_column``; then
     ``length_by_country_km`` is keyed by that column and length outside every polygon is under "outside".
+    ``year`` (CPMM data year, None = latest) and ``mode`` ('road'/'rail' for multimodal or unknown-mode legs)
+    select the figures of ``time_h`` / ``cost_usd`` / ``timecost`` (see ``corridors.timecost``).
+    A line that is almost surely (lat, lon) is refused with a RouteError (see ``_swap_notes``).
     """
-    return analyze_many([route], countries=countries, id_column=id_column)[0]
+    from . import timecost
+
+    timecost.check(year, mode)
+    r = _analyze_all([route], countries, id_column, refuse_swapped=True)[0]
+    r.year, r.assume_mode = year, mode
+    return r
 
 
 def analyze_many(routes: Iterable[Any] | gpd.GeoDataFrame, *, countries: gpd.GeoDataFrame | None = None,
-                 id_column: str | None = None) -> list[RouteAnalysis]:
-    """``analyze`` for many routes with one vectorised overlay (a GeoDataFrame's rows, or any iterable)."""
+                 id_column: str | None = None, engine: str = "memory",
+                 **dask_options: Any) -> list[RouteAnalysis] | Any:
+    """``analyze`` for many routes with one vectorised overlay (a GeoDataFrame's rows, a GeoJSON
+    FeatureCollection's features, or any iterable). No routes give an empty list. A route that is almost surely
+    (lat, lon) is not refused here (one row must not stop a batch): its result says so in ``warnings``.
+
+    ``engine="dask"`` runs this per partition of a dask-geopandas frame or partitioned GeoParquet on a dask
+    cluster and gives a dask-geopandas frame with the columns of ``io.to_frame`` (see ``corridors.scale``;
+    ``scheduler=``, ``out=``; needs ``corridors[dask]``).
+    """
+    if engine == "dask":
+        from . import scale as dask_engine
+
+        return dask_engine.analyze_many(routes, countries=countries, id_column=id_column, **dask_options)
+    if engine != "memory" or dask_options:
+        raise RouteError(f"engine= is 'memory' or 'dask', not {engine!r}; scheduler= and out= go with engine='dask'")
+    return _analyze_all(routes, countries, id_column, refuse_swapped=False)
+
+
+def _analyze_all(routes: Iterable[Any] | gpd.GeoDataFrame, countries: gpd.GeoDataFrame | None,
+                 id_column: str | None, refuse_swapped: bool) -> list[RouteAnalysis]:
     if isinstance(routes, gpd.GeoDataFrame):
+        if routes.crs is not None and not routes.crs.equals("EPSG:4326") and len(routes):
+            check_crs_units(routes.crs, shapely.get_coordinates(routes.geometry.values), "the routes")
         frame = routes.to_crs(4326) if routes.crs is not None else routes
         items: list[Any] = [row for _, row in frame.iterrows()]
+    elif isinstance(routes, dict) and routes.get("type") == "FeatureCollection":
+        crs = _geojson_crs(routes)
+        items = [f if crs is None or not isinstance(f, dict) else {**f, "crs": routes["crs"]}
+                 for f in routes.get("features") or []]
+    elif isinstance(routes, str | dict | shapely.Geometry):
+        raise RouteError(f"analyze_many() takes a list of routes (or a GeoDataFrame), not one {type(routes).__name__}; "
+                         "use analyze() for a single route")
     else:
         items = list(routes)
     layer = make_layer(countries, id_column)
-    outside = SEA if countries is None else "outside"
+    if not items:
+        return []
     parsed = [_as_geometry(r) for r in items]
     parts = _parts_many([g for g, _ in parsed])
+    notes = _swap_notes(parts, refuse_swapped) if countries is None else [[] for _ in parts]
     flat = [p for ps in parts for p in ps]
-    pieces = borders.pieces_many(flat, layer) if flat else []
+    pieces = _settle_boundaries(flat, borders.pieces_many(flat, layer), layer) if flat else []
     figs, k = [], 0
+    inside = _inside_frame(flat) if countries is None and flat else None
     for ps in parts:
-        figs.append(_figures(ps, pieces[k:k + len(ps)], outside))
+        figs.append(_figures(ps, pieces[k:k + len(ps)], OUTSIDE, FRAME if countries is None else None,
+                             None if inside is None else inside[k:k + len(ps)]))
         k += len(ps)
+    n_out = n_swap = 0
+    for fig, note in zip(figs, notes):
+        n_swap += bool(note)
+        out_km = fig["length_by_country_km"].get(OUTSIDE, 0.0)
+        if countries is None and out_km > 0:
+            n_out += 1
+            note.insert(0, f"{out_km:.1f} km lie outside the data (the countries cover lon {FRAME[0]:g}..{FRAME[2]:g}, "
+                           f"lat {FRAME[1]:g}..{FRAME[3]:g}): counted as '{OUTSIDE}', not as any country or sea")
+        if fig["gaps"]:
+            note.append(f"{len(fig['gaps'])} gap(s) between parts of the line (e.g. {fig['gaps'][0]['gap_km']:.3f} km "
+                        f"at km {fig['gaps'][0]['km']:.1f}): nothing is inferred across a gap (no crossing); merge "
+                        "the parts (shapely.line_merge) or order them if they belong together")
+        fig["warnings"] = note
+    if n_swap:
+        warnings.warn(f"{n_swap} route(s) may have lon and lat swapped; see each result's warnings",
+                      OutsideDataWarning, stacklevel=3)
+    if n_out:
+        warnings.warn(f"{n_out} route(s) run partly outside the data (lon {FRAME[0]:g}..{FRAME[2]:g}, lat "
+                      f"{FRAME[1]:g}..{FRAME[3]:g}); that length is reported as '{OUTSIDE}'; see each result's "
+                      "warnings", OutsideDataWarning, stacklevel=3)
     _match(figs, countries is None)
     results = []
     for (geom, meta), fig in zip(parsed, figs):

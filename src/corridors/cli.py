@@ -1,4 +1,4 @@
-"""Command line: `corridors list|nodes|report|build|route|compare|analyze|export`. Output goes to stdout; errors name
+"""Command line: `corridors list|nodes|report|build|route|compare|analyze|export|traces`. Output goes to stdout; errors name
 the fix."""
 
 from __future__ import annotations
@@ -6,8 +6,12 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import re
 import sys
+import tempfile
+import warnings
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -23,11 +27,25 @@ def _table(df: pd.DataFrame, fmt: str, geo: Any = None) -> str:
         return json.dumps(df.to_dict("records"), ensure_ascii=False, indent=2)
     if fmt == "csv":
         buf = io.StringIO()
-        df.to_csv(buf, index=False, lineterminator="\n")
+        safe = df.apply(lambda col: col if pd.api.types.is_numeric_dtype(col) else col.map(_csv_safe))
+        safe.to_csv(buf, index=False, lineterminator="\n")
         return buf.getvalue().rstrip("\n")
     if fmt == "geojson":
         return json.dumps(data.as_feature_collection(geo), ensure_ascii=False)
     return str(df.to_string(index=False, max_colwidth=48))
+
+
+def _csv_safe(v: Any) -> Any:
+    """A cell a spreadsheet would run as a formula (=, +, -, @, tab, CR first) gets a leading apostrophe."""
+    return "'" + v if isinstance(v, str) and v.startswith(("=", "+", "-", "@", "\t", "\r")) else v
+
+
+_CONTROL = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """Text safe for a terminal: escape sequences and control characters removed (newlines and tabs kept)."""
+    return _CONTROL.sub("", text)
 
 
 def _listify(df: pd.DataFrame) -> pd.DataFrame:
@@ -38,13 +56,24 @@ def cmd_list(args: argparse.Namespace) -> str:
     secs = data.sections(args.kind)
     if args.corridor:
         secs = secs[secs["corridor"] == args.corridor]
+        if secs.empty:
+            what = f"{args.kind.replace('_', ' ')}s" if args.kind else "sections"
+            known = ", ".join(sorted(set(data.sections("section")["corridor"].dropna())))
+            raise data.NotFoundError(f"no {what} in corridor {args.corridor!r}; CAREC corridors are {known}"
+                                     + ("; list every key route with --kind key_route alone"
+                                        if args.kind == "key_route" else ""))
     return _table(secs[LIST_COLUMNS], args.format, secs)
 
 
 def cmd_nodes(args: argparse.Namespace) -> str:
     n = data.nodes(args.kind)
     if args.country:
-        n = n[n["country"] == args.country.upper()]
+        n = n[n["country"] == args.country.strip().upper()]
+        if n.empty:
+            have = sorted(set(data.nodes(args.kind)["country"].dropna()))
+            kind = f"{args.kind} " if args.kind else ""
+            raise data.NotFoundError(f"no {kind}nodes in country {args.country!r}; use an ISO3 code with nodes: "
+                                     f"{', '.join(have)}")
     n = n.assign(lon=n.geometry.x.round(5), lat=n.geometry.y.round(5))
     return _table(_listify(n[NODE_COLUMNS]), args.format, n)
 
@@ -56,7 +85,7 @@ def cmd_report(args: argparse.Namespace) -> str:
         ids += secs.loc[(secs["corridor"] == args.corridor) & (secs["kind"] == "section"), "id"].tolist()
     if not ids:
         ids = secs["id"].tolist()
-    results = [r.to_dict() for r in analysis.analyze_many(ids)]
+    results = [_with_year(r, args).to_dict() for r in analysis.analyze_many(ids)]
     if args.corridor:
         results.append(analysis.analyze_corridor(args.corridor).to_dict())
     if args.format == "json":
@@ -66,8 +95,29 @@ def cmd_report(args: argparse.Namespace) -> str:
         "countries": ">".join(r["countries"]),
         "km_by_country": " ".join(f"{k}:{v:.0f}" for k, v in r["length_by_country_km"].items()),
         "crossings": " ".join(_crossing(c) for c in r["crossings"]),
+        **_hours_usd(r),
     } for r in results]
-    return _table(pd.DataFrame(rows), args.format)
+    return _table(_unknown(pd.DataFrame(rows), args.format), args.format)
+
+
+def _with_year(r: analysis.RouteAnalysis, args: argparse.Namespace) -> analysis.RouteAnalysis:
+    r.year, r.assume_mode = args.year, getattr(args, "cpmm_mode", None)
+    return r
+
+
+def _hours_usd(r: dict[str, Any]) -> dict[str, Any]:
+    """Hours (without / with delay, of which at borders) and USD beside km; None where a figure is unknown."""
+    t, c = r.get("time_h") or {}, r.get("cost_usd") or {}
+    one = {k: None if v is None else round(v, 1) for k, v in (("hours", t.get("without_delay")),
+           ("hours_with_delay", t.get("with_delay")), ("border_h", t.get("border")))}
+    return {**one, "usd": None if c.get("total") is None else round(c["total"])}
+
+
+def _unknown(df: pd.DataFrame, fmt: str) -> pd.DataFrame:
+    """Hours/USD columns: 'unknown' in a table, null in JSON/CSV (never NaN)."""
+    cols = ["hours", "hours_with_delay", "border_h", "usd"]
+    df[cols] = df[cols].astype(object).where(df[cols].notna(), "unknown" if fmt == "table" else None)
+    return df
 
 
 def _crossing(c: dict[str, Any]) -> str:
@@ -76,6 +126,18 @@ def _crossing(c: dict[str, Any]) -> str:
 
 
 def cmd_build(args: argparse.Namespace) -> str:
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise analysis.RouteError(f"--out {out}: is a file; give a folder for the maps")
+    if not out.exists() and out.parent.exists() and not out.parent.is_dir():
+        raise analysis.RouteError(f"--out {out}: {out.parent} is a file, not a folder")
+    probe = out if out.exists() else next((p for p in out.parents if p.exists()), Path("."))
+    try:  # checked before anything is rendered
+        with tempfile.TemporaryFile(dir=probe):
+            pass
+    except OSError as exc:
+        raise analysis.RouteError(f"--out {out}: cannot write in {probe} ({exc.strerror}); choose a writable "
+                                  "folder") from None
     from . import atlas
 
     try:
@@ -100,7 +162,7 @@ def _route_out(results: list[analysis.RouteAnalysis], fmt: str) -> str:
 def cmd_route(args: argparse.Namespace) -> str:
     from . import routes
 
-    r = routes.route(*args.places, via=args.via or (), mode=args.mode)
+    r = routes.route(*args.places, via=args.via or (), mode=args.mode, weight=args.weight, year=args.year)
     if args.format == "json":
         return json.dumps(r.to_dict(), ensure_ascii=False, indent=2)
     if args.format == "geojson":
@@ -108,7 +170,9 @@ def cmd_route(args: argparse.Namespace) -> str:
     head = (f"{r.name} ({r.mode}): {r.length_km:.1f} km; "
             + " ".join(f"{k}:{v:.1f}" for k, v in r.length_by_country_km.items())
             + f"; network {r.network_km:.1f} km, geodesic {r.geodesic_km:.1f} km, "
-            f"on CAREC sections {100 * r.carec_share:.0f}%")
+            f"on CAREC sections {100 * r.carec_share:.0f}%; "
+            + ", ".join(f"{k} {'unknown' if v is None else v}" for k, v in _hours_usd(r.to_dict()).items())
+            + f" (CPMM {r.year or 'latest'})")
     crossings = "crossings: " + (" ".join(_crossing(c) for c in r.crossings) or "none")
     segs = pd.DataFrame(r.segments)[["kind", "from", "to", "km", "sections", "mode"]]
     segs = segs.assign(km=segs["km"].round(1), sections=segs["sections"].map(",".join))
@@ -119,8 +183,6 @@ def cmd_compare(args: argparse.Namespace) -> str:
     from . import routes
 
     if args.map:  # the routes drawn side by side in one self-contained page (names shown as text only)
-        from pathlib import Path
-
         from . import io as cio
         from . import maps
         from .network import write_atomic
@@ -132,13 +194,23 @@ def cmd_compare(args: argparse.Namespace) -> str:
         frame = pd.concat(frames, ignore_index=True)
         spec = maps.routes_spec(frame, results=found, offline=args.offline, title="Routes compared")
         write_atomic(Path(args.map), maps.page(spec))
-    return _table(routes.compare(args.routes), args.format)
+    results = [_with_year(r, args) for r in routes.results(args.routes)]
+    extra = pd.DataFrame([_hours_usd({"time_h": r.time_h, "cost_usd": r.cost_usd}) for r in results])
+    df = routes.compare(results)
+    return _table(_unknown(pd.concat([df, extra], axis=1), args.format), args.format)
 
 
 def cmd_analyze(args: argparse.Namespace) -> str:
     from . import routes
 
-    return _route_out(routes.results(args.file), args.format)
+    return _route_out(routes.results(Path(args.file)), args.format)  # a path, never a section id
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with usage errors on one line."""
+
+    def error(self, message: str) -> Any:
+        self.exit(2, f"{self.prog}: error: {printable(message)} (see {self.prog} --help)\n")
 
 
 def cmd_export(args: argparse.Namespace) -> str:
@@ -150,8 +222,15 @@ def cmd_export(args: argparse.Namespace) -> str:
     return f"wrote {path}"
 
 
+def cmd_traces(args: argparse.Namespace) -> str:
+    from . import traces
+
+    trips = traces.analyze_traces(traces.read_traces(args.file), bcp_radius_km=args.bcp_radius_km)
+    return traces.report(trips, by=args.by, fmt=args.format)
+
+
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="corridors", description="CAREC corridors as sourced data, analysis and maps.")
+    p = _Parser(prog="corridors", description="CAREC corridors as sourced data, analysis and maps.")
     p.add_argument("--version", action="version", version=f"corridors {_version()}")
     sub = p.add_subparsers(dest="command", required=True)
     fmts = ["table", "json", "csv", "geojson"]
@@ -169,6 +248,7 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("ids", nargs="*", help="section or key-route ids or names (default: all)")
     s.add_argument("--corridor", help="every section of this corridor (1-6)")
     s.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    _year_args(s)
     s.set_defaults(func=cmd_report)
     s = sub.add_parser("build", help="write the interactive maps")
     s.add_argument("--out", default="maps", help="output folder (default: maps/)")
@@ -179,15 +259,19 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--via", action="append", help="a place to pass through before the last one (repeatable)")
     s.add_argument("--mode", choices=["road", "rail", "any"], default="road")
     s.add_argument("--format", choices=["table", "json", "geojson"], default="table")
+    s.add_argument("--weight", choices=["distance", "time", "cost"], default="distance",
+                   help="shortest, fastest (border times included) or cheapest path (CPMM figures)")
+    s.add_argument("--year", type=int, help="CPMM data year for hours and USD (default: the latest figures)")
     s.set_defaults(func=cmd_route)
     s = sub.add_parser("compare", help="routes side by side: length, km per country, crossings, share on CAREC")
     s.add_argument("routes", nargs="+", help="section / key-route ids or route files (GeoJSON, GPX, GPKG, CSV ...)")
     s.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    _year_args(s)
     s.add_argument("--map", metavar="HTML", help="also write the routes side by side as a map page")
     s.add_argument("--offline", action="store_true", help="the --map page requests nothing (no basemap tiles)")
     s.set_defaults(func=cmd_compare)
     s = sub.add_parser("analyze", help="length, length per country and crossings of the routes in a file")
-    s.add_argument("file", help="GeoJSON, GPX, GeoPackage, GeoParquet or CSV (lon/lat points or WKT)")
+    s.add_argument("file", help="GeoJSON, GPX, KML, GeoPackage, GeoParquet or CSV (lon/lat points or WKT)")
     s.add_argument("--format", choices=["table", "json", "geojson"], default="table")
     s.set_defaults(func=cmd_analyze)
     s = sub.add_parser("export", help="a print-ready static map (needs the 'figures' extra: matplotlib)")
@@ -200,7 +284,19 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--title", help="title above the map")
     s.add_argument("--width", type=float, default=10.0, help="width in inches (default 10)")
     s.set_defaults(func=cmd_export)
+    s = sub.add_parser("traces", help="GPS traces: crossings, time at each BCP, speeds with and without delay")
+    s.add_argument("file", help="CSV (trip, time, lon, lat), GPX tracks with times, or GeoParquet points")
+    s.add_argument("--by", choices=["trip", "bcp", "country"], default="trip")
+    s.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    s.add_argument("--bcp-radius-km", type=float, default=5.0, help="radius around a BCP (default 5 km)")
+    s.set_defaults(func=cmd_traces)
     return p
+
+
+def _year_args(s: argparse.ArgumentParser) -> None:
+    s.add_argument("--year", type=int, help="CPMM data year for hours and USD (default: the latest figures)")
+    s.add_argument("--mode", dest="cpmm_mode", choices=["road", "rail"],
+                   help="CPMM speeds and costs for multimodal legs: road or rail (default: unknown)")
 
 
 def _version() -> str:
@@ -212,11 +308,20 @@ def _version() -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
-        out = args.func(args)
-    except (data.NotFoundError, analysis.RouteError, figures.FigureError) as exc:
-        print(f"corridors: error: {exc}", file=sys.stderr)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", analysis.OutsideDataWarning)
+            out = args.func(args)
+        for w in caught:  # the library's own warnings, one line each; others as Python shows them
+            if issubclass(w.category, analysis.OutsideDataWarning):
+                print(f"corridors: warning: {' '.join(printable(str(w.message)).split())}", file=sys.stderr)
+            else:
+                warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+    except (data.NotFoundError, analysis.RouteError, figures.FigureError, OSError) as exc:
+        msg = str(exc) if not isinstance(exc, OSError) or not exc.strerror else \
+            f"{exc.filename or ''}: {exc.strerror}".lstrip(": ")
+        print(f"corridors: error: {' '.join(printable(msg).split())}", file=sys.stderr)
         return 2
-    sys.stdout.write(out + "\n")
+    sys.stdout.write(printable(out) + "\n")
     return 0
 
 

@@ -9,13 +9,14 @@ from __future__ import annotations
 import difflib
 import functools
 import json
-import unicodedata
+import re
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
 import pandas as pd
+from anyascii import anyascii
 
 CRS = "EPSG:4326"
 
@@ -74,23 +75,86 @@ def countries() -> gpd.GeoDataFrame:
     return _read("countries.geojson").copy()
 
 
-def _norm(text: str) -> str:
-    text = unicodedata.normalize("NFKD", str(text)).encode("ascii", "ignore").decode()
-    return "".join(ch for ch in text.casefold() if ch.isalnum())
+_NONWORD = re.compile(r"[\W_]+")
 
 
-def _lookup(gdf: gpd.GeoDataFrame, query: str, what: str, name_cols: tuple[str, ...]) -> pd.Series:
+def norm_key(text: Any) -> str:
+    """Lookup key of a name: transliterated to ASCII (Алматы -> almaty, Almatı -> almati, 阿拉木图 -> alamutu),
+    casefolded, letters and digits only. '' when nothing is left (never looked up)."""
+    return _NONWORD.sub("", anyascii(str(text)).casefold())
+
+
+_norm = norm_key
+
+
+def as_list(value: Any) -> list[str]:
+    """A list-valued field as a list of strings: a list stays, JSON list text is parsed, any other text is
+    split on ';' or '|' (``"OSM"`` is ``["OSM"]``, never ``["O", "S", "M"]``); None and NaN are ``[]``."""
+    if value is None or (isinstance(value, float) and value != value):
+        return []
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            try:
+                parsed = json.loads(text)
+            except ValueError:
+                parsed = None
+            if isinstance(parsed, list):
+                return [str(v) for v in parsed]
+        return [v.strip() for v in re.split(r"[;|]", text) if v.strip()]
+    if isinstance(value, list | tuple | set) or hasattr(value, "tolist"):
+        seq = value.tolist() if hasattr(value, "tolist") else list(value)
+        return [str(v) for v in (seq if isinstance(seq, list) else [seq])]
+    return [str(value)]
+
+
+@functools.cache
+def _keys(name: str, cols: tuple[str, ...]) -> dict[str, dict[str, list[int]]]:
+    """Per column: normalised key -> row positions, built once per data file (lookups are then dict hits)."""
+    gdf = _read(name)
+    out: dict[str, dict[str, list[int]]] = {}
+    for col in cols:
+        idx: dict[str, list[int]] = {}
+        for i, values in enumerate(gdf[col]):
+            for v in (values if isinstance(values, list) else [values]):
+                k = norm_key(v) if v is not None else ""
+                if k and (not idx.get(k) or idx[k][-1] != i):
+                    idx.setdefault(k, []).append(i)
+        out[col] = idx
+    return out
+
+
+def _find(name: str, key: str, name_cols: tuple[str, ...]) -> pd.Series | None:
+    """The row whose id (first), name or alternative name has the normalised ``key``; None if none has."""
+    gdf = _read(name)
+    rank = {"city": 0, "port": 1, "bcp": 2, "waypoint": 3}
+    index = _keys(name, ("id", *name_cols))
+    for col in ("id", *name_cols):  # an id beats a name, a name beats an alternative name
+        hits = index[col].get(key)
+        if hits:  # a town beats the border post named after it
+            best = min(hits, key=lambda i: rank.get(gdf["kind"].iat[i], 0) if "kind" in gdf else 0)
+            return gdf.iloc[best].copy()
+    return None
+
+
+def find_node(id_or_name: str) -> pd.Series | None:
+    """``node()`` without the error: the node, or None when nothing matches (no spelling suggestions made)."""
+    key = norm_key(id_or_name) if isinstance(id_or_name, str) else ""
+    return _find("nodes.geojson", key, ("name", "alt_names")) if key else None
+
+
+def _lookup(name: str, query: str, what: str, name_cols: tuple[str, ...]) -> pd.Series:
     if not isinstance(query, str) or not query.strip():
         raise NotFoundError(f"{what} must be given as a non-empty id or name, got {query!r}")
-    key = _norm(query)
-    rank = {"city": 0, "port": 1, "bcp": 2, "waypoint": 3}
-    for col in ("id", *name_cols):  # an id beats a name, a name beats an alternative name
-        hits = [i for i, values in gdf[col].items()
-                if key in {_norm(v) for v in (values if isinstance(values, list) else [values])}]
-        if hits:  # a town beats the border post named after it
-            return gdf.loc[min(hits, key=lambda i: rank.get(gdf.at[i, "kind"], 0) if "kind" in gdf else 0)]
-    labels = {_norm(v): v for col in ("id", *name_cols) for vs in gdf[col]
-              for v in (vs if isinstance(vs, list) else [vs])}
+    key = norm_key(query)
+    if not key:
+        raise NotFoundError(f"{what} {query!r} has no letters or digits; give an id or a name")
+    hit = _find(name, key, name_cols)
+    if hit is not None:
+        return hit
+    gdf = _read(name)
+    labels = {k: str(v) for col in ("id", *name_cols) for vs in gdf[col]
+              for v in (vs if isinstance(vs, list) else [vs]) if v is not None for k in [norm_key(v)] if k}
     close = [labels[k] for k in difflib.get_close_matches(key, list(labels), n=5, cutoff=0.5)]
     hint = f"; closest matches: {', '.join(close)}" if close else f"; list them with corridors.{what}s()"
     raise NotFoundError(f"no {what} called {query!r}{hint}")
@@ -98,12 +162,12 @@ def _lookup(gdf: gpd.GeoDataFrame, query: str, what: str, name_cols: tuple[str, 
 
 def section(id_or_name: str) -> pd.Series:
     """One section or key route by id or name, case- and punctuation-insensitive."""
-    return _lookup(sections(), id_or_name, "section", ("name",))
+    return _lookup("corridors.geojson", id_or_name, "section", ("name",))
 
 
 def node(id_or_name: str) -> pd.Series:
     """One node by id, name or alternative name (Alma-Ata, Druzhba, Nur Zholy ...)."""
-    return _lookup(nodes(), id_or_name, "node", ("name", "alt_names"))
+    return _lookup("nodes.geojson", id_or_name, "node", ("name", "alt_names"))
 
 
 def as_feature_collection(gdf: gpd.GeoDataFrame) -> dict[str, Any]:

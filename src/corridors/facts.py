@@ -7,11 +7,24 @@ basis). Values are floats; a figure the source does not publish stays NaN, never
 
 from __future__ import annotations
 
+import difflib
 import functools
 
 import pandas as pd
 
-from .data import geodata_dir
+from .data import NotFoundError, geodata_dir
+
+
+class FactNotFoundError(NotFoundError, KeyError):
+    """An unknown fact id or topic (a LookupError and a KeyError); the message lists the closest ids."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+def _hint(key: str, known: list[str]) -> str:
+    close = difflib.get_close_matches(key, known, n=5, cutoff=0.5)
+    return f"closest: {', '.join(close)}" if close else f"e.g. {', '.join(sorted(known)[:5])} (see facts())"
 
 _TEXT_UNITS = {"list"}
 _PROGRAMME_STATUSES = ("total", "launched", "underway", "under_review")
@@ -38,7 +51,7 @@ def facts(topic: str | None = None) -> pd.DataFrame:
     df = _read()
     if topic is not None:
         if topic not in set(df["topic"]):
-            raise KeyError(f"unknown topic {topic!r}; topics: {sorted(set(df['topic']))}")
+            raise FactNotFoundError(f"unknown topic {topic!r}; topics: {', '.join(sorted(set(df['topic'])))}")
         df = df[df["topic"] == topic]
     return df.reset_index(drop=True).copy()
 
@@ -48,7 +61,7 @@ def fact(fact_id: str) -> pd.Series:
     df = _read()
     hit = df[df["id"] == fact_id]
     if hit.empty:
-        raise KeyError(f"no fact with id {fact_id!r}")
+        raise FactNotFoundError(f"no fact with id {fact_id!r}; {_hint(str(fact_id), df['id'].tolist())}")
     return hit.iloc[0].copy()
 
 

@@ -1,4 +1,5 @@
-"""Route files: read GeoJSON, GPX, GeoPackage, GeoParquet and CSV; write route figures to the same formats.
+"""Route files: read GeoJSON, GPX, KML, GeoPackage, GeoParquet and CSV; write route figures as GeoJSON,
+GeoPackage, GeoParquet or CSV.
 
 ``read_routes(path)`` gives one row per route (a LineString or MultiLineString in EPSG:4326, plus ``name``
 and whatever columns the file has). ``write_routes(results, path)`` writes one row per route with its figures
@@ -24,19 +25,23 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from defusedxml import DefusedXmlException
+from defusedxml import sax as defused_sax
 
-from .analysis import RouteAnalysis, RouteError
+from .analysis import RouteAnalysis, RouteError, check_crs_units
 
 CRS = "EPSG:4326"
 FORMATS = {".geojson": "geojson", ".json": "geojson", ".gpx": "gpx", ".gpkg": "gpkg", ".parquet": "parquet",
-           ".geoparquet": "parquet", ".csv": "csv"}
+           ".geoparquet": "parquet", ".csv": "csv", ".kml": "kml"}
 WRITE_FORMATS = ("geojson", "gpkg", "parquet", "csv")
 LON_COLUMNS = ("lon", "lng", "long", "longitude", "x")
 LAT_COLUMNS = ("lat", "latitude", "y")
 ORDER_COLUMNS = ("order", "seq")
 ROUTE_COLUMNS = ("route", "route_id")
 WKT_COLUMNS = ("geometry", "wkt")
-PYARROW_HINT = "GeoParquet needs pyarrow: pip install pyarrow"
+PYARROW_HINT = "GeoParquet needs pyarrow: pip install \"corridors[parquet]\""
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet runs a cell starting with these as a formula
+CONVERT_HINT = "convert it to GeoJSON first, e.g. ogr2ogr out.geojson {name}"
 
 
 class RouteFileError(RouteError):
@@ -59,10 +64,18 @@ def read_routes(path: str | os.PathLike[str], *, layer: str | None = None) -> gp
     """
     p = Path(path)
     fmt = file_format(p)
+    if p.is_dir():
+        raise RouteFileError(f"{p}: is a folder, not a route file; give the path of a file inside it")
+    if p.exists() and not p.is_file():
+        raise RouteFileError(f"{p}: is not a regular file (a device or pipe); give a route file "
+                             f"({', '.join(FORMATS)})")
     if fmt is None:
-        raise RouteFileError(f"{p.name}: unknown route file type {p.suffix!r}; use one of {', '.join(FORMATS)}")
-    if not p.is_file():
+        hint = CONVERT_HINT.format(name=p.name) if p.suffix.lower() in (".kmz", ".shp", ".fgb", ".gml") \
+            else f"use one of {', '.join(FORMATS)}"
+        raise RouteFileError(f"{p.name}: unknown route file type {p.suffix!r}; {hint}")
+    if not p.exists():
         raise RouteFileError(f"no such file: {p}")
+    _sniff(p, fmt)
     if fmt == "gpx":
         gdf = _read_gpx(p)
     elif fmt == "csv":
@@ -79,8 +92,35 @@ def read_routes(path: str | os.PathLike[str], *, layer: str | None = None) -> gp
     return _checked(gdf, p.name)
 
 
+def _sniff(p: Path, fmt: str) -> None:
+    """Refuse empty files and binary data (an Excel workbook renamed .csv ...) with a message saying what it is."""
+    with open(p, "rb") as f:
+        head = f.read(4096)
+    if not head:
+        raise RouteFileError(f"{p.name}: the file is empty (0 bytes)")
+    if fmt in ("gpkg", "parquet"):
+        return
+    kind = None
+    if head.startswith(b"PK\x03\x04"):
+        kind = "a ZIP archive (an Excel .xlsx workbook or a .kmz?)"
+    elif head.startswith(b"\xd0\xcf\x11\xe0"):
+        kind = "an old Excel .xls workbook"
+    elif head.startswith(b"SQLite format 3"):
+        kind = "a GeoPackage/SQLite database (name it .gpkg)"
+    elif head.startswith(b"PAR1"):
+        kind = "a Parquet file (name it .parquet)"
+    elif b"\x00" in head:
+        kind = "binary data"
+    if kind:
+        raise RouteFileError(f"{p.name}: is {kind}, not {fmt.upper()} text; export it as "
+                             + ("CSV (UTF-8) with lon and lat columns" if fmt == "csv" else f"{fmt.upper()}"))
+
+
 def _read_ogr(p: Path, layer: str | None) -> gpd.GeoDataFrame:
     try:
+        if file_format(p) == "kml":  # GDAL's KML driver: Placemarks, their <name> in "Name"
+            gdf = gpd.read_file(p, layer=layer)
+            return gdf.rename(columns={"Name": "name"}) if "name" not in gdf.columns else gdf
         if layer is None and file_format(p) == "gpkg":
             import pyogrio
 
@@ -93,12 +133,25 @@ def _read_ogr(p: Path, layer: str | None) -> gpd.GeoDataFrame:
 
 def _checked(gdf: gpd.GeoDataFrame, fname: str) -> gpd.GeoDataFrame:
     """EPSG:4326, a ``name`` column, and every geometry a non-empty (Multi)LineString of finite lon/lat."""
+    if gdf.empty:
+        raise RouteFileError(f"{fname}: holds no routes")
+    geom_types = set(gdf.geometry.geom_type.dropna())
+    if not geom_types & {"LineString", "MultiLineString"}:
+        others = [c for c in gdf.columns if c != gdf.geometry.name and isinstance(gdf[c], gpd.GeoSeries)
+                  and set(gdf[c].geom_type.dropna()) <= {"LineString", "MultiLineString"} and gdf[c].notna().any()]
+        if others:
+            kinds = ", ".join(sorted(geom_types)) or "nothing"
+            raise RouteFileError(f"{fname}: the primary geometry column {gdf.geometry.name!r} holds {kinds}; the "
+                                 f"lines are in column {others[0]!r}: make it the primary geometry "
+                                 f"(gdf.set_geometry({others[0]!r})) and save again")
     if gdf.crs is None:
         gdf = gdf.set_crs(CRS)
     elif not gdf.crs.equals(CRS):
+        try:
+            check_crs_units(gdf.crs, shapely.get_coordinates(gdf.geometry.values), fname)
+        except RouteError as exc:
+            raise RouteFileError(str(exc)) from None
         gdf = gdf.to_crs(CRS)
-    if gdf.empty:
-        raise RouteFileError(f"{fname}: holds no routes")
     lines = gdf.pop("_line") if "_line" in gdf.columns else None
     for i, geom in enumerate(gdf.geometry):
         where = f"{fname} line {lines.iloc[i]}" if lines is not None else f"{fname} feature {i + 1}"
@@ -146,7 +199,19 @@ def _column(header: list[str], names: tuple[str, ...]) -> int | None:
     return next((keys.index(n) for n in names if n in keys), None)
 
 
+def _utf8(p: Path) -> None:
+    """Refuse text that is not UTF-8, naming the first bad byte (a Latin-1 or Windows-1252 export)."""
+    raw = p.read_bytes()
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        raise RouteFileError(f"{p.name} line {line}: is not UTF-8 text (byte 0x{raw[exc.start]:02x}); re-save it as "
+                             "UTF-8 (e.g. iconv -f latin1 -t utf-8, or 'CSV UTF-8' in a spreadsheet)") from None
+
+
 def _read_csv(p: Path) -> gpd.GeoDataFrame:
+    _utf8(p)
     with open(p, newline="", encoding="utf-8-sig") as f:
         header = next(csv.reader(f), None)
     if not header:
@@ -190,7 +255,11 @@ def _read_csv(p: Path) -> gpd.GeoDataFrame:
 
 
 def _read_wkt_csv(p: Path, column: str) -> gpd.GeoDataFrame:
-    df = pd.read_csv(p, encoding="utf-8-sig")
+    df = pd.read_csv(p, encoding="utf-8-sig", keep_default_na=False, na_values=[""])
+    for col in df.columns:  # undo write_routes' formula guard: "'=1+1" was written for the text "=1+1"
+        if not pd.api.types.is_numeric_dtype(df[col]):
+            df[col] = df[col].map(lambda v: v[1:] if isinstance(v, str) and v[:1] == "'"
+                                  and v[1:2] in FORMULA_PREFIXES else v)
     geoms = []
     for i, text in enumerate(df.pop(column)):
         try:
@@ -210,7 +279,7 @@ class _GpxHandler(xml.sax.ContentHandler):
         self.fname = fname
         self.routes: list[dict[str, Any]] = []
         self.stack: list[str] = []
-        self.text = ""
+        self.text: list[str] = []  # chunks joined once per element: linear in the file size
         self._locator: Any = None
 
     def setDocumentLocator(self, locator: Any) -> None:  # noqa: N802 (SAX API)
@@ -236,21 +305,26 @@ class _GpxHandler(xml.sax.ContentHandler):
             lat = _number(attrs["lat"], "lat", where, -90, 90)
             lon = _number(attrs["lon"], "lon", where, -180, 180)
             self.routes[-1]["parts"][-1].append((lon, lat))
-        self.text = ""
+        self.text = []
 
     def characters(self, content: str) -> None:
-        self.text += content
+        if self.stack and self.stack[-1] == "name":  # the only text used; other elements' text is skipped
+            self.text.append(content)
 
     def endElement(self, name: str) -> None:  # noqa: N802 (SAX API)
         tag = self.stack.pop()
         if tag == "name" and self.stack and self.stack[-1] in ("trk", "rte") and self.routes:
-            self.routes[-1]["name"] = self.text.strip() or None
+            self.routes[-1]["name"] = "".join(self.text).strip() or None
 
 
 def _read_gpx(p: Path) -> gpd.GeoDataFrame:
     handler = _GpxHandler(p.name)
     try:
-        xml.sax.parse(str(p), handler)
+        # defusedxml refuses DTDs, entity declarations and external references (entity-expansion bombs)
+        defused_sax.parse(str(p), handler, forbid_dtd=True)
+    except DefusedXmlException as exc:
+        raise RouteFileError(f"{p.name}: refused: GPX must not declare a DTD or entities ({type(exc).__name__}); "
+                             "export the track again from a GPS tool or remove the <!DOCTYPE ...> block") from None
     except xml.sax.SAXParseException as exc:
         raise RouteFileError(f"{p.name} line {exc.getLineNumber()}: not well-formed GPX ({exc.getMessage()})") from None
     rows = []
@@ -284,6 +358,24 @@ def to_frame(results: Iterable[RouteAnalysis]) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(pd.DataFrame(rows), geometry=geoms, crs=CRS)
 
 
+def csv_safe(value: Any) -> Any:
+    """Text that a spreadsheet would run as a formula (=, +, -, @, tab, CR first) gets a leading apostrophe."""
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+def _writable(p: Path) -> None:
+    """Refuse a target that is a folder, or whose folder is missing or not a folder, before any work."""
+    if p.is_dir():
+        raise RouteFileError(f"{p}: is a folder; give a file name inside it, e.g. {p / ('routes' + p.suffix)}")
+    if not p.parent.exists():
+        raise RouteFileError(f"{p}: the folder {p.parent} does not exist; create it first "
+                             f"(mkdir -p {p.parent})")
+    if not p.parent.is_dir():
+        raise RouteFileError(f"{p}: {p.parent} is a file, not a folder")
+
+
 def write_routes(routes: gpd.GeoDataFrame | Iterable[RouteAnalysis], path: str | os.PathLike[str]) -> Path:
     """Write routes (a GeoDataFrame, or analysis / route results) by extension: .geojson, .gpkg, .parquet, .csv.
 
@@ -301,12 +393,19 @@ def write_routes(routes: gpd.GeoDataFrame | Iterable[RouteAnalysis], path: str |
             gdf[col] = gdf[col].map(_json_text)
     if fmt == "parquet" and not _pyarrow_available():
         raise RouteFileError(f"{p.name}: {PYARROW_HINT}")
-    p.parent.mkdir(parents=True, exist_ok=True)
-    tmpdir = tempfile.mkdtemp(dir=p.parent, prefix=f".{p.name}.")
+    _writable(p)
+    try:
+        tmpdir = tempfile.mkdtemp(dir=p.parent, prefix=f".{p.name}.")
+    except OSError as exc:
+        raise RouteFileError(f"{p}: cannot write in the folder {p.parent} ({exc.strerror}); choose a folder you can "
+                             "write to") from None
     tmp = Path(tmpdir) / p.name
     try:
         if fmt == "csv":
             df = pd.DataFrame(gdf.drop(columns=geom_col))
+            for col in df.columns:
+                if not pd.api.types.is_numeric_dtype(df[col]):
+                    df[col] = df[col].map(csv_safe)
             df["geometry"] = shapely.to_wkt(gdf.geometry.values, rounding_precision=8)
             df.to_csv(tmp, index=False, lineterminator="\n")
         elif fmt == "parquet":
@@ -315,6 +414,8 @@ def write_routes(routes: gpd.GeoDataFrame | Iterable[RouteAnalysis], path: str |
             gdf.to_file(tmp, driver="GeoJSON" if fmt == "geojson" else "GPKG",
                         **({"layer": "routes"} if fmt == "gpkg" else {}))
         os.replace(tmp, p)
+    except OSError as exc:
+        raise RouteFileError(f"{p}: cannot be written ({exc.strerror or exc})") from None
     finally:
         shutil.rmtree(tmpdir, ignore_errors=True)
     return p

@@ -565,13 +565,18 @@ def select(routes: Any) -> gpd.GeoDataFrame:
     if routes is None:
         return allsec
     if isinstance(routes, gpd.GeoDataFrame):
-        return (routes.to_crs(4326) if routes.crs is not None else routes).reset_index(drop=True)
+        if routes.empty:
+            raise data.NotFoundError("no routes to draw: the GeoDataFrame has no rows")
+        user = (routes.to_crs(4326) if routes.crs is not None else routes).reset_index(drop=True)
+        return user.assign(sources=user["sources"].map(data.as_list)) if "sources" in user else user
     if isinstance(routes, (int, np.integer)) or (isinstance(routes, str) and routes in COLORS):
         sel = allsec[(allsec["corridor"] == str(routes)) & (allsec["kind"] == "section")]
         if sel.empty:
             raise data.NotFoundError(f"no corridor {routes!r}; CAREC corridors are 1 to 6")
         return sel.reset_index(drop=True)
     wanted = [routes] if isinstance(routes, str) else list(routes)
+    if not wanted:
+        raise data.NotFoundError("no routes given; pass None (all), a corridor number, section ids or a GeoDataFrame")
     pos = {i: k for k, i in enumerate(allsec["id"])}
     if all(isinstance(i, str) and i in pos for i in wanted):  # ids: one lookup, no per-id copies
         return allsec.iloc[[pos[i] for i in wanted]].reset_index(drop=True)
@@ -663,6 +668,13 @@ def make_map(routes: Any = None, *, countries: bool = True, nodes: bool = True, 
     return to_folium(routes_spec(routes, countries=countries, nodes=nodes, tiles=tiles, offline=offline,
                                  labels=labels, title=title, subtitle=subtitle, notes=notes, bounds=bounds,
                                  results=results))
+
+
+def build(out: Any = "maps", offline: bool = False) -> list[Any]:
+    """The published map set: ``corridors.atlas.build`` (kept here for existing callers)."""
+    from . import atlas
+
+    return atlas.build(out, offline=offline)
 
 
 def render(m: Any) -> str:

