@@ -156,9 +156,13 @@ def cmd_build(args: argparse.Namespace) -> str:
     except OSError as exc:
         raise analysis.RouteError(f"--out {out}: cannot write in {probe} ({exc.strerror}); choose a writable "
                                   "folder") from None
-    from . import maps  # imports folium lazily
+    from . import atlas
 
-    written = maps.build(args.out, offline=args.offline)
+    try:
+        written = atlas.build(args.out, offline=args.offline)
+    except atlas.BuildError as exc:
+        print(f"corridors: error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
     return "\n".join(f"wrote {p}" for p in written)
 
 
@@ -200,6 +204,18 @@ def cmd_compare(args: argparse.Namespace) -> str:
 
     from . import routes
 
+    if args.map:  # the routes drawn side by side in one self-contained page (names shown as text only)
+        from . import io as cio
+        from . import maps
+        from .network import write_atomic
+
+        frames = [cio.read_routes(r) if cio.file_format(r) is not None or Path(r).is_file() else maps.select([r])
+                  for r in args.routes]
+        found = [a for f in frames for a in (analysis.analyze_many(f) if "nodes" not in f else
+                                             analysis.analyze_many(f["id"].tolist()))]
+        frame = pd.concat(frames, ignore_index=True)
+        spec = maps.routes_spec(frame, results=found, offline=args.offline, title="Routes compared")
+        write_atomic(Path(args.map), maps.page(spec))
     results = [_with_year(r, args) for r in routes.results(args.routes)]
     extra = pd.DataFrame([_hours_usd({"time_h": r.time_h, "cost_usd": r.cost_usd}) for r in results])
     df = routes.compare(results)
@@ -275,6 +291,8 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("routes", nargs="+", help="section / key-route ids or route files (GeoJSON, GPX, GPKG, CSV ...)")
     s.add_argument("--format", choices=["table", "csv", "json"], default="table")
     _year_args(s)
+    s.add_argument("--map", metavar="HTML", help="also write the routes side by side as a map page")
+    s.add_argument("--offline", action="store_true", help="the --map page requests nothing (no basemap tiles)")
     s.set_defaults(func=cmd_compare)
     s = sub.add_parser("analyze", help="length, length per country and crossings of the routes in a file")
     s.add_argument("file", help="GeoJSON, GPX, KML, GeoPackage, GeoParquet or CSV (lon/lat points or WKT)")

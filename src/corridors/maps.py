@@ -1,304 +1,566 @@
-"""Interactive Folium/Leaflet maps: overview, one map per corridor, Almaty–Bishkek, Kazakhstan, index.
+"""Interactive Leaflet maps written as plain HTML: ``make_map`` (any routes) and the pieces it is made of.
 
-Each feature is GeoJSON carrying ``tip`` and ``popup`` HTML built here (every value through ``html.escape``)
-and its Leaflet style ``st``. Every map inlines Leaflet (shipped in ``corridors/static``), so corridors,
-markers and outlines draw with no network; the default build adds an optional OpenStreetMap basemap layer
-(tiles fetched when online), ``build(out, offline=True)`` leaves it out and requests nothing at all.
-Builds are byte-for-byte reproducible: element ids come from a counter, not random.
+A map is a *spec*, a plain JSON-able dict (title, layers of features with their figures as properties, legend,
+panels of structured text), and one small browser program (``static/corridors.js``) that draws it: popups,
+tooltips, legend, search, measure and download are built in the browser with ``textContent``, never from
+markup. ``page(spec)`` writes the standalone HTML: Leaflet, the CSS and the program inlined, the spec embedded
+once as JSON in a ``<script type="application/json">`` block with ``<``, ``>`` and ``&`` escaped, so no text
+can close the block. No template engine ever sees a user's text (see ``to_folium`` for the folium wrapper).
+
+Geometry is quantised (1e-5° for routes, 1e-2° for the reference layers), delta-encoded and written as
+encoded-polyline strings, decoded in the browser. Same inputs give byte-identical pages.
 """
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import html
-import itertools
+import json
 import math
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from importlib import resources
-from pathlib import Path
 from typing import Any
 
-import branca.element
-import folium
-import folium.folium
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from folium.utilities import JsCode
 
-from . import analysis, data
-from .network import write_atomic
+from . import analysis, basemap, data, style
 
-COLORS = {"1": "#1f63b8", "2": "#d62d20", "3": "#1e9e4a", "4": "#8e44ad", "5": "#f08a00", "6": "#8a5a2b"}
-KEY_COLOR, USER_COLOR, DASH = "#111111", "#e6007e", "9 7"
+Rich = Any  # structured text: str | list[Rich] | {"b"|"i"|"small"|"p"|"h5"|"div"|"span"|"ul"|"table"|"a": ...}
+
+COLORS = style.PALETTE  # colour-blind-safe, one dash pattern each (style.DASHES): apart in grey print too
+DASHES = style.DASHES
+KEY_COLOR, USER_COLOR = style.INK, style.USER_COLOR
+ROUTE_WEIGHT = style.LINE_WEIGHT
+GROUPS = ("1", "2", "3", "4", "5", "6", "key", "user")
 LINE_TOLERANCE, COUNTRY_TOLERANCE = 0.005, 0.02  # degrees, for display only
-DISPLAY_BOX = shapely.box(25.0, -90.0, 125.0, 90.0)
-CAREC_MEMBERS = ("AFG", "AZE", "CHN", "GEO", "KAZ", "KGZ", "MNG", "PAK", "TJK", "TKM", "UZB")
-KAZ_KEY_ROUTES = ("wewc-kaz", "middle-corridor", "middle-corridor-black-sea", "middle-corridor-batumi",
-                  "dostyk-alashankou", "khorgos-altynkol")
-INVESTMENT_BINS = ((2.0, "#fff0b8"), (5.0, "#fdd27f"), (10.0, "#f9a64a"), (math.inf, "#e0741f"))  # upper, USD bn
-LAND_COLOR, MEMBER_COLOR, SEA_COLOR = "#f1efe9", "#fffbef", "#cfe0ea"
-BASE_PANE, CHORO_PANE = "cr-base", "cr-choro"  # below the routes (Leaflet's overlayPane is 400)
-NODE_STYLE = {k: {"radius": r, "color": c, "weight": w, "fillColor": f, "fillOpacity": 1, "fill": True}
-              for k, r, c, w, f in (("bcp", 5, "#222", 2, "#fff"), ("port", 6, "#fff", 1.5, "#0b4f8a"),
-                                    ("city", 5, "#fff", 1.5, "#333"), ("waypoint", 3, "#fff", 1, "#777"))}
-NODE_LABEL = {"bcp": "Border crossing point", "port": "Port", "city": "Town", "waypoint": "Waypoint"}
+LINE_SCALE, BASE_SCALE = 100_000, 100  # quantisation: 1e-5 degree for routes, 1e-2 for the reference layers
+SHARED_TOLERANCE = 0.02  # degrees: a vertex this close to another corridor's line shares its stretch
+DISPLAY_BOUNDS = (25.0, 12.0, 125.0, 60.0)  # lon/lat frame of the reference layers (the CAREC region)
+DISPLAY_BOX = shapely.box(*DISPLAY_BOUNDS)
+CAREC_MEMBERS = style.CAREC_MEMBERS
+BM = style.BASEMAP
+LAND_COLOR, MEMBER_COLOR, SEA_COLOR, BORDER_COLOR = BM["land"], BM["member"], BM["sea"], BM["border"]
+NODE_STYLE = style.NODE_STYLES
+NODE_LABEL = style.NODE_LABELS
 NOTE = "Lines join sourced places along the geodesic: schematic, not surveyed alignments."
-# Styles live in each feature's "st" (folium re-applies a "style" property after drawing, losing className).
-_STYLE_FN = JsCode("function (f) { return f.properties.st; }")
-_HATCH_STYLE_FN = JsCode("""function (f) {
-    var s = Object.assign({}, f.properties.st);
-    if (s.fillColor === "hatch") {  // grey diagonal hatching for "no figure", drawn on the canvas
-        var c = document.createElement("canvas"), x = c.getContext("2d");
-        c.width = c.height = 8; x.fillStyle = "#e4e4e4"; x.fillRect(0, 0, 8, 8);
-        x.strokeStyle = "#9a9a9a"; x.lineWidth = 1.5; x.beginPath();
-        x.moveTo(0, 8); x.lineTo(8, 0); x.moveTo(-2, 2); x.lineTo(2, -2); x.moveTo(6, 10); x.lineTo(10, 6); x.stroke();
-        s.fillColor = x.createPattern(c, "repeat");
-    }
-    return s;
-}""")
+CREDITS = [f"Boundaries: {style.CREDITS['naturalearth']}",
+           f"Water, rivers, place names: {basemap.CREDIT} (ODbL)", "Routes: corridors (sources in each popup)"]
+OSM_TILES = {"url": "https://tile.openstreetmap.org/{z}/{x}/{y}.png", "opacity": 0.6, "maxZoom": 19,
+             "attribution": "Basemap © OpenStreetMap contributors"}
 
 
 # ---------------------------------------------------------------- small helpers
-
-def _e(value: Any) -> str:
-    return html.escape("" if value is None else str(value), quote=True)
-
-
-def _link(url: Any, text: Any) -> str:
-    """An anchor for http(s) URLs only (never javascript:); anything else is plain escaped text."""
-    if isinstance(url, str) and re.match(r"https?://", url):
-        return f'<a href="{_e(url)}" target="_blank" rel="noopener noreferrer">{_e(text)}</a>'
-    return _e(text)
-
-
-def _sources(row: Mapping[str, Any]) -> str:
-    ids = list(_get(row, "sources", []) or [])
-    urls = [*(_get(row, "source_urls", []) or []), *[None] * len(ids)]
-    return ", ".join(_link(u, s) for s, u in zip(ids, urls))
-
-
-def _km(v: float) -> str:
-    return f"{v:,.1f} km" if abs(v) < 10 else f"{v:,.0f} km"
-
 
 def _get(row: Mapping[str, Any], key: str, default: Any = None) -> Any:
     v = row.get(key, default)
     return default if v is None or (isinstance(v, float) and math.isnan(v)) else v
 
 
-def _round(geom: shapely.Geometry) -> dict[str, Any]:
-    out: dict[str, Any] = shapely.geometry.mapping(shapely.transform(geom, lambda xy: np.round(xy, 5)))
+def _text(v: Any) -> str:
+    return "" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v)
+
+
+def _column(rows: pd.DataFrame, name: str) -> list[Any]:
+    return rows[name].tolist() if name in rows else [None] * len(rows)
+
+
+def km_text(v: float) -> str:
+    """'7.5 km', '1,234 km'."""
+    return f"{v:,.1f} km" if abs(v) < 10 else f"{v:,.0f} km"
+
+
+def link(url: Any, text: Any) -> Rich:
+    """A link (the browser only makes http(s) URLs clickable; anything else shows as plain text)."""
+    return {"a": _text(text), "href": _text(url)}
+
+
+def sources(ids: Any, urls: Any) -> list[list[str]]:
+    """[[source id, url], ...] from parallel lists (a single string is one source)."""
+    ids = [ids] if isinstance(ids, str) else list(ids) if isinstance(ids, (list, tuple, np.ndarray)) else []
+    urls = list(urls) if isinstance(urls, (list, tuple, np.ndarray)) else []
+    return [[_text(s), _text(u)] for s, u in zip(ids, [*urls, *[""] * len(ids)])]
+
+
+def _polyline(z: np.ndarray, nchars: np.ndarray) -> bytes:
+    """Zigzagged integers ``z`` (``nchars`` characters each) as Google's encoded-polyline characters (5-bit
+    chunks, ASCII 63..126), vectorised: a small delta takes one character instead of its digits and a comma."""
+    width = int(nchars.max()) if len(nchars) else 1
+    k = np.arange(width, dtype=np.uint64)
+    zu = z.astype(np.uint64)
+    chunks = (zu[:, None] >> (np.uint64(5) * k)) & np.uint64(31)
+    more = k[None, :] + np.uint64(1) < nchars[:, None].astype(np.uint64)
+    used = k[None, :] < nchars[:, None].astype(np.uint64)
+    chars = (chunks | np.where(more, np.uint64(32), np.uint64(0))) + np.uint64(63)
+    return chars[used].astype(np.uint8).tobytes()
+
+
+def encode(geoms: Sequence[shapely.Geometry] | np.ndarray, scale: int = LINE_SCALE) -> list[list[str]]:
+    """Each (multi)line or polygon as a list of parts/rings, each an encoded-polyline string of the quantised,
+    delta-encoded ``lon, lat`` integers (``round(v * scale)``), decoded by ``corridors.js``. Vectorised."""
+    geoms = np.asarray(geoms, dtype=object)
+    parts, owner = shapely.get_parts(geoms, return_index=True)
+    poly = shapely.get_type_id(parts) == 3
+    if poly.any():
+        rings, ring_owner = shapely.get_rings(parts[poly], return_index=True)
+        parts = np.concatenate([parts[~poly], rings])
+        owner = np.concatenate([owner[~poly], owner[poly][ring_owner]])
+        order = np.argsort(owner, kind="stable")
+        parts, owner = parts[order], owner[order]
+    coords, part_of = shapely.get_coordinates(parts, return_index=True)
+    out: list[list[str]] = [[] for _ in range(len(geoms))]
+    if not len(coords):
+        return out
+    q = np.rint(coords * scale).astype(np.int64)
+    d = np.diff(q, axis=0, prepend=np.zeros((1, 2), np.int64))
+    starts = np.r_[0, np.flatnonzero(np.diff(part_of)) + 1]
+    d[starts] = q[starts]
+    flat = d.ravel()
+    z = (flat << 1) ^ (flat >> 63)
+    nchars = np.ones(len(flat), np.int64)
+    for b in range(1, 13):
+        nchars += z >= (1 << (5 * b))
+    text = _polyline(z, nchars).decode("ascii")
+    ends = np.cumsum(nchars)
+    bounds = np.r_[0, ends[2 * np.r_[starts[1:], len(q)] - 1]]
+    for j, p in enumerate(np.unique(part_of)):
+        out[owner[p]].append(text[bounds[j]:bounds[j + 1]])
     return out
 
 
-def _table(rows: Sequence[tuple[str, str]]) -> str:
-    return "<table>" + "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in rows if v) + "</table>"
+# ---------------------------------------------------------------- styles
 
-
-def _group(row: Mapping[str, Any]) -> str:
+def group_of(kind: Any, corridor: Any) -> str:
     """Layer of a route: its corridor '1'..'6', 'key' (key routes) or 'user' (anything else)."""
-    if _get(row, "kind") == "key_route":
+    if kind == "key_route":
         return "key"
-    return str(_get(row, "corridor")) if str(_get(row, "corridor")) in COLORS else "user"
+    return str(corridor) if str(corridor) in COLORS else "user"
 
 
-def _color(group: str) -> str:
-    return COLORS.get(group, KEY_COLOR if group == "key" else USER_COLOR)
-
-
-def _group_label(group: str) -> str:
+def group_label(group: str) -> str:
     return {"key": "Key routes", "user": "Routes"}.get(group, f"Corridor {group}")
 
 
-# ---------------------------------------------------------------- popups
-
-def _route_popup(row: Mapping[str, Any], a: analysis.RouteAnalysis, note: str = "") -> str:
-    name, rid, corridor = _get(row, "name", a.name or "route"), _get(row, "id", a.id), _get(row, "corridor")
-    sub = [f"Corridor {_e(corridor)}" if corridor else "", "key route" if _get(row, "kind") == "key_route" else "",
-           f"id {_e(rid)}" if rid else ""]
-    order = dict.fromkeys([*a.countries, *a.length_by_country_km])
-    crossings = "".join(
-        f"<li>{_e(c['from'])} → {_e(c['to'])} at km {c['km']:,.0f}: "
-        + (_e(c["bcp"]) if c.get("bcp") else "by sea" if c["via"] == "sea" else "no BCP in the data nearby")
-        + "</li>" for c in a.crossings)
-    mode = _e(_get(row, "mode", "unspecified"))
-    if len(a.length_by_mode_km) > 1:
-        mode += " (" + ", ".join(f"{_e(m)} {_km(v)}" for m, v in a.length_by_mode_km.items()) + ")"
-    basis, conf = _get(row, "basis"), _get(row, "confidence")
-    quality = " · ".join(s for s in (f"{_e(basis)}{' (drawn dashed)' if basis == 'inferred' else ''}" if basis
-                                     else "", f"confidence {_e(conf)}" if conf else "") if s)
-    return (f'<div class="cr-pop"><b>{_e(name)}</b><br><small>{" · ".join(s for s in sub if s)}</small>{note}'
-            + _table([("Length", _km(a.length_km) + " (geodesic)"),
-                      ("By country", " · ".join(f"{_e(c)} {_km(a.length_by_country_km[c])}" for c in order)),
-                      ("Crossings", f"<ul>{crossings}</ul>" if crossings else "none"), ("Mode", mode),
-                      ("Basis", quality), ("Sources", _sources(row))]) + "</div>")
+def group_style(group: str) -> dict[str, Any]:
+    """How a group's lines are drawn (the legend draws its swatch from the same dict): corridors in their
+    colour and dash pattern, key routes as a translucent casing *under* them, the user's routes magenta."""
+    if group == "key":  # drawn with a thin core line (style.KEY_ROUTE_LINE) in the same pane
+        k = style.KEY_ROUTE_LINE
+        return {**style.key_route_style(ROUTE_WEIGHT), "casing": True, "coreColor": k["color"],
+                "coreWeight": k["weight"], "coreOpacity": k["opacity"]}
+    if group in COLORS:
+        return style.line_style(group, weight=ROUTE_WEIGHT)
+    return style.user_style(0, 1)
 
 
-def _owners(ids: Sequence[str], catalogue: pd.DataFrame) -> str:
-    """The corridors (and key routes) that use a node, e.g. 'Corridor 1 (1b, 1c); Almaty–Bishkek road'."""
-    by: dict[str, list[str]] = {}
-    for _, row in catalogue[catalogue["id"].isin(ids)].iterrows():
-        key = f"Corridor {row['corridor']}" if row["kind"] == "section" and row["corridor"] else str(row["name"])
-        by.setdefault(key, []).append(row["id"])
-    return "; ".join(f"{_e(k)} ({_e(', '.join(v))})" if k.startswith("Corridor ") else _e(k)
-                     for k, v in sorted(by.items()))
+# ---------------------------------------------------------------- route features
+
+def geodesic_runs(geom: shapely.Geometry, segments: Any) -> list[tuple[shapely.Geometry, bool]]:
+    """A routed line (``corridors.route``) cut where it left the network: [(piece, is_geodesic), ...].
+    ``segments`` (a list, or its JSON text from ``io.to_frame``) give ``start_km``/``end_km`` from the start;
+    vertices are matched by their cumulative geodesic distance. Anything unexpected: the line whole."""
+    from .geodesy import GEOD
+
+    try:
+        segs = json.loads(segments) if isinstance(segments, str) else list(segments)
+        if geom.geom_type != "LineString" or not any(s.get("kind") == "geodesic" for s in segs):
+            return [(geom, False)]
+        xy = np.asarray(geom.coords)[:, :2]
+        km = np.concatenate([[0.0], np.cumsum(GEOD.line_lengths(xy[:, 0], xy[:, 1])) / 1000])
+        runs = []
+        for s in segs:
+            i0, i1 = (int(np.argmin(np.abs(km - float(s[k])))) for k in ("start_km", "end_km"))
+            if i1 > i0:
+                runs.append((shapely.LineString(xy[i0:i1 + 1]), s.get("kind") == "geodesic"))
+    except (TypeError, ValueError, KeyError, AttributeError):
+        return [(geom, False)]
+    return runs or [(geom, False)]
 
 
-def _node_popup(row: Mapping[str, Any], catalogue: pd.DataFrame, where: str = "") -> str:
-    kind = _get(row, "kind", "")
-    return (f'<div class="cr-pop"><b>{_e(_get(row, "name", ""))}</b>' + _table([
-        ("Kind", _e(NODE_LABEL.get(kind, kind))), ("Border", " – ".join(_e(j) for j in _get(row, "joins", []))),
-        ("Country", _e(_get(row, "country", ""))), ("Also", _e(", ".join(_get(row, "alt_names", []) or []))),
-        ("Position", where), ("Used by", _owners(list(_get(row, "sections", []) or []), catalogue)),
-        ("Coordinates", f"confidence {_e(_get(row, 'coord_confidence', ''))}"), ("Note", _e(_get(row, "note", ""))),
-        ("Sources", _sources(row))]) + "</div>")
-
-
-# ---------------------------------------------------------------- layers
-
-def _geojson(features: list[dict[str, Any]], *, marker: Any = None, tip: bool = True, popup: bool = True,
-             **options: Any) -> folium.GeoJson:
-    options.setdefault("style", _STYLE_FN)  # a Leaflet option: read before each feature is drawn
-    g = folium.GeoJson({"type": "FeatureCollection", "features": features}, control=False, marker=marker, **options)
-    if tip and features:
-        folium.GeoJsonTooltip(["tip"], labels=False, sticky=True).add_to(g)
-    if popup and features:
-        folium.GeoJsonPopup(["popup"], labels=False, max_width=400).add_to(g)
-    return g
-
-
-def _layer(m: folium.Map, name: str, *children: Any, show: bool = True) -> folium.FeatureGroup:
-    """A toggleable layer; ``name`` is HTML (Leaflet's layer control sets it as innerHTML)."""
-    fg = folium.FeatureGroup(name=name, show=show)
-    for child in children:
-        child.add_to(fg)
-    fg.add_to(m)
-    return fg
-
-
-def _route_features(rows: gpd.GeoDataFrame, results: Sequence[analysis.RouteAnalysis],
-                    notes: Mapping[str, str]) -> dict[str, list[dict[str, Any]]]:
-    groups: dict[str, list[dict[str, Any]]] = {}
-    for (_, row), a in zip(rows.iterrows(), results):
-        g, rid = _group(row), str(_get(row, "id", ""))
-        st = {"color": _color(g), "weight": 2.5 if g == "key" else 5, "opacity": 0.9, "className": f"cr-route cr-c{g}"}
-        if _get(row, "basis") == "inferred":
-            st["dashArray"] = DASH
-        props = {"id": rid, "tip": f"{_e(_get(row, 'name', rid or 'route'))} · {_km(a.length_km)}",
-                 "popup": _route_popup(row, a, notes.get(rid, "")), "st": st}
-        geom = _round(row.geometry.simplify(LINE_TOLERANCE, preserve_topology=False))
-        groups.setdefault(g, []).append({"type": "Feature", "properties": props, "geometry": geom})
-    return groups
-
-
-def _node_features(nodes: gpd.GeoDataFrame, catalogue: pd.DataFrame,
-                   where: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
+def _drawn_once(groups: Sequence[str], pieces: list[list[tuple[shapely.Geometry, bool, bool]]],
+                ) -> list[list[tuple[shapely.Geometry, bool, bool]]]:
+    """A stretch shared by sections of one corridor is drawn by the first of them only (overlaid dash patterns
+    would blur into a solid line); a section wholly inside earlier ones keeps its line. Multi-part results
+    become single lines."""
+    seen: dict[str, shapely.Geometry] = {}
     out = []
-    for _, row in nodes.iterrows():
-        w = (where or {}).get(row["id"], "")
-        props = {"id": row["id"], "tip": _e(row["name"]) + (f" · {w}" if w else ""),
-                 "popup": _node_popup(row, catalogue, w),
-                 "st": {**NODE_STYLE[row["kind"]], "className": f"cr-node cr-{row['kind']}"}}
-        out.append({"type": "Feature", "properties": props, "geometry": _round(row.geometry)})
+    for g, ps in zip(groups, pieces):
+        if g not in COLORS:
+            out.append(ps)
+            continue
+        mine: list[tuple[shapely.Geometry, bool, bool]] = []
+        for geom, ferry, geo in ps:
+            rest = shapely.difference(geom, seen[g]) if g in seen else geom
+            parts = [p for p in shapely.get_parts(shapely.line_merge(rest)) if p.length > 0]
+            mine += [(p, ferry, geo) for p in parts]
+        union = shapely.union_all([geom for geom, _, _ in ps])
+        seen[g] = shapely.union(seen[g], union) if g in seen else union
+        out.append(mine or ps)
     return out
 
 
+def _shared_offsets(groups: Sequence[str], lines: Sequence[shapely.Geometry]) -> list[list[int]]:
+    """Per vertex, twice the slot of the route's corridor among the corridors running along it there
+    (0 where it runs alone), so shared stretches are drawn side by side and each stays visible and clickable."""
+    corr = [g for g in GROUPS if g in COLORS and g in groups]
+    unions = {g: shapely.union_all([ln for gg, ln in zip(groups, lines) if gg == g]) for g in corr}
+    for u in unions.values():
+        shapely.prepare(u)
+    out: list[list[int]] = []
+    for g, line in zip(groups, lines):
+        if g not in COLORS:
+            out.append([])
+            continue
+        pts = shapely.points(shapely.get_coordinates(line))
+        near = {}
+        for o in corr:
+            if o == g:
+                continue
+            hit = shapely.dwithin(unions[o], pts, SHARED_TOLERANCE)
+            nb = np.zeros_like(hit)  # a crossing touches one vertex; a shared stretch at least two in a row
+            nb[1:] |= hit[:-1]
+            nb[:-1] |= hit[1:]
+            near[o] = hit & nb
+        offs = []
+        for i in range(len(pts)):
+            s = sorted([g, *(o for o in near if near[o][i])], key=GROUPS.index)
+            offs.append(2 * s.index(g) - (len(s) - 1))
+        out.append(offs if any(offs) else [])
+    return out
+
+
+def route_features(rows: gpd.GeoDataFrame, results: Sequence[analysis.RouteAnalysis],
+                   notes: Mapping[str, Rich] | None = None, *, side_by_side: bool = True) -> list[dict[str, Any]]:
+    """Features ``{"p": properties, "g": encoded parts, "f": ferry flag per part, "o": offsets per part}``.
+
+    Properties are data (numbers and plain strings): the browser builds tooltips and popups from them.
+    ``notes`` maps a route id to structured text shown at the top of its popup.
+    """
+    notes = notes or {}
+    n = len(rows)
+    geoms = list(rows.geometry.values)
+    kinds, corrs, ids, names = (_column(rows, c) for c in ("kind", "corridor", "id", "name"))
+    groups = [group_of(k, c) for k, c in zip(kinds, corrs)]
+    user = [i for i, g in enumerate(groups) if g == "user"]
+    col: dict[str, list[Any]] = {c: _column(rows, c) for c in ("mode", "basis", "confidence", "nodes", "leg_modes",
+                                                               "sources", "source_urls", "note", "notes",
+                                                               "description", "alignment", "segments")}
+    pieces: list[list[tuple[shapely.Geometry, bool, bool]]] = []
+    for i in range(n):  # ferry legs (drawn dotted) and routed pieces off the network (schematic): own pieces
+        modes, segs = col["leg_modes"][i], col["segments"][i]
+        if isinstance(modes, (list, tuple, np.ndarray)) and "ferry" in list(modes):
+            runs = style.leg_runs({"geometry": geoms[i], "nodes": col["nodes"][i], "leg_modes": modes})
+            pieces.append([(g, f, False) for g, f in runs])
+        elif segs is not None and "geodesic" in str(segs):
+            pieces.append([(g, False, geo) for g, geo in geodesic_runs(geoms[i], segs)])
+        else:
+            pieces.append([(geoms[i], False, False)])
+    pieces = _drawn_once(groups, pieces)
+    flat = list(shapely.simplify(np.asarray([p for ps in pieces for p, _, _ in ps], dtype=object), LINE_TOLERANCE,
+                                 preserve_topology=False))
+    enc = encode(flat)
+    offsets = _shared_offsets([g for g, ps in zip(groups, pieces) for _ in ps], flat) \
+        if side_by_side and len(user) < n else None
+    feats, k = [], 0
+    for i, a in enumerate(results):
+        rid, g = _text(ids[i] if ids[i] is not None else a.id), groups[i]
+        p: dict[str, Any] = {
+            "id": rid, "name": _text(names[i] if names[i] is not None else a.name or "route"), "group": g,
+            "km": round(a.length_km, 3), "mode": _text(col["mode"][i] or a.mode or ""),
+            "by_country": [[c, round(v, 3)] for c, v in a.length_by_country_km.items()],
+            "crossings": [[c["from"], c["to"], None if c["km"] is None else round(c["km"], 3), _text(c.get("bcp")),
+                           c["via"]] for c in a.crossings]}
+        if len(a.length_by_mode_km) > 1:
+            p["by_mode"] = [[m, round(v, 3)] for m, v in a.length_by_mode_km.items()]
+        if corrs[i] is not None and _text(corrs[i]):
+            p["corridor"] = _text(corrs[i])
+        if kinds[i] == "key_route":
+            p["key"] = 1
+        for c in ("basis", "confidence"):
+            if col[c][i] is not None and _text(col[c][i]):
+                p[c] = _text(col[c][i])
+        if p.get("basis") == "inferred" or _text(col["alignment"][i]) == "schematic":
+            p["schematic"] = 1
+        src = sources(col["sources"][i], col["source_urls"][i]) if col["sources"][i] is not None else []
+        if src:
+            p["sources"] = src
+        note = notes.get(rid) if rid in notes else next(
+            (_text(col[c][i]) for c in ("note", "notes") if g == "user" and col[c][i] is not None), None)
+        if note:
+            p["note"] = note
+        f: dict[str, Any] = {"p": p, "g": []}
+        fl, sch, off = [], [], []
+        for _, ferry, geodesic in pieces[i]:
+            f["g"].extend(enc[k])
+            fl.extend([int(ferry)] * len(enc[k]))
+            sch.extend([int(geodesic)] * len(enc[k]))
+            if offsets is not None:
+                off.append(offsets[k])
+            k += 1
+        if any(fl):
+            f["f"] = fl
+        if any(sch):
+            f["s"] = sch
+        if any(any(o) for o in off):
+            f["o"] = off
+        feats.append(f)
+    if len(user) > 1:  # the user's own routes: one colour and pattern each, named in their popups
+        cycle = [style.user_style(j, len(user)) for j in range(min(len(user), len(COLORS)))]
+        for j, i in enumerate(user):
+            st = cycle[j % len(cycle)]
+            feats[i]["p"]["color"] = st["color"]
+            if st.get("dashArray"):
+                feats[i]["p"]["dash"] = st["dashArray"]
+    return feats
+
+
+def route_layers(rows: gpd.GeoDataFrame, results: Sequence[analysis.RouteAnalysis],
+                 notes: Mapping[str, Rich] | None = None) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """One toggleable layer per corridor (then key routes, then the user's routes) and their legend entries."""
+    feats = route_features(rows, results, notes)
+    by: dict[str, list[dict[str, Any]]] = {}
+    for f in feats:
+        by.setdefault(f["p"]["group"], []).append(f)
+    layers, legend = [], []
+    for g in sorted(by, key=GROUPS.index):
+        st = group_style(g)
+        layers.append({"type": "routes", "name": group_label(g), "group": g, "style": st, "features": by[g]})
+        if g == "user" and len(by[g]) > 1:  # each user route its own colour and pattern: named in the legend
+            if len(by[g]) <= 8:
+                legend += [{"kind": "line", "label": style.label({"name": f["p"]["name"]}, max_chars=30),
+                            **st, "color": f["p"]["color"], "dashArray": f["p"].get("dash")} for f in by[g]]
+            else:
+                legend.append({"kind": "line", "label": f"{len(by[g]):,} routes: colours and patterns cycle, "
+                               "names in the popups", **st})
+            continue
+        legend.append({"kind": "line", "label": group_label(g).removesuffix("s"), **st})
+    if any(f["p"].get("schematic") or "s" in f for f in feats):
+        legend.append({"kind": "line", "label": "thin, pale: schematic / inferred", "color": "#555555",
+                       **style.SCHEMATIC})
+    if any("f" in f for f in feats):
+        legend.append({"kind": "line", "label": "dotted: ferry leg", "color": "#555555", "weight": ROUTE_WEIGHT,
+                       "opacity": 0.95, **style.FERRY})
+    return layers, legend
+
+
+def section_labels(rows: gpd.GeoDataFrame, avoid: Sequence[shapely.Point] = ()) -> dict[str, Any]:
+    """A label per route (its name, then its id) where it is farthest from the other labels and the nodes."""
+    placed: list[shapely.Point] = []
+    labels = []
+    for rid, name, geom in zip(_column(rows, "id"), _column(rows, "name"), rows.geometry):
+        name = style.label({"name": name, "id": rid}, max_chars=34) if name or rid else ""
+        spots = [geom.interpolate(f, normalized=True) for f in (0.5, 0.35, 0.65, 0.2, 0.8, 0.42, 0.58)]
+        p = max(spots, key=lambda q: min((q.distance(o) for o in [*placed, *avoid]), default=0.0))
+        placed.append(p)
+        text = _text(name) or _text(rid)
+        labels.append({"ll": [round(p.y, 5), round(p.x, 5)], "text": text, "sub": _text(rid) if name else "",
+                       "cls": "above"})  # above the line, not on it
+    return {"type": "labels", "name": "Section labels", "labels": labels}
+
+
+# ---------------------------------------------------------------- nodes
+
+@functools.cache
+def _users() -> dict[str, str]:
+    """Section / key-route id -> 'Corridor N' or the key route's name."""
+    s = data.sections()
+    return {i: (f"Corridor {c}" if k == "section" and c else str(n))
+            for i, k, c, n in zip(s["id"], s["kind"], s["corridor"], s["name"])}
+
+
+def _used_by(ids: Sequence[str]) -> str:
+    by: dict[str, list[str]] = {}
+    users = _users()
+    for i in ids:
+        if i in users:
+            by.setdefault(users[i], []).append(i)
+    return "; ".join(f"{k} ({', '.join(v)})" if k.startswith("Corridor ") else k for k, v in sorted(by.items()))
+
+
+def node_features(nodes: gpd.GeoDataFrame, where: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
+    """Point features ``{"p": properties, "ll": [lat, lon]}``; ``where`` adds a position text per node id."""
+    out: list[dict[str, Any]] = []
+    for row in nodes.drop(columns="geometry").to_dict("records"):
+        p = {"id": row["id"], "name": _text(row["name"]), "kind": row["kind"],
+             "kind_label": NODE_LABEL.get(row["kind"], _text(row["kind"])), "country": _text(row.get("country"))}
+        for key, v in (("joins", " – ".join(_get(row, "joins", []) or [])),
+                       ("alt", ", ".join(_get(row, "alt_names", []) or [])),
+                       ("used_by", _used_by(list(_get(row, "sections", []) or []))),
+                       ("coord_confidence", _text(row.get("coord_confidence"))), ("note", _text(row.get("note"))),
+                       ("where", (where or {}).get(row["id"], ""))):
+            if v:
+                p[key] = v
+        src = sources(_get(row, "sources", []), _get(row, "source_urls", []))
+        if src:
+            p["sources"] = src
+        out.append({"p": p})
+    for f, geom in zip(out, nodes.geometry):
+        f["ll"] = [round(geom.y, 5), round(geom.x, 5)]
+    return out
+
+
+def node_layers(rows: gpd.GeoDataFrame, results: Sequence[analysis.RouteAnalysis], *,
+                everything: bool = False) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Border crossing points and ports on the routes (all of them with ``everything``), and legend entries."""
+    used = set(_column(rows, "id")) - {None}
+    used_bcps = {c["bcp_id"] for a in results for c in a.crossings if c.get("bcp_id")}
+    layers, legend = [], []
+    for kind, label in (("bcp", "Border crossing points"), ("port", "Ports")):
+        feats = [f for f, secs in _node_features_of(kind)
+                 if everything or used & secs or f["p"]["id"] in used_bcps]
+        if feats:
+            layers.append({"type": "nodes", "name": label, "style": NODE_STYLE[kind],
+                           "features": json.loads(json.dumps(feats))})  # callers may edit their copy
+            legend.append({"kind": "node", "label": NODE_LABEL[kind], **NODE_STYLE[kind]})
+    return layers, legend
+
+
+@functools.cache
+def _node_features_of(kind: str) -> list[tuple[dict[str, Any], set[str]]]:
+    """Every node of a kind as a feature (built once per process), with the sections that use it."""
+    sel = data.nodes()
+    sel = sel[sel["kind"] == kind]
+    return list(zip(node_features(sel), [set(s) for s in sel["sections"]]))
+
+
+# ---------------------------------------------------------------- base map
+
 @functools.cache
 def _base_geometry() -> dict[str, Any]:
-    """Display geometry of the base map, simplified once: the data's frame, sea (its outline is the coast),
-    borders between countries (not the coast again) and CAREC members (a tint, simplified further)."""
+    """Display geometry of the base map, simplified once per process, clipped to the CAREC region: sea (its
+    outline is the coast), borders between countries (not the coast again), CAREC members (a tint)."""
     c = data.countries()
     c = c[c.intersects(DISPLAY_BOX)]
-    frame, land = shapely.box(*c.total_bounds), shapely.union_all(c.geometry.values)
-    sea = shapely.difference(frame, land)
+    g = c.geometry.values
+    land = shapely.clip_by_rect(shapely.coverage_union_all(g), *DISPLAY_BOUNDS)  # the countries tile the land
+    sea = shapely.difference(DISPLAY_BOX, land)
     sea = shapely.multipolygons([p for p in getattr(sea, "geoms", [sea]) if p.area > 0.05])
-    borders = shapely.line_merge(shapely.union_all(shapely.boundary(c.geometry.values)))
-    borders = shapely.difference(borders, shapely.boundary(land).buffer(1e-6))
+    a, b = shapely.STRtree(g).query(g, predicate="intersects")  # borders: arcs shared by two countries
+    bd = shapely.boundary(g)
+    shared = shapely.get_parts(shapely.intersection(bd[a[a < b]], bd[b[a < b]]))
+    shared = shared[shapely.get_type_id(shared) == 1]
+    borders = shapely.clip_by_rect(shapely.line_merge(shapely.multilinestrings(shared)), *DISPLAY_BOUNDS)
     members = c[c["iso_a3"].isin(CAREC_MEMBERS)].sort_values("iso_a3")
-    tint = shapely.union_all(members.geometry.values).simplify(2.5 * COUNTRY_TOLERANCE)
-    return {"frame": frame, "sea": sea.simplify(COUNTRY_TOLERANCE), "borders": borders.simplify(COUNTRY_TOLERANCE),
-            "members": members, "tint": tint}
+    tint = shapely.coverage_union_all(members.geometry.values).simplify(2.5 * COUNTRY_TOLERANCE)
+    return {"frame": DISPLAY_BOX, "sea": sea.simplify(COUNTRY_TOLERANCE),
+            "borders": borders.simplify(COUNTRY_TOLERANCE), "members": members, "tint": tint}
 
 
-def _countries_layer(m: folium.Map, tiles: bool) -> None:
-    """The data's frame (land), CAREC members tinted, sea with its coast, borders; over tiles no land or sea fill.
-
-    Drawn on a canvas: large SVG fills exhaust the tile memory of software-rendering browsers (blank patches).
-    """
-    b, line = _base_geometry(), {"color": "#8c8c8c", "weight": 1, "opacity": 0.9, "interactive": False}
-    styles = [(b["frame"], {**line, "fillColor": LAND_COLOR, "fillOpacity": 0 if tiles else 1, "fill": not tiles}),
-              (b["tint"], {"stroke": False, "fillColor": MEMBER_COLOR, "fillOpacity": 0.45 if tiles else 1,
-                           "interactive": False}),
-              (b["sea"], {**line, "fillColor": SEA_COLOR, "fillOpacity": 1, "fill": not tiles}),
-              (b["borders"], line)]
-    feats = [{"type": "Feature", "geometry": _round(g), "properties": {"st": st}} for g, st in styles]
-    _layer(m, "Countries", _geojson(feats, tip=False, popup=False, pane=BASE_PANE, attribution="Boundaries: "
-                                    "Natural Earth", renderer=JsCode(f"L.canvas({{pane: '{BASE_PANE}'}})")))
+PLACE_CLASS = {"country": "cr-country", "capital": "cr-capital", "city": ""}
 
 
-def _label(parent: Any, lat: float, lon: float, text: str, cls: str = "") -> None:
-    """A text label (``text`` is escaped HTML) centred on the point, or above it with cls="cr-above"."""
-    icon = folium.DivIcon(html=f"<span>{text}</span>", class_name=f"cr-label {cls}".strip(), icon_size=(0, 0))
-    folium.Marker([round(lat, 5), round(lon, 5)], interactive=False, icon=icon).add_to(parent)
+@functools.cache
+def _base_layer_cached() -> str:
+    b = _base_geometry()
+    water = basemap.basemap("water", bbox=DISPLAY_BOUNDS)
+    rivers = basemap.basemap("rivers", bbox=DISPLAY_BOUNDS)
+    items: list[tuple[Any, dict[str, Any], bool]] = [
+        (b["frame"], {"fill": True, "fillColor": LAND_COLOR, "fillOpacity": 1, "stroke": False}, True),
+        (b["tint"], {"fill": True, "fillColor": MEMBER_COLOR, "fillOpacity": 1, "stroke": False}, True),
+        (b["sea"], {"fill": True, "fillColor": SEA_COLOR, "fillOpacity": 1, "color": BORDER_COLOR, "weight": 0.8},
+         True),
+        (shapely.union_all(water.geometry.values),
+         {"fill": True, "fillColor": BM["water"], "fillOpacity": 1, "stroke": False}, True),
+        (shapely.union_all(rivers.geometry.values), {"fill": False, "color": BM["river"], "weight": 1, "opacity": 0.9},
+         False),
+        (b["borders"], {"fill": False, "color": BORDER_COLOR, "weight": 1, "opacity": 0.9}, False)]
+    enc = encode([g for g, _, _ in items], BASE_SCALE)
+    shapes = [{"g": e, "st": st, "poly": poly} for (_, st, poly), e in zip(items, enc)]
+    places = basemap.basemap("places", bbox=DISPLAY_BOUNDS)
+    labels = [{"ll": [round(g.y, 3), round(g.x, 3)], "text": str(n), "rank": int(r), "minzoom": int(z) - 1,
+               "cls": PLACE_CLASS.get(k, "")}
+              for n, k, r, z, g in zip(places["name"], places["kind"], places["rank"], places["min_zoom"],
+                                       places.geometry) if n]
+    named = water[water["name"].notna()]
+    for n, g in zip(named["name"], named.geometry):
+        p = g.representative_point()
+        labels.append({"ll": [round(p.y, 3), round(p.x, 3)], "text": str(n), "rank": 6, "minzoom": 4,
+                       "cls": "cr-water"})
+    return json.dumps({"type": "base", "name": "Reference: countries, water, places", "q": BASE_SCALE,
+                       "shapes": shapes, "labels": labels}, sort_keys=True, separators=(",", ":"),
+                      ensure_ascii=False)
 
 
-# ---------------------------------------------------------------- page furniture
-
-def _swatch(kind: str, color: str) -> str:
-    if kind in ("line", "dash"):
-        dash = f' stroke-dasharray="{DASH}"' if kind == "dash" else ""
-        return (f'<svg width="30" height="10"><line x1="1" y1="5" x2="29" y2="5" stroke="{color}" '
-                f'stroke-width="4"{dash}/></svg>')
-    if kind in NODE_STYLE:
-        s = NODE_STYLE[kind]
-        stroke = "#999" if s["color"] == "#fff" else s["color"]
-        return (f'<svg width="30" height="14"><circle cx="15" cy="7" r="{s["radius"]}" fill="{s["fillColor"]}" '
-                f'stroke="{stroke}" stroke-width="1.5"/></svg>')
-    if kind == "hatch":
-        return '<span class="cr-hatch"></span>'
-    return f'<svg width="30" height="14"><rect x="3" y="1" width="24" height="12" fill="{color}" stroke="#888"/></svg>'
+def base_layer() -> dict[str, Any]:
+    """The country layer (land, CAREC members tinted, sea and coast, borders), encoded once per process."""
+    out: dict[str, Any] = json.loads(_base_layer_cached())
+    return out
 
 
-def _legend(entries: Sequence[tuple[str, str, str]], cls: str = "") -> str:
-    rows = "".join(f"<div>{_swatch(kind, color)}{_e(label)}</div>" for kind, label, color in entries)
-    return f'<div class="cr-box cr-legend {cls}"><h4>Legend</h4>{rows}<p>{_e(NOTE)}</p></div>'
+def members() -> gpd.GeoDataFrame:
+    """CAREC member countries (display geometry source)."""
+    out: gpd.GeoDataFrame = _base_geometry()["members"]
+    return out
 
 
-def _figure(m: folium.Map) -> branca.element.Figure:
-    fig = m.get_root()
-    assert isinstance(fig, branca.element.Figure)
-    return fig
+# ---------------------------------------------------------------- the page
+
+def _static(name: str) -> str:
+    return (resources.files("corridors") / "static" / name).read_text(encoding="utf-8")
 
 
-def _furnish(m: folium.Map, title: str, subtitle: str, legend: str, panel: str = "") -> None:
-    fig = _figure(m)
-    fig.title = _e(title)
-    css = (resources.files("corridors") / "static" / "maps.css").read_text(encoding="utf-8")
-    fig.header.add_child(branca.element.Element(f"<style>{css}</style>"), name="corridors_css")
-    box = f'<div class="cr-box cr-title"><b>{_e(title)}</b><div>{_e(subtitle)}</div></div>'
-    fig.html.add_child(branca.element.Element(box + legend + panel), name="corridors_furniture")
+@functools.cache
+def inline_assets() -> str:
+    """Leaflet (CSS and JS), our CSS and our program, inlined once; none of it can close its own block."""
+    js = re.sub(r"//# sourceMappingURL=\S+\s*$", "", _static("leaflet.js"))
+    css = re.sub(r"url\(images/[^)]*\)", "none", _static("leaflet.css"))
+    ours, prog = _static("maps.css"), _static("corridors.js")
+    for text in (js, prog):
+        if "</script" in text.lower():
+            raise ValueError("a static script would close its own inline block")
+    for text in (css, ours):
+        if "</style" in text.lower():
+            raise ValueError("a static stylesheet would close its own inline block")
+    return f"<style>{css}</style>\n<style>{ours}</style>\n<script>{js}</script>\n<script>{prog}</script>\n"
 
 
-def _assets(m: folium.Map) -> None:
-    """Leaflet's JS and CSS inlined, nothing else: every map draws its corridors, markers and outlines with no
-    network (only the optional basemap tiles of a non-offline map need one)."""
-    m.default_js, m.default_css = [], []
-    static = resources.files("corridors") / "static"
-    js = re.sub(r"//# sourceMappingURL=\S+\s*$", "", (static / "leaflet.js").read_text(encoding="utf-8"))
-    css = re.sub(r"url\(images/[^)]*\)", "none", (static / "leaflet.css").read_text(encoding="utf-8"))
-    if "</script" in js.lower() or "</style" in css.lower():
-        raise ValueError("static/leaflet.* would close its own inline block")
-    _figure(m).header.add_child(branca.element.Element(f"<style>{css}</style>\n<script>{js}</script>"),
-                                  name="leaflet_inline")
+def spec_json(spec: Mapping[str, Any]) -> str:
+    """The spec as JSON safe inside a ``<script type="application/json">`` block: ``<``, ``>`` and ``&``
+    are written as ``\\u`` escapes (only strings hold them), so no text can end the block or open a comment."""
+    text = json.dumps(spec, ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    return (text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+            .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
+
+
+def page(spec: Mapping[str, Any]) -> str:
+    """The standalone HTML page of a map spec (everything inlined; requests only the spec's tiles, if any)."""
+    title = html.escape(str(spec.get("title", "")), quote=True)
+    tiles = spec.get("tiles") or {}
+    origin = re.match(r"https://[a-z0-9.-]+", str(tiles.get("url", "")))
+    csp = ("default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data: blob:"
+           + (f" {origin.group(0)}" if origin else ""))  # defence in depth: the page can load nothing else
+    return ('<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">\n'
+            f'<meta http-equiv="Content-Security-Policy" content="{html.escape(csp, quote=False)}">\n'
+            '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+            f"<title>{title}</title>\n{inline_assets()}</head>\n<body>\n<div id=\"cr-map\" class=\"cr-map\"></div>\n"
+            f'<script type="application/json" id="cr-spec">{spec_json(spec)}</script>\n'
+            '<script>corridorsMap("cr-map", "cr-spec");</script>\n</body></html>\n')
+
+
+def map_spec(layers: Sequence[Mapping[str, Any]], *, title: str, subtitle: str = "",
+             legend: Sequence[Mapping[str, Any]] = (), panels: Sequence[Mapping[str, Any]] = (),
+             bounds: Sequence[float] | None = None, tiles: Mapping[str, Any] | None = None,
+             credits: Sequence[str] = ()) -> dict[str, Any]:
+    """A map: layers drawn in order, legend entries, panels ``{"title": str, "body": Rich}``, the initial
+    view ``bounds`` (lon0, lat0, lon1, lat1; default: the routes), an optional tile layer."""
+    spec: dict[str, Any] = {"title": title, "subtitle": subtitle, "layers": list(layers), "legend": list(legend),
+                            "panels": list(panels), "note": NOTE, "credits": [*CREDITS, *credits],
+                            "draw": {"schematic": style.SCHEMATIC, "ferry": style.FERRY, "slot": ROUTE_WEIGHT,
+                                     "keyLine": style.KEY_ROUTE_LINE}}
+    if bounds is not None:
+        spec["bounds"] = [round(float(v), 5) for v in bounds]
+    if tiles is not None:
+        spec["tiles"] = dict(tiles)
+    return spec
 
 
 # ---------------------------------------------------------------- the public API
 
-def _select(routes: Any) -> gpd.GeoDataFrame:
+def select(routes: Any) -> gpd.GeoDataFrame:
+    """Rows to draw: None (every section and key route), a corridor number, ids/names, or a GeoDataFrame."""
     allsec = data.sections()
     if routes is None:
         return allsec
@@ -312,279 +574,109 @@ def _select(routes: Any) -> gpd.GeoDataFrame:
         if sel.empty:
             raise data.NotFoundError(f"no corridor {routes!r}; CAREC corridors are 1 to 6")
         return sel.reset_index(drop=True)
-    ids = [routes] if isinstance(routes, str) else list(routes)
-    if not ids:
+    wanted = [routes] if isinstance(routes, str) else list(routes)
+    if not wanted:
         raise data.NotFoundError("no routes given; pass None (all), a corridor number, section ids or a GeoDataFrame")
-    rows = [data.section(i) for i in ids]
+    pos = {i: k for k, i in enumerate(allsec["id"])}
+    if all(isinstance(i, str) and i in pos for i in wanted):  # ids: one lookup, no per-id copies
+        return allsec.iloc[[pos[i] for i in wanted]].reset_index(drop=True)
+    rows = [data.section(i) for i in wanted]  # names and alternative names
     return gpd.GeoDataFrame(rows, geometry="geometry", crs=allsec.crs).reset_index(drop=True)
+
+
+def routes_spec(routes: Any = None, *, countries: bool = True, nodes: bool = True, tiles: str | None = "auto",
+                offline: bool = False, labels: bool = False, title: str | None = None, subtitle: str = "",
+                notes: Mapping[str, Rich] | None = None, bounds: Sequence[float] | None = None,
+                results: Mapping[str, analysis.RouteAnalysis] | Sequence[analysis.RouteAnalysis] | None = None,
+                ) -> dict[str, Any]:
+    """The spec behind ``make_map`` (same arguments); ``results`` reuses analyses (by id, or one per row)."""
+    rows = select(routes)
+    user = isinstance(routes, gpd.GeoDataFrame)
+    if results is None:
+        res = analysis.analyze_many(rows if user else rows["id"].tolist())
+    elif isinstance(results, Mapping):
+        res = [results[i] for i in rows["id"]]
+    else:
+        res = list(results)
+    if tiles == "auto":
+        tiles = None if offline else "OpenStreetMap"
+    if tiles is not None and offline:
+        raise ValueError("an offline map cannot load tiles; pass tiles=None")
+    if tiles not in (None, "OpenStreetMap"):
+        raise ValueError(f"tiles={tiles!r}: only 'OpenStreetMap', 'auto' or None")
+    layers: list[dict[str, Any]] = [base_layer()] if countries else []
+    rl, legend = route_layers(rows, res, notes)
+    layers += rl
+    nl, nleg = node_layers(rows, res, everything=routes is None) if nodes else ([], [])
+    if labels:  # each label away from the other labels and from the drawn markers
+        marks = [shapely.Point(f["ll"][1], f["ll"][0]) for layer in nl for f in layer["features"]]
+        layers.append(section_labels(rows, avoid=marks))
+    layers += nl
+    legend += nleg
+    if countries:
+        legend.append({"kind": "fill", "label": "CAREC member country", "fillColor": MEMBER_COLOR, "fillOpacity": 1,
+                       "color": "#888888"})
+    return map_spec(layers, title=title or ("Routes" if user else "CAREC transport corridors"), subtitle=subtitle,
+                    legend=legend, bounds=bounds, tiles=OSM_TILES if tiles else None)
+
+
+def to_folium(spec: Mapping[str, Any]) -> Any:
+    """A ``folium.Map`` that draws ``spec`` with the same program as ``page``.
+
+    folium/branca re-parse the rendered output of every MacroElement as a Jinja template (even values written
+    with ``tojson``), so no text of the spec goes through one: the spec is added to the page's root Figure as
+    ``_Raw`` elements, whose one fixed template writes a Python string *value* (never compiled). The map
+    element itself only carries fixed options. Text you add to the map with folium yourself is up to folium.
+    """
+    import branca.element
+    import folium
+    from jinja2 import Template
+
+    class _Raw(branca.element.Element):
+        _template = Template("{{ this.text }}")
+
+        def __init__(self, text: str) -> None:
+            super().__init__()
+            self.text = text
+
+    m = folium.Map(location=[40, 70], zoom_start=4, tiles=None, control_scale=False, zoom_control=False)
+    m.default_js, m.default_css = [], []
+    fig: Any = m.get_root()
+    fig.header.add_child(_Raw(inline_assets()), name="corridors_head")
+    fig.html.add_child(_Raw(f'<script type="application/json" id="cr-spec-{m.get_name()}">{spec_json(spec)}'
+                            "</script>"), name="corridors_spec")
+    fig.script.add_child(_Raw(f'document.addEventListener("DOMContentLoaded", function () {{ '
+                              f'corridorsMap({m.get_name()}, "cr-spec-{m.get_name()}"); }});'),
+                         name="corridors_init")
+    fig.title = html.escape(str(spec.get("title", "")), quote=True)
+    return m
 
 
 def make_map(routes: Any = None, *, countries: bool = True, nodes: bool = True, tiles: str | None = "auto",
              offline: bool = False, labels: bool = False, title: str | None = None, subtitle: str = "",
-             notes: Mapping[str, str] | None = None, bounds: Sequence[float] | None = None,
-             _results: Mapping[str, analysis.RouteAnalysis] | None = None,
-             _extra: Sequence[tuple[str, str, str]] = (), _legend_class: str = "", _panel: str = "",
-             _fit: Mapping[str, Any] | None = None) -> folium.Map:
-    """A Leaflet map of ``routes``: None (every section and key route), a corridor number (1-6), a list of
-    section / key-route ids or names, or a GeoDataFrame of your own lines (any CRS; ``name`` column shown).
+             notes: Mapping[str, Rich] | None = None, bounds: Sequence[float] | None = None,
+             results: Mapping[str, analysis.RouteAnalysis] | Sequence[analysis.RouteAnalysis] | None = None) -> Any:
+    """A ``folium.Map`` of ``routes``: None (every section and key route), a corridor number (1-6), a list of
+    section / key-route ids or names, or a GeoDataFrame of your own lines (any CRS; ``name``, ``id``,
+    ``sources``, ``note`` columns shown as text).
 
-    ``tiles``: "auto" adds an OpenStreetMap basemap unless ``offline``; None for none; or a folium tile name.
-    ``offline`` inlines Leaflet so the file requests nothing. ``labels`` writes each section id at its
-    midpoint. ``notes`` maps a route id to trusted HTML at the top of its popup. ``bounds`` (lon0, lat0, lon1,
-    lat1) overrides the fit to the routes. Save with ``render(m)`` (or ``m.save(path)``).
+    ``tiles``: "auto" adds an OpenStreetMap basemap unless ``offline``; None for none. ``labels`` writes each
+    route's name along it. ``notes`` maps a route id to text (or structured text) at the top of its popup.
+    ``bounds`` (lon0, lat0, lon1, lat1) overrides the fit. ``results`` reuses analyses. Save with
+    ``render(m)`` or ``m.save(path)``; ``page(routes_spec(...))`` gives the same page without folium.
     """
-    rows, catalogue, user = _select(routes), data.sections(), isinstance(routes, gpd.GeoDataFrame)
-    if user or _results is None:
-        results = analysis.analyze_many(rows if user else rows["id"].tolist())
-    else:
-        results = [_results[i] for i in rows["id"]]
-    m = folium.Map(location=None, tiles=None, control_scale=True, zoom_snap=0.25)
-    _assets(m)
-    tiles = (None if offline else "OpenStreetMap") if tiles == "auto" else tiles
-    if tiles is not None:
-        if offline:
-            raise ValueError("an offline map cannot load tiles; pass tiles=None")
-        folium.TileLayer(tiles, name="Basemap", overlay=True, opacity=0.6).add_to(m)
-    folium.map.CustomPane(BASE_PANE, z_index=340).add_to(m)
-    folium.map.CustomPane(CHORO_PANE, z_index=360, pointer_events=True).add_to(m)
-    if countries:
-        _countries_layer(m, tiles is not None)
-    groups = _route_features(rows, results, notes or {})
-    entries: list[tuple[str, str, str]] = []
-    for g in sorted(groups, key=lambda g: (g in ("key", "user"), g)):
-        name = f'<span class="cr-sw" style="background:{_color(g)}"></span>{_e(_group_label(g))}'
-        _layer(m, name, _geojson(groups[g]))
-        entries.append(("line", _group_label(g).removesuffix("s"), _color(g)))
-    if "basis" in rows and (rows["basis"] == "inferred").any():
-        entries.append(("dash", "dashed = inferred (not sourced)", "#555"))
-    if labels:
-        fg = _layer(m, "Section labels")
-        placed: list[shapely.Point] = []
-        for _, row in rows.iterrows():  # sections share roads: put each label where it is farthest from the others
-            spots = [row.geometry.interpolate(f, normalized=True) for f in (0.5, 0.35, 0.65, 0.2, 0.8)]
-            p = max(spots, key=lambda q: min((q.distance(o) for o in placed), default=0.0))
-            placed.append(p)
-            _label(fg, p.y, p.x, _e(_get(row, "id", _get(row, "name", ""))))
-    if nodes:
-        used = set() if user else set(rows["id"])
-        used_bcps = {c["bcp_id"] for a in results for c in a.crossings if c.get("bcp_id")}
-        allnodes = data.nodes()
-        for kind, label in (("bcp", "Border crossing points"), ("port", "Ports")):
-            sel = allnodes[allnodes["kind"] == kind]
-            if routes is not None:
-                sel = sel[sel["sections"].map(lambda s: bool(used & set(s))) | sel["id"].isin(used_bcps)]
-            if len(sel):
-                _layer(m, label, _geojson(_node_features(sel, catalogue), marker=folium.CircleMarker(radius=5)))
-                entries.append((kind, NODE_LABEL[kind], ""))
-    if countries:
-        entries.append(("fill", "CAREC member country", MEMBER_COLOR))
-    folium.LayerControl(collapsed=False).add_to(m)
-    x0, y0, x1, y1 = bounds if bounds is not None else rows.total_bounds
-    legend = 30 if routes is None else 80 + 18 * (len(entries) + len(_extra))  # keep routes clear of it
-    fit = _fit or {"padding_top_left": (30, 80), "padding_bottom_right": (30, legend)}  # title box on top
-    m.fit_bounds([[float(y0), float(x0)], [float(y1), float(x1)]], **fit)
-    _furnish(m, title or ("Routes" if user else "CAREC transport corridors"), subtitle,
-             _legend([*entries, *_extra], _legend_class), _panel)
-    return m
+    return to_folium(routes_spec(routes, countries=countries, nodes=nodes, tiles=tiles, offline=offline,
+                                 labels=labels, title=title, subtitle=subtitle, notes=notes, bounds=bounds,
+                                 results=results))
 
 
-def render(m: folium.Map) -> str:
-    """The map's standalone HTML: the view is set before any layer is added (each is drawn once, at its final
-    zoom) and the layer control comes last (so it lists layers added to ``m`` after ``make_map``)."""
-    for key, child in list(m._children.items()):
-        if isinstance(child, folium.map.FitBounds):
-            m._children.move_to_end(key, last=False)
-        elif isinstance(child, folium.LayerControl):
-            m._children.move_to_end(key)
-    # compact embedded JSON; Jinja's tojson still writes <, >, & and ' as \u escapes, so no data can close a
-    # <script>. (Policies are read on every call; swapping the filter itself would stick to cached templates.)
-    policies = folium.GeoJson._template.environment.policies
-    saved = policies["json.dumps_kwargs"]
-    policies["json.dumps_kwargs"] = {"sort_keys": True, "separators": (",", ":")}
-    try:
-        return _figure(m).render()
-    finally:
-        policies["json.dumps_kwargs"] = saved
+def build(out: Any = "maps", offline: bool = False) -> list[Any]:
+    """The published map set: ``corridors.atlas.build`` (kept here for existing callers)."""
+    from . import atlas
+
+    return atlas.build(out, offline=offline)
 
 
-@contextlib.contextmanager
-def _stable_ids() -> Iterator[None]:
-    """Number elements 1, 2, 3 ... instead of folium/branca's random ids, so builds are reproducible."""
-    counter = itertools.count(1)
-    original = branca.element.Element.__dict__["_generate_id"]
-    branca.element.Element._generate_id = classmethod(lambda cls: f"{next(counter):06d}")  # type: ignore
-    try:
-        yield
-    finally:
-        branca.element.Element._generate_id = original  # type: ignore
-
-
-# ---------------------------------------------------------------- the published maps
-
-def _fact_link(fid: str) -> str:
-    from .facts import fact
-
-    f = fact(fid)
-    return _link(f["source_url"], f"{f['source_id']}, {f['as_of']}")
-
-
-def _almaty_bishkek_story() -> str:
-    from .facts import fact
-
-    v = {k: fact(k)["value"] for k in ("kaz_first_project_year", "almbish_completed", "almbish_km", "almbish_corridor")}
-    text = (f"CAREC's first project in Kazakhstan: ADB approved the rehabilitation of the Almaty–Bishkek road in "
-            f"{v['kaz_first_project_year']:.0f}; completed {v['almbish_completed']:.0f}; {v['almbish_km']:.0f} km "
-            f"rehabilitated. Part of CAREC Corridor {v['almbish_corridor']:.0f}.")
-    links = ", ".join(_fact_link(k) for k in ("kaz_first_project_year", "almbish_completed", "almbish_km"))
-    return f'<div class="cr-story">{_e(text)}<br><small>Sources: {links}</small></div>'
-
-
-def _chainage_layer(m: folium.Map, a: analysis.RouteAnalysis, origin: str) -> None:
-    """The route's places as markers labelled with their km from the start."""
-    allnodes = data.nodes().set_index("id", drop=False)
-    km = {n["id"]: f"km {n['km']:,.0f}" for n in a.nodes if n["id"] in allnodes.index}
-    sel = allnodes.loc[list(km)]
-    fg = _layer(m, _e(f"Places (km from {origin})"))
-    where = {k: f"{v} from {_e(origin)}" for k, v in km.items()}
-    for kind in ("city", "waypoint", "port"):
-        if (sel["kind"] == kind).any():
-            _geojson(_node_features(sel[sel["kind"] == kind], data.sections(), where),
-                     marker=folium.CircleMarker(radius=4)).add_to(fg)
-    for _, row in sel[sel["kind"] != "waypoint"].iterrows():
-        _label(fg, row.geometry.y, row.geometry.x, f"{_e(row['name'])} · {km[row['id']]}", "cr-above")
-
-
-def _investment_layer(m: folium.Map) -> None:
-    """CAREC investment per member country; members without a published figure hatched, never zero."""
-    from .facts import carec_investment_by_country
-
-    inv = carec_investment_by_country().set_index("iso_a3")
-    feats = []
-    for _, c in _base_geometry()["members"].iterrows():
-        if c["iso_a3"] in inv.index:
-            r = inv.loc[c["iso_a3"]]
-            value = f"{(r['qualifier'] + ' ') if r['qualifier'] else ''}USD {r['value_usd_bn']:.2f} bn"
-            tip = f"{_e(c['name'])}: {_e(value)} ({_e(r['as_of'])})"
-            pop = f"{tip}<br>CAREC cumulative investment. Source: {_link(r['source_url'], r['as_of'])}"
-            color = next(col for top, col in INVESTMENT_BINS if r["value_usd_bn"] < top)
-            st = {"fillColor": color, "fillOpacity": 0.5, "color": "#b07030", "weight": 1}
-        else:
-            tip = f"{_e(c['name'])}: no figure"
-            pop = f"{tip}: no published CAREC investment figure in the data (not zero)."
-            st = {"fillColor": "hatch", "fillOpacity": 0.8, "color": "#999", "weight": 1}
-        feats.append({"type": "Feature", "geometry": _round(c.geometry.simplify(COUNTRY_TOLERANCE)),
-                      "properties": {"tip": tip, "popup": f'<div class="cr-pop">{pop}</div>', "st": st}})
-    renderer = JsCode(f"L.canvas({{pane: '{CHORO_PANE}'}})")
-    _layer(m, "CAREC investment by country", _geojson(feats, pane=CHORO_PANE, renderer=renderer, style=_HATCH_STYLE_FN))
-
-
-def _investment_legend() -> list[tuple[str, str, str]]:
-    lows = [0.0] + [top for top, _ in INVESTMENT_BINS[:-1]]
-    return [*(("fill", f"USD {lo:g}–{top:g} bn" if top != math.inf else f"USD {lo:g} bn and more", col)
-              for lo, (top, col) in zip(lows, INVESTMENT_BINS)), ("hatch", "no figure published", "")]
-
-
-def _kazakhstan_panel(computed: Sequence[str]) -> str:
-    """CAREC's 'four of six' next to the geometry's answer, the Kazakh–Chinese programme, investment."""
-    from .facts import carec_investment_by_country, fact, kazakh_chinese_programme
-
-    n = int(fact("kaz_carec_corridors")["value"])
-    word = dict(enumerate("zero one two three four five six".split())).get(n, str(n))
-    check = ('<span class="cr-ok">agrees ✓</span>' if n == len(computed) else
-             f'<span class="cr-warn">⚠ DISAGREES: CAREC says {n}, the geometry gives {len(computed)}</span>')
-    parts = [f"<h5>Corridors crossing Kazakhstan</h5>“{_e(word)} of the six corridors cross Kazakhstan” — CAREC "
-             f"({_fact_link('kaz_carec_corridors')})<br>Computed from the geometry: {len(computed)} (corridors "
-             f"{_e(', '.join(computed))}) — {check}"]
-    src = fact("kcp_total_projects")
-    rows = "".join(f"<tr><td>{_e(r['status'].replace('_', ' '))}</td><td>{r['projects']}</td><td>"
-                   + ("<i>not published</i>" if math.isnan(r["value_usd_bn"]) else f"USD {r['value_usd_bn']:.2f} bn")
-                   + "</td></tr>" for _, r in kazakh_chinese_programme().iterrows())
-    parts.append(f"<h5>Kazakh–Chinese industrial cooperation programme</h5><table><tr><th>status</th><th>projects"
-                 f"</th><th>value</th></tr>{rows}</table>as of {_e(src['as_of'])}, source: "
-                 f"{_link(src['source_url'], src['source_id'])}")
-    rows = "".join(f"<tr><td>{_e(r['iso_a3'])}</td><td>{_e(r['qualifier'] + ' ' if r['qualifier'] else '')}USD "
-                   f"{r['value_usd_bn']:.2f} bn</td><td>{_link(r['source_url'], r['as_of'])}</td></tr>"
-                   for _, r in carec_investment_by_country().iterrows())
-    total = fact("carec_total_2023")
-    parts.append(f"<h5>CAREC investment by country (cumulative)</h5><table><tr><th>country</th><th>value</th>"
-                 f"<th>as of</th></tr>{rows}</table>All CAREC since 2001: USD {total['value']:.2f} bn "
-                 f"({_link(total['source_url'], total['as_of'])}). Other members: no published figure.")
-    return f'<details open class="cr-box cr-panel cr-right"><summary>Facts</summary>{"".join(parts)}</details>'
-
-
-def _index_html(pages: Sequence[tuple[str, str, str, str]]) -> str:
-    items = "".join(f'<li><a href="{_e(f)}">{_e(t)}</a> — {_e(d)}<br><small>{_e(k)}</small></li>'
-                    for f, t, d, k in pages)
-    return ('<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>CAREC corridor maps</title>'
-            '<meta name="viewport" content="width=device-width,initial-scale=1"><style>body{font:15px/1.5 '
-            'system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif;max-width:820px;margin:2em auto;'
-            'padding:0 1em;color:#222}li{margin:.7em 0}small{color:#555}</style></head><body>'
-            '<h1>CAREC transport corridors — maps</h1><p>The six CAREC corridors and key routes through '
-            f'Kazakhstan as sourced data, drawn along the geodesic.</p><ul>{items}</ul></body></html>\n')
-
-
-def build(out: str | Path = "maps", offline: bool = False) -> list[Path]:
-    """Write the overview, corridor_1..6, almaty_bishkek, kazakhstan and index pages; return their paths.
-
-    Every page is rendered before any is written, and each file is replaced atomically.
-    """
-    out, secs = Path(out), data.sections()
-    results = dict(zip(secs["id"], analysis.analyze_many(secs["id"].tolist())))
-    kw: dict[str, Any] = {"offline": offline, "_results": results}
-    pages: list[tuple[str, str, str, str]] = []
-    texts: dict[str, str] = {}
-
-    def add(name: str, title: str, desc: str, figures: str, make: Any) -> None:
-        with _stable_ids():
-            texts[name] = render(make())
-        pages.append((name, title, desc, figures))
-
-    count = secs["kind"].value_counts()
-    add("carec_corridors.html", "Overview: the six CAREC corridors", "every corridor section and key route, "
-        "border crossing points and ports", f"{count.get('section', 0)} sections, {count.get('key_route', 0)} key "
-        f"routes, {int((data.nodes()['kind'] == 'bcp').sum())} border crossing points",
-        lambda: make_map(None, subtitle="Six corridors and the key routes", **kw))
-    for c in sorted(COLORS):
-        by = analysis.corridor_length_by_country(c)
-        per = ", ".join(f"{k} {v:,.0f}" for k, v in by.items() if k != analysis.SEA)
-        n = int(((secs["corridor"] == c) & (secs["kind"] == "section")).sum())
-        add(f"corridor_{c}.html", f"Corridor {c}", f"the {n} sections of CAREC Corridor {c}, labelled",
-            f"network {_km(sum(by.values()))} (shared stretches counted once); km by country: {per}",
-            lambda c=c: make_map(c, labels=True, title=f"CAREC Corridor {c}",
-                                 subtitle="Each section labelled with its id", **kw))
-    ab = results["almaty-bishkek"]
-    cross = "; ".join(f"{x['from']}→{x['to']} at km {x['km']:,.0f} ({x['bcp'] or x['via']})" for x in ab.crossings)
-
-    def almaty() -> folium.Map:
-        story = _almaty_bishkek_story()
-        m = make_map(["almaty-bishkek"], title="Almaty – Bishkek", notes={"almaty-bishkek": story},
-                     subtitle="CAREC's first project in Kazakhstan · Corridor 1",
-                     _extra=[("city", "Town (km from Almaty)", "")],
-                     _panel=f'<details open class="cr-box cr-panel"><summary>The road</summary>{story}</details>',
-                     _fit={"padding_top_left": (90, 90), "padding_bottom_right": (90, 60)}, **kw)
-        _chainage_layer(m, ab, "Almaty")
-        return m
-
-    add("almaty_bishkek.html", "Almaty – Bishkek", "the key route, its towns with km from Almaty and the border "
-        "crossing; CAREC's first project in Kazakhstan", f"{_km(ab.length_km)}; crossing {cross}", almaty)
-    crossing = analysis.corridors_crossing("KAZ")
-    kaz_ids = secs.loc[(secs["kind"] == "section") & secs["corridor"].isin(crossing), "id"].tolist()
-    kaz_ids += [i for i in KAZ_KEY_ROUTES if i in results]  # key routes still being added are skipped
-    missing = [i for i in KAZ_KEY_ROUTES if i not in results]
-
-    def kazakhstan() -> folium.Map:
-        m = make_map(kaz_ids, title="Kazakhstan in CAREC and the Belt and Road",
-                     subtitle=f"Corridors {', '.join(crossing)} and the key routes through Kazakhstan",
-                     bounds=data.countries().set_index("iso_a3").loc["KAZ"].geometry.bounds,
-                     _extra=_investment_legend(), _legend_class="cr-left", _panel=_kazakhstan_panel(crossing),
-                     _fit={"padding_top_left": (300, 70), "padding_bottom_right": (340, 10)}, **kw)
-        _investment_layer(m)
-        return m
-
-    add("kazakhstan.html", "Kazakhstan", "corridors crossing Kazakhstan, key routes, CAREC investment and the "
-        "Kazakh–Chinese programme", f"corridors {', '.join(crossing)} cross Kazakhstan (computed from the "
-        "geometry)" + (f"; not yet in the data: {', '.join(missing)}" if missing else ""), kazakhstan)
-    texts["index.html"] = _index_html(pages)
-    for name, text in texts.items():
-        write_atomic(out / name, text)
-    return [out / name for name in texts]
+def render(m: Any) -> str:
+    """The standalone HTML of a map returned by ``make_map``."""
+    return str(m.get_root().render())
