@@ -158,7 +158,7 @@ def test_shared_stretches_are_drawn_side_by_side(offline: Path) -> None:
     shared = [f for f in feats if "o" in f]
     assert len(shared) >= 5
     for f in shared:
-        assert any(o != 0 for part in f["o"] for o in part)
+        assert any(v != 0 for part in f["o"] for v in part[::2])  # run-length coded: value, count, ...
     # the key routes are a translucent casing under the corridors, not a black line on top
     key = [layer for layer in s["layers"] if layer.get("group") == "key"][0]
     assert key["style"]["casing"] and key["style"]["opacity"] < 0.5
@@ -250,12 +250,12 @@ def decode(text: str, scale: int = maps.LINE_SCALE) -> list[tuple[float, float]]
 
 
 def test_routed_pieces_off_the_network_are_schematic() -> None:
-    r = corridors.route("Almaty", "Cholpon-Ata")  # the last part leaves the network: a geodesic
+    r = corridors.route("Almaty", "Cholpon-Ata")  # joins from the town centres to the network: geodesics
     frame = corridors.io.to_frame([r, corridors.analyze("almaty-bishkek")])
     s = maps.routes_spec(frame, offline=True)
     feats = {f["p"]["km"]: f for layer in s["layers"] if layer["type"] == "routes" for f in layer["features"]}
     routed, road = feats[round(r.length_km, 3)], feats[round(corridors.analyze("almaty-bishkek").length_km, 3)]
-    assert [seg for seg in r.segments if seg["kind"] == "geodesic"]
+    assert [seg for seg in r.segments if seg["kind"] in maps.OFF_NETWORK]
     assert "s" in routed and any(routed["s"]) and "s" not in road
     assert any("schematic" in e["label"] for e in s["legend"])
 
@@ -264,7 +264,8 @@ def test_encode_round_trips() -> None:
     line = shapely.LineString([(76.912344, 43.25), (74.6, 42.87), (74.60001, 42.86999), (-179.99999, -89.5)])
     poly = shapely.Polygon([(0, 0), (1, 0), (1, 1), (0, 0)], [[(0.2, 0.1), (0.8, 0.1), (0.8, 0.7), (0.2, 0.1)]])
     enc = maps.encode([line, shapely.MultiLineString([line, line]), poly, shapely.LineString()])
-    assert decode(enc[0][0]) == [(76.91234, 43.25), (74.6, 42.87), (74.60001, 42.86999), (-179.99999, -89.5)]
+    assert maps.LINE_SCALE == 10_000  # 1e-4 degree, about 10 m
+    assert decode(enc[0][0]) == [(76.9123, 43.25), (74.6, 42.87), (74.6, 42.87), (-180.0, -89.5)]
     assert len(enc[1]) == 2 and enc[1][0] == enc[1][1] == enc[0][0]
     assert len(enc[2]) == 2 and decode(enc[2][1]) == [(0.2, 0.1), (0.8, 0.1), (0.8, 0.7), (0.2, 0.1)]
     assert enc[3] == []
@@ -293,3 +294,12 @@ def test_leaflet_ships_in_the_package() -> None:
     assert {"leaflet.js", "leaflet.css", "LEAFLET_LICENSE", "maps.css", "corridors.js"} <= {
         p.name for p in static.iterdir()}
     assert "BSD 2-Clause" in (static / "LEAFLET_LICENSE").read_text(encoding="utf-8")
+
+
+def test_the_browser_decodes_routes_at_the_scale_they_are_encoded() -> None:
+    import re
+
+    from corridors import maps
+
+    js = (Path(maps.__file__).parent / "static" / "corridors.js").read_text(encoding="utf-8")
+    assert int(re.search(r"var SCALE = (\d+);", js).group(1)) == maps.LINE_SCALE

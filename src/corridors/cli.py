@@ -202,7 +202,7 @@ def cmd_route(args: argparse.Namespace) -> str:
 def cmd_compare(args: argparse.Namespace) -> str:
     import pandas as pd
 
-    from . import routes
+    from . import analysis, routes
 
     if args.map:  # the routes drawn side by side in one self-contained page (names shown as text only)
         from . import io as cio

@@ -7,7 +7,7 @@ markup. ``page(spec)`` writes the standalone HTML: Leaflet, the CSS and the prog
 once as JSON in a ``<script type="application/json">`` block with ``<``, ``>`` and ``&`` escaped, so no text
 can close the block. No template engine ever sees a user's text (see ``to_folium`` for the folium wrapper).
 
-Geometry is quantised (1e-5° for routes, 1e-2° for the reference layers), delta-encoded and written as
+Geometry is quantised (1e-4° for routes, 1e-2° for the reference layers), delta-encoded and written as
 encoded-polyline strings, decoded in the browser. Same inputs give byte-identical pages.
 """
 
@@ -36,8 +36,9 @@ DASHES = style.DASHES
 KEY_COLOR, USER_COLOR = style.INK, style.USER_COLOR
 ROUTE_WEIGHT = style.LINE_WEIGHT
 GROUPS = ("1", "2", "3", "4", "5", "6", "key", "user")
-LINE_TOLERANCE, COUNTRY_TOLERANCE = 0.005, 0.02  # degrees, for display only
-LINE_SCALE, BASE_SCALE = 100_000, 100  # quantisation: 1e-5 degree for routes, 1e-2 for the reference layers
+LINE_TOLERANCE, COUNTRY_TOLERANCE = 0.007, 0.02  # degrees, for display only (the traced lines fit 350 KB)
+# quantisation: 1e-4 degree (~10 m) for routes (they are drawn simplified at ~500 m), 1e-2 for the reference layers
+LINE_SCALE, BASE_SCALE = 10_000, 100
 SHARED_TOLERANCE = 0.02  # degrees: a vertex this close to another corridor's line shares its stretch
 DISPLAY_BOUNDS = (25.0, 12.0, 125.0, 60.0)  # lon/lat frame of the reference layers (the CAREC region)
 DISPLAY_BOX = shapely.box(*DISPLAY_BOUNDS)
@@ -83,6 +84,17 @@ def sources(ids: Any, urls: Any) -> list[list[str]]:
     ids = [ids] if isinstance(ids, str) else list(ids) if isinstance(ids, (list, tuple, np.ndarray)) else []
     urls = list(urls) if isinstance(urls, (list, tuple, np.ndarray)) else []
     return [[_text(s), _text(u)] for s, u in zip(ids, [*urls, *[""] * len(ids)])]
+
+
+def _runs(values: Sequence[int]) -> list[int]:
+    """Run-length code: [value, count, value, count, ...] (offsets are mostly one value along a whole part)."""
+    out: list[int] = []
+    for v in values:
+        if out and out[-2] == v:
+            out[-1] += 1
+        else:
+            out += [int(v), 1]
+    return out
 
 
 def _polyline(z: np.ndarray, nchars: np.ndarray) -> bytes:
@@ -158,6 +170,35 @@ def group_style(group: str) -> dict[str, Any]:
 
 # ---------------------------------------------------------------- route features
 
+OFF_NETWORK = ("geodesic", "join")  # route() segments drawn schematic: no road or railway under them
+
+
+def alignment_runs(geom: shapely.Geometry, alignment: Any) -> list[tuple[shapely.Geometry, bool, bool]]:
+    """A traced section cut into its ``alignment`` pieces (traced / schematic / ferry, each with its ``km``, in
+    order): [(piece, is_ferry, is_schematic), ...], cut at the vertex nearest each piece's end (km scaled to the
+    drawn line). Anything unexpected: the line whole, neither ferry nor schematic."""
+    from .geodesy import GEOD
+
+    try:
+        pieces = json.loads(alignment) if isinstance(alignment, str) else list(alignment)
+        if geom.geom_type != "LineString" or len(pieces) < 2:
+            kind = pieces[0]["alignment"] if pieces else "traced"
+            return [(geom, kind == "ferry", kind == "schematic")]
+        xy = np.asarray(geom.coords)[:, :2]
+        km = np.concatenate([[0.0], np.cumsum(GEOD.line_lengths(xy[:, 0], xy[:, 1])) / 1000])
+        ends = np.cumsum([float(pc["km"]) for pc in pieces])
+        ends *= km[-1] / ends[-1]
+        cuts = [0, *np.searchsorted(km, ends[:-1]).tolist(), len(xy) - 1]
+        runs = []
+        for pc, i0, i1 in zip(pieces, cuts[:-1], cuts[1:]):
+            if i1 > i0:
+                kind = pc["alignment"]
+                runs.append((shapely.LineString(xy[i0:i1 + 1]), kind == "ferry", kind == "schematic"))
+    except (TypeError, ValueError, KeyError, AttributeError, IndexError):
+        return [(geom, False, False)]
+    return runs or [(geom, False, False)]
+
+
 def geodesic_runs(geom: shapely.Geometry, segments: Any) -> list[tuple[shapely.Geometry, bool]]:
     """A routed line (``corridors.route``) cut where it left the network: [(piece, is_geodesic), ...].
     ``segments`` (a list, or its JSON text from ``io.to_frame``) give ``start_km``/``end_km`` from the start;
@@ -166,7 +207,7 @@ def geodesic_runs(geom: shapely.Geometry, segments: Any) -> list[tuple[shapely.G
 
     try:
         segs = json.loads(segments) if isinstance(segments, str) else list(segments)
-        if geom.geom_type != "LineString" or not any(s.get("kind") == "geodesic" for s in segs):
+        if geom.geom_type != "LineString" or not any(s.get("kind") in OFF_NETWORK for s in segs):
             return [(geom, False)]
         xy = np.asarray(geom.coords)[:, :2]
         km = np.concatenate([[0.0], np.cumsum(GEOD.line_lengths(xy[:, 0], xy[:, 1])) / 1000])
@@ -174,7 +215,7 @@ def geodesic_runs(geom: shapely.Geometry, segments: Any) -> list[tuple[shapely.G
         for s in segs:
             i0, i1 = (int(np.argmin(np.abs(km - float(s[k])))) for k in ("start_km", "end_km"))
             if i1 > i0:
-                runs.append((shapely.LineString(xy[i0:i1 + 1]), s.get("kind") == "geodesic"))
+                runs.append((shapely.LineString(xy[i0:i1 + 1]), s.get("kind") in OFF_NETWORK))
     except (TypeError, ValueError, KeyError, AttributeError):
         return [(geom, False)]
     return runs or [(geom, False)]
@@ -234,7 +275,8 @@ def _shared_offsets(groups: Sequence[str], lines: Sequence[shapely.Geometry]) ->
 
 def route_features(rows: gpd.GeoDataFrame, results: Sequence[analysis.RouteAnalysis],
                    notes: Mapping[str, Rich] | None = None, *, side_by_side: bool = True) -> list[dict[str, Any]]:
-    """Features ``{"p": properties, "g": encoded parts, "f": ferry flag per part, "o": offsets per part}``.
+    """Features ``{"p": properties, "g": encoded parts, "f": ferry flag per part, "o": offsets per part}``
+    (offsets per vertex, run-length coded as value, count, value, count ...).
 
     Properties are data (numbers and plain strings): the browser builds tooltips and popups from them.
     ``notes`` maps a route id to structured text shown at the top of its popup.
@@ -250,11 +292,13 @@ def route_features(rows: gpd.GeoDataFrame, results: Sequence[analysis.RouteAnaly
                                                                "description", "alignment", "segments")}
     pieces: list[list[tuple[shapely.Geometry, bool, bool]]] = []
     for i in range(n):  # ferry legs (drawn dotted) and routed pieces off the network (schematic): own pieces
-        modes, segs = col["leg_modes"][i], col["segments"][i]
-        if isinstance(modes, (list, tuple, np.ndarray)) and "ferry" in list(modes):
+        modes, segs, align = col["leg_modes"][i], col["segments"][i], col["alignment"][i]
+        if isinstance(align, (list, tuple, np.ndarray)) and len(align):  # traced on the road and rail network
+            pieces.append(alignment_runs(geoms[i], align))
+        elif isinstance(modes, (list, tuple, np.ndarray)) and "ferry" in list(modes):
             runs = style.leg_runs({"geometry": geoms[i], "nodes": col["nodes"][i], "leg_modes": modes})
             pieces.append([(g, f, False) for g, f in runs])
-        elif segs is not None and "geodesic" in str(segs):
+        elif segs is not None and any(k in str(segs) for k in OFF_NETWORK):
             pieces.append([(g, False, geo) for g, geo in geodesic_runs(geoms[i], segs)])
         else:
             pieces.append([(geoms[i], False, False)])
@@ -282,7 +326,7 @@ def route_features(rows: gpd.GeoDataFrame, results: Sequence[analysis.RouteAnaly
         for c in ("basis", "confidence"):
             if col[c][i] is not None and _text(col[c][i]):
                 p[c] = _text(col[c][i])
-        if p.get("basis") == "inferred" or _text(col["alignment"][i]) == "schematic":
+        if p.get("basis") == "inferred":
             p["schematic"] = 1
         src = sources(col["sources"][i], col["source_urls"][i]) if col["sources"][i] is not None else []
         if src:
@@ -298,7 +342,7 @@ def route_features(rows: gpd.GeoDataFrame, results: Sequence[analysis.RouteAnaly
             fl.extend([int(ferry)] * len(enc[k]))
             sch.extend([int(geodesic)] * len(enc[k]))
             if offsets is not None:
-                off.append(offsets[k])
+                off.append(_runs(offsets[k]))
             k += 1
         if any(fl):
             f["f"] = fl

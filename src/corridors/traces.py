@@ -564,9 +564,9 @@ def compare_with_cpmm(bcp: pd.DataFrame, cpmm: pd.DataFrame | None = None, *, in
 
     ``cpmm`` defaults to the shipped figures (``timecost.figures(preferred_only=True)``, linked to BCP nodes
     through ``geodata/cpmm_bcp_links.csv``). A table of your own has the columns of geodata/cpmm.csv (id,
-    indicator, mode, scope, name, country, direction, year, value, unit, source_url) plus ``bcp_id`` (the link to BCP nodes). One row per BCP, direction of ours and
-    CPMM figure (every year); ``cpmm_h`` is CPMM's value in hours, ``diff_h`` = our mean - CPMM. BCPs with no
-    CPMM figure keep empty CPMM columns (unknown, not zero).
+    indicator, mode, scope, name, country, direction, year, value, unit, source_url) plus ``bcp_id`` (the link
+    to BCP nodes). One row per BCP, direction of ours and CPMM figure (every year); ``cpmm_h`` is CPMM's value
+    in hours, ``diff_h`` = our mean - CPMM. BCPs with no CPMM figure keep empty CPMM columns (unknown, not zero).
     """
     if cpmm is None:
         from . import timecost

@@ -6,7 +6,14 @@
 
   var PANES = {"cr-base": 150, "cr-choro": 360, "cr-places": 370, "cr-casing": 390, "cr-nodes": 450,
                "cr-labels": 460, "cr-measure": 470};
-  var SCALE = 100000;
+  var SCALE = 10000;  // = corridors.maps.LINE_SCALE (a test checks they agree)
+
+  /* [value, count, value, count ...] -> the values, each repeated count times (maps.py _runs). */
+  function unruns(a) {
+    var out = [];
+    for (var i = 0; i < a.length; i += 2) for (var k = 0; k < a[i + 1]; k++) out.push(a[i]);
+    return out;
+  }
 
   function el(tag, cls, text) {
     var e = document.createElement(tag);
@@ -346,7 +353,7 @@
           var opts = {color: c, weight: st.weight || 4, opacity: st.opacity || 1, lineJoin: "round",
                       lineCap: st.lineCap || "round", dashArray: p.dash || st.dashArray || null,
                       className: "cr-route cr-c" + String(p.group).replace(/[^a-z0-9]/gi, "") + " cr-f" + nfeat,
-                      offsets: f.o && f.o[j] && f.o[j].length ? f.o[j] : null, slot: draw.slot || 4,
+                      offsets: f.o && f.o[j] && f.o[j].length ? unruns(f.o[j]) : null, slot: draw.slot || 4,
                       pane: st.casing ? "cr-casing" : "overlayPane", bubblingMouseEvents: false};
           if (p.schematic || (f.s && f.s[j])) L.extend(opts, draw.schematic || {});
           if (ferry) L.extend(opts, draw.ferry || {});
