@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import itertools
 
+import colorspacious  # noqa: E402  (test extra)
 import numpy as np
 import pytest
 
 from corridors import data, style
-
-import colorspacious  # noqa: E402  (test extra)
 
 VIEWS = {"normal": None, "protanopia": "protanomaly", "deuteranopia": "deuteranomaly", "tritanopia": "tritanomaly"}
 
