@@ -303,3 +303,15 @@ def test_the_browser_decodes_routes_at_the_scale_they_are_encoded() -> None:
 
     js = (Path(maps.__file__).parent / "static" / "corridors.js").read_text(encoding="utf-8")
     assert int(re.search(r"var SCALE = (\d+);", js).group(1)) == maps.LINE_SCALE
+
+
+def test_bcp_popups_carry_the_cpmm_time_and_cost_with_year_and_source(offline: Path) -> None:
+    """Issue 11: every map's BCP popup shows the time and cost to clear it, from CPMM, with data year and source."""
+    s = spec(offline / "kazakhstan.html")
+    bcps = {f["p"]["id"]: f["p"] for layer in s["layers"] if layer["type"] == "nodes" for f in layer["features"]}
+    torugart = spec(offline / "corridor_1.html")
+    tor = [f["p"] for layer in torugart["layers"] if layer["type"] == "nodes" for f in layer["features"]
+           if f["p"]["id"] == "bcp_torugart"][0]
+    assert ["KGZ", "CHN", "road", 50.1, 2022, 19.0, 2023, 1] in tor["cpmm"]["rows"]  # cpmm-0912 (hours) exact
+    assert "2022-report/kyrgyz-republic" in tor["cpmm"]["src"]
+    assert all("cpmm" in p for p in bcps.values() if p["kind"] == "bcp")  # ports: only those CPMM measures

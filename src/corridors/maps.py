@@ -36,7 +36,7 @@ DASHES = style.DASHES
 KEY_COLOR, USER_COLOR = style.INK, style.USER_COLOR
 ROUTE_WEIGHT = style.LINE_WEIGHT
 GROUPS = ("1", "2", "3", "4", "5", "6", "key", "user")
-LINE_TOLERANCE, COUNTRY_TOLERANCE = 0.007, 0.02  # degrees, for display only (the traced lines fit 350 KB)
+LINE_TOLERANCE, COUNTRY_TOLERANCE = 0.007, 0.04  # degrees, for display only (the traced lines fit 350 KB)
 # quantisation: 1e-4 degree (~10 m) for routes (they are drawn simplified at ~500 m), 1e-2 for the reference layers
 LINE_SCALE, BASE_SCALE = 10_000, 100
 SHARED_TOLERANCE = 0.02  # degrees: a vertex this close to another corridor's line shares its stretch
@@ -424,8 +424,29 @@ def _used_by(ids: Sequence[str]) -> str:
     return "; ".join(f"{k} ({', '.join(v)})" if k.startswith("Corridor ") else k for k, v in sorted(by.items()))
 
 
-def node_features(nodes: gpd.GeoDataFrame, where: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
-    """Point features ``{"p": properties, "ll": [lat, lon]}``; ``where`` adds a position text per node id."""
+CPMM_SITE = "https://cpmm.carecprogram.org/"  # CPMM page URLs are sent without it (the browser adds it back)
+
+
+def border_rows(records: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, list[Any]]]:
+    """``timecost.bcp_records()`` as compact popup data per node id: ``rows`` [from, to, mode, hours, data year,
+    USD, data year, fallback used (0/1)] (None where unknown; the browser writes the text) and ``src`` (the CPMM
+    pages the figures were read on)."""
+    out: dict[str, dict[str, list[Any]]] = {}
+    for r in records:
+        node = out.setdefault(r["bcp_id"], {"rows": [], "src": []})
+        node["rows"].append([r["from"], r["to"], r["mode"], r["hours"], r["year"], r["usd"], r["usd_year"],
+                             int(bool(r["fallback"] or r["usd_fallback"]))])
+        for url in (r["source"], r["usd_source"]):
+            short = url[len(CPMM_SITE):] if url and url.startswith(CPMM_SITE) else url
+            if short and short not in node["src"]:
+                node["src"].append(short)
+    return out
+
+
+def node_features(nodes: gpd.GeoDataFrame, where: Mapping[str, str] | None = None,
+                  border: Mapping[str, dict[str, list[Any]]] | None = None) -> list[dict[str, Any]]:
+    """Point features ``{"p": properties, "ll": [lat, lon]}``; ``where`` adds a position text per node id,
+    ``border`` the time and cost to clear it (``border_rows``)."""
     out: list[dict[str, Any]] = []
     for row in nodes.drop(columns="geometry").to_dict("records"):
         p = {"id": row["id"], "name": _text(row["name"]), "kind": row["kind"],
@@ -440,6 +461,8 @@ def node_features(nodes: gpd.GeoDataFrame, where: Mapping[str, str] | None = Non
         src = sources(_get(row, "sources", []), _get(row, "source_urls", []))
         if src:
             p["sources"] = src
+        if border and row["id"] in border:
+            p["cpmm"] = border[row["id"]]
         out.append({"p": p})
     for f, geom in zip(out, nodes.geometry):
         f["ll"] = [round(geom.y, 5), round(geom.x, 5)]
@@ -465,9 +488,12 @@ def node_layers(rows: gpd.GeoDataFrame, results: Sequence[analysis.RouteAnalysis
 @functools.cache
 def _node_features_of(kind: str) -> list[tuple[dict[str, Any], set[str]]]:
     """Every node of a kind as a feature (built once per process), with the sections that use it."""
+    from . import timecost
+
     sel = data.nodes()
     sel = sel[sel["kind"] == kind]
-    return list(zip(node_features(sel), [set(s) for s in sel["sections"]]))
+    border = border_rows(timecost.bcp_records())  # the latest CPMM figures, with their year and source
+    return list(zip(node_features(sel, border=border), [set(s) for s in sel["sections"]]))
 
 
 # ---------------------------------------------------------------- base map

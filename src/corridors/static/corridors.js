@@ -200,6 +200,26 @@
     row(t, "Used by", p.used_by);
     if (p.coord_confidence) row(t, "Coordinates", "confidence " + p.coord_confidence);
     row(t, "Note", p.note);
+    if (p.cpmm && p.cpmm.rows.length) {  /* time and cost to clear it, from CAREC's CPMM (text only) */
+      var ul = el("ul"), est = false;
+      var fig = function (v, dollars, year) {
+        if (v === null || v === undefined) return "unknown";
+        return (dollars ? "$" + Math.round(v).toLocaleString("en-US") : v + " h") + " (" + year + ")";
+      };
+      p.cpmm.rows.forEach(function (c) {  /* from, to, mode, hours, year, USD, year, fallback used */
+        est = est || c[7];
+        ul.appendChild(el("li", "", (c[0] || "sea") + " \u2192 " + (c[1] || "sea") + ", " + c[2] + ": " +
+          fig(c[3], false, c[4]) + ", " + fig(c[5], true, c[6]) + (c[7] ? " *" : "")));
+      });
+      if (est) ul.appendChild(el("li", "", "* CPMM has no figure for this BCP and direction: the other " +
+                                           "direction's or an average (see corridors.timecost)"));
+      var li = el("li", "", "Source: ");
+      li.appendChild(sourcesNode(p.cpmm.src.map(function (u) {
+        return ["CPMM", u.indexOf("://") > 0 ? u : "https://cpmm.carecprogram.org/" + u];
+      })));
+      ul.appendChild(li);
+      row(t, "To clear it", ul);
+    }
     row(t, "Sources", sourcesNode(p.sources));
     d.appendChild(t);
     return d;
