@@ -154,9 +154,24 @@ def test_breakdown_adds_up(rid, kw):
     assert t["border"] == pytest.approx(sum(x["hours"] for x in d["crossings"]))
     assert c["total"] == pytest.approx(c["distance"] + c["border"] + c["ferry"])
     assert c["distance"] == pytest.approx(sum(leg["km"] * leg["figures"][2]["value"] / 500 for leg in d["legs"]))
-    assert sum(leg["km"] for leg in d["legs"]) == pytest.approx(r.length_km - r.length_by_country_km.get("sea", 0))
+    assert sum(leg["km"] for leg in d["legs"]) == pytest.approx(r.length_km - sum(f["km"] for f in d["ferries"]))
     assert len(d["crossings"]) == len(r.crossings) and not d["unknown"]
     json.dumps(r.to_dict())  # plain JSON
+
+
+def test_a_coastal_road_is_not_a_ferry():
+    # the traced 2-GEO-road runs along the Black Sea at Batumi, partly outside the 1:10m coastline: two GEO ~ GEO
+    # "sea" runs (1.5 + 4.0 km). They are the road itself, counted as land in GEO, not ferries of unknown time.
+    r = corridors.analyze("2-GEO-road", year=2021)
+    assert [(s["from_country"], s["to_country"]) for s in r.sea_legs] == [("GEO", "GEO")] * 2
+    assert r.length_by_mode_km.keys() == {"road"} and not r.timecost["ferries"] and not r.timecost["unknown"]
+    (leg,) = r.timecost["legs"]
+    assert leg["coast_km"] == pytest.approx(sum(s["length_km"] for s in r.sea_legs)) == pytest.approx(5.48, abs=0.01)
+    assert leg["km"] == pytest.approx(r.length_km)
+    assert r.time_h["ferry"] == 0 and r.time_h["without_delay"] == pytest.approx(leg["hours"])
+    # a real ferry stays a ferry of unknown sailing time
+    m = corridors.analyze("middle-corridor", mode="rail", year=2022)
+    assert len(m.timecost["ferries"]) == 1 and m.time_h["ferry"] is None
 
 
 def test_almaty_bishkek_by_hand():
