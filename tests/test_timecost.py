@@ -174,6 +174,23 @@ def test_a_coastal_road_is_not_a_ferry():
     assert len(m.timecost["ferries"]) == 1 and m.time_h["ferry"] is None
 
 
+def test_a_road_along_a_border_is_not_a_crossing():
+    # the A-2 west of Almaty runs along the Kyrgyz border; the 1:10m country layer puts 2.6 km of it in KGZ.
+    # The network never leaves Kazakhstan there (it changes country only at BCPs): no border time, said why.
+    r = corridors.route("Almaty", "Tashkent", weight="time", year=2022)
+    assert r.countries == ["KAZ", "KGZ", "KAZ", "UZB"]
+    assert r.length_by_country_km["KGZ"] == pytest.approx(2.6, abs=0.1)
+    a, b, c = r.timecost["crossings"]
+    assert (a["bcp_id"], b["bcp_id"], c["bcp_id"]) == (None, None, "bcp_zhibek_zholy_gisht_kuprik")
+    assert a["hours"] == b["hours"] == a["usd"] == b["usd"] == 0 and "not a border crossing" in a["note"]
+    assert r.time_h["border"] == c["hours"] == 4.0  # KAZ road outbound TFI1 2022 (no Zhibek Zholy figure)
+    assert not r.timecost["unknown"]
+    # a straight geodesic (no network between the places) crosses where it crosses: charged as before
+    g = corridors.route("Osh", "Batken", weight="time", year=2022)
+    assert [s["kind"] for s in g.segments] == ["geodesic"] and len(g.crossings) == 8
+    assert all(x["hours"] > 0 for x in g.timecost["crossings"])
+
+
 def test_almaty_bishkek_by_hand():
     r = corridors.analyze("almaty-bishkek", year=2022)
     km = r.length_by_country_km

@@ -9,7 +9,9 @@ published figure per row with its page; only rows marked ``preferred`` are used)
 - distance cost: km x TFI3 / 500 per country (TFI3 is USD per 500 km per 20-t cargo);
 - ferry sailing time and cost: no sourced figure is shipped, so they are unknown (and so is any total that
   needs them); port clearance is counted at the sea crossing. A "sea" run between two runs of one country on a
-  route with no ferry km is the road or rail outside the generalised coastline: land of that country.
+  route with no ferry km is the road or rail outside the generalised coastline: land of that country. On a route
+  over the network (``route()``), a land crossing with no BCP inside a network run is the line running along a
+  border of the 1:10m country layer, not a crossing (the network changes country only at BCPs): no border time.
 
 ``time_h``: ``without_delay = moving + border + ferry``, ``with_delay = moving_with_delay + border + ferry``.
 CPMM's SWD averages all stops of the sampled trips (border waits included) into a speed, so ``with_delay`` is an
@@ -273,6 +275,8 @@ def assess(r: Any, year: int | None = None, mode: str | None = None) -> dict[str
         rec = {k: c.get(k) for k in ("from", "to", "via", "km", "bcp", "bcp_id")}
         if land is None:
             rec.update(hours=None, usd=None, figures=[])
+        elif c.get("via") == "land" and not c.get("bcp_id") and _on_network(r, c["km"]):
+            rec.update(hours=0.0, usd=0.0, figures=[], note=NOT_A_CROSSING)
         elif c.get("via") == "sea":
             s = next((s for s in sea if s["to_country"] == c["to"] and s["from_country"] == c["from"]), None)
             ports = _port_ids(s)
@@ -306,6 +310,15 @@ def assess(r: Any, year: int | None = None, mode: str | None = None) -> dict[str
               "unknown": list(dict.fromkeys(unknown)),
               "source": "ADB/CAREC Corridor Performance Measurement and Monitoring (CPMM), geodata/cpmm.csv"}
     return {"time_h": time_h, "cost_usd": cost, "timecost": detail}
+
+
+NOT_A_CROSSING = ("not a border crossing: the route stays on one country's network here (the network changes "
+                  "country only at a BCP); the road or railway runs along the border of the 1:10m country layer")
+
+
+def _on_network(r: Any, km: float) -> bool:
+    """Whether chainage ``km`` of a routed result (``RouteResult.segments``) lies on a network run."""
+    return any(s.get("kind") == "network" and s["start_km"] < km < s["end_km"] for s in getattr(r, "segments", ()))
 
 
 def _ferry_legs(r: Any) -> tuple[list[dict[str, Any]], dict[str, float]]:
