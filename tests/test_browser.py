@@ -319,8 +319,10 @@ def test_search_finds_khorgos(site: Path, browser: Any, w: int, h: int) -> None:
         popup = page.locator(".leaflet-popup-content")
         popup.wait_for(state="visible")
         assert "Khorgos" in popup.inner_text()
-        centre = page.evaluate("() => { const c = window.corridors.map.getCenter(); return [c.lng, c.lat]; }")
-        assert abs(centre[0] - 80.2) < 1.5 and abs(centre[1] - 44.2) < 1.5  # the map went there
+        box = page.evaluate("() => { const b = window.corridors.map.getBounds(); "
+                            "return [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()]; }")
+        # the map went there: Khorgos in view (the popup, which lists CPMM border times, may pan it off-centre)
+        assert box[0] < 80.2 < box[2] and box[1] < 44.2 < box[3] and box[2] - box[0] < 30
         assert not watched.errors and not watched.requests
     finally:
         watched.page.close()

@@ -8,7 +8,10 @@ published figure per row with its page; only rows marked ``preferred`` are used)
   a sea crossing is cleared at both ports (departure port outbound + arrival port inbound);
 - distance cost: km x TFI3 / 500 per country (TFI3 is USD per 500 km per 20-t cargo);
 - ferry sailing time and cost: no sourced figure is shipped, so they are unknown (and so is any total that
-  needs them); port clearance is counted at the sea crossing.
+  needs them); port clearance is counted at the sea crossing. A "sea" run between two runs of one country on a
+  route with no ferry km is the road or rail outside the generalised coastline: land of that country. On a route
+  over the network (``route()``), a land crossing with no BCP inside a network run is the line running along a
+  border of the 1:10m country layer, not a crossing (the network changes country only at BCPs): no border time.
 
 ``time_h``: ``without_delay = moving + border + ferry``, ``with_delay = moving_with_delay + border + ferry``.
 CPMM's SWD averages all stops of the sampled trips (border waits included) into a speed, so ``with_delay`` is an
@@ -250,10 +253,14 @@ def assess(r: Any, year: int | None = None, mode: str | None = None) -> dict[str
     if not set(r.length_by_country_km) <= isos | {"sea"}:
         unknown.append("time and cost need the shipped country layer (CPMM figures are by country)")
         land = None
+    sea, coast = _ferry_legs(r)
     for country, km in r.length_by_country_km.items():
         if country == "sea" or km <= 0:
             continue
-        leg: dict[str, Any] = {"country": country, "mode": land, "km": km}
+        leg: dict[str, Any] = {"country": country, "mode": land, "km": km + coast.get(country, 0.0)}
+        if coast.get(country):
+            leg["coast_km"] = coast[country]
+        km = leg["km"]
         if land is None:
             leg.update(hours=None, hours_with_delay=None, usd=None, figures=[])
         else:
@@ -264,11 +271,12 @@ def assess(r: Any, year: int | None = None, mode: str | None = None) -> dict[str
                        figures=[swod, swd, tfi3])
             unknown += [f["unknown"] for f in (swod, swd, tfi3) if f["value"] is None]
         legs.append(leg)
-    sea = list(r.sea_legs)
     for c in r.crossings:
         rec = {k: c.get(k) for k in ("from", "to", "via", "km", "bcp", "bcp_id")}
         if land is None:
             rec.update(hours=None, usd=None, figures=[])
+        elif c.get("via") == "land" and not c.get("bcp_id") and _on_network(r, c["km"]):
+            rec.update(hours=0.0, usd=0.0, figures=[], note=NOT_A_CROSSING)
         elif c.get("via") == "sea":
             s = next((s for s in sea if s["to_country"] == c["to"] and s["from_country"] == c["from"]), None)
             ports = _port_ids(s)
@@ -302,6 +310,33 @@ def assess(r: Any, year: int | None = None, mode: str | None = None) -> dict[str
               "unknown": list(dict.fromkeys(unknown)),
               "source": "ADB/CAREC Corridor Performance Measurement and Monitoring (CPMM), geodata/cpmm.csv"}
     return {"time_h": time_h, "cost_usd": cost, "timecost": detail}
+
+
+NOT_A_CROSSING = ("not a border crossing: the route stays on one country's network here (the network changes "
+                  "country only at a BCP); the road or railway runs along the border of the 1:10m country layer")
+
+
+def _on_network(r: Any, km: float) -> bool:
+    """Whether chainage ``km`` of a routed result (``RouteResult.segments``) lies on a network run."""
+    return any(s.get("kind") == "network" and s["start_km"] < km < s["end_km"] for s in getattr(r, "segments", ()))
+
+
+def _ferry_legs(r: Any) -> tuple[list[dict[str, Any]], dict[str, float]]:
+    """The route's sea legs that are ferries, and the km per country of the others (land stretches outside the
+    country layer's generalised coastline).
+
+    A run over "sea" between two runs of the same country on a route with no ferry km (``length_by_mode_km``)
+    is the road or rail itself cutting a bay or a headland of the 1:10m coastline (e.g. the Black Sea coast at
+    Batumi), not a sailing: it is counted as land in that country. Every other sea leg is a ferry."""
+    if r.length_by_mode_km.get("ferry", 0.0) > 0:
+        return list(r.sea_legs), {}
+    sea, coast = [], {}
+    for s in r.sea_legs:
+        if s["from_country"] == s["to_country"]:
+            coast[s["from_country"]] = coast.get(s["from_country"], 0.0) + s["length_km"]
+        else:
+            sea.append(s)
+    return sea, coast
 
 
 @functools.cache

@@ -665,7 +665,9 @@ def simulate_fleet(n_trucks: int = 20, *, seed: int = 0,
     speed drawn from ``speed_kmh``, stands at the BCP node for a dwell drawn from its range, and reports a
     fix every ``interval_s`` with Gaussian noise of ``noise_m`` metres. Seeded: the same arguments give the
     same points. Returns (points as ``read_traces`` gives them, truth: one row per trip with route, bcp_id,
-    dwell_h, speed_kmh, length_km, moving_h, total_h).
+    dwell_h, speed_kmh, length_km (of the route driven), trace_km (of the noise-free fixes joined by straight
+    lines: what a perfect receiver at this interval measures; shorter than length_km on a winding road, since
+    the road between two fixes is longer than the chord), moving_h, total_h).
     """
     from . import routes
 
@@ -699,6 +701,7 @@ def simulate_fleet(n_trucks: int = 20, *, seed: int = 0,
         pos = np.where(el < reach, el * v, np.where(el < reach + dwell, stop_km, (el - dwell) * v))
         pos = np.minimum(pos, length)
         lon, lat = np.interp(pos, km, dense[:, 0]), np.interp(pos, km, dense[:, 1])
+        trace_km = float(geodesy.segment_lengths_m(lon, lat).sum()) / 1000.0  # before noise
         e, n = rng.normal(0.0, noise_m, (2, len(ts)))
         lat = lat + n / 111_320.0
         lon = lon + e / (111_320.0 * np.cos(np.radians(lat)))
@@ -707,7 +710,7 @@ def simulate_fleet(n_trucks: int = 20, *, seed: int = 0,
                                                                         unit="ms", utc=True),
                                  "lon": lon, "lat": lat}))
         truth.append({"trip": trip, "from": a, "to": b, "bcp_id": bcp_id, "dwell_h": dwell, "speed_kmh": v,
-                      "length_km": length, "moving_h": length / v, "total_h": length / v + dwell,
+                      "length_km": length, "trace_km": trace_km, "moving_h": length / v, "total_h": length / v + dwell,
                       "swod_kmh": v, "swd_kmh": length / (length / v + dwell)})
     frame = pd.concat(pts, ignore_index=True)
     return read_traces(frame), pd.DataFrame(truth)
