@@ -2,6 +2,7 @@
 directions, the BCP pairing, routing by time, and sums that add up."""
 
 import csv
+import dataclasses
 import importlib.util
 import json
 
@@ -185,6 +186,12 @@ def test_a_road_along_a_border_is_not_a_crossing():
     assert a["hours"] == b["hours"] == a["usd"] == b["usd"] == 0 and "not a border crossing" in a["note"]
     assert r.time_h["border"] == c["hours"] == 4.0  # KAZ road outbound TFI1 2022 (no Zhibek Zholy figure)
     assert not r.timecost["unknown"]
+    # had the path passed a Korday BCP edge there, that unnamed crossing would be charged at Korday, said so
+    passed = dataclasses.replace(r, nodes=[*r.nodes, {"id": "bcp_korday_ak_zhol", "name": "Korday - Ak-Zhol",
+                                                      "kind": "bcp", "country": "KAZ", "km": a["km"] + 0.5}])
+    a2, b2, _ = timecost.assess(passed, 2022)["timecost"]["crossings"]
+    assert a2["bcp_id"] == "bcp_korday_ak_zhol" and a2["hours"] == 4.0 and "0.5 km from it" in a2["note"]
+    assert b2["bcp_id"] is None and b2["hours"] > 0  # the way back: no BCP left on the path, no pair: charged
     # a straight geodesic (no network between the places) crosses where it crosses: charged as before
     g = corridors.route("Osh", "Batken", weight="time", year=2022)
     assert [s["kind"] for s in g.segments] == ["geodesic"] and len(g.crossings) == 8

@@ -10,8 +10,9 @@ published figure per row with its page; only rows marked ``preferred`` are used)
 - ferry sailing time and cost: no sourced figure is shipped, so they are unknown (and so is any total that
   needs them); port clearance is counted at the sea crossing. A "sea" run between two runs of one country on a
   route with no ferry km is the road or rail outside the generalised coastline: land of that country. On a route
-  over the network (``route()``), a land crossing with no BCP inside a network run is the line running along a
-  border of the 1:10m country layer, not a crossing (the network changes country only at BCPs): no border time.
+  over the network (``route()``), a land crossing with no BCP named inside a network run is charged at the BCP
+  the path takes between those two countries; with none, an out-and-back pair within ``BORDER_HUG_KM`` is the line
+  running along a border of the 1:10m country layer, not a crossing (the network changes country only at BCPs).
 
 ``time_h``: ``without_delay = moving + border + ferry``, ``with_delay = moving_with_delay + border + ferry``.
 CPMM's SWD averages all stops of the sampled trips (border waits included) into a speed, so ``with_delay`` is an
@@ -271,12 +272,15 @@ def assess(r: Any, year: int | None = None, mode: str | None = None) -> dict[str
                        figures=[swod, swd, tfi3])
             unknown += [f["unknown"] for f in (swod, swd, tfi3) if f["value"] is None]
         legs.append(leg)
-    for c in r.crossings:
+    for c, net in zip(r.crossings, _network_crossings(r)):
         rec = {k: c.get(k) for k in ("from", "to", "via", "km", "bcp", "bcp_id")}
+        if net is not None:
+            rec.update(net)
+            c = {**c, "bcp_id": rec["bcp_id"]}
         if land is None:
             rec.update(hours=None, usd=None, figures=[])
-        elif c.get("via") == "land" and not c.get("bcp_id") and _on_network(r, c["km"]):
-            rec.update(hours=0.0, usd=0.0, figures=[], note=NOT_A_CROSSING)
+        elif rec.get("note") == NOT_A_CROSSING:
+            rec.update(hours=0.0, usd=0.0, figures=[])
         elif c.get("via") == "sea":
             s = next((s for s in sea if s["to_country"] == c["to"] and s["from_country"] == c["from"]), None)
             ports = _port_ids(s)
@@ -312,13 +316,55 @@ def assess(r: Any, year: int | None = None, mode: str | None = None) -> dict[str
     return {"time_h": time_h, "cost_usd": cost, "timecost": detail}
 
 
+BORDER_HUG_KM = 25.0  # a routed line that leaves a country and comes back within this, with no BCP, hugs the border
 NOT_A_CROSSING = ("not a border crossing: the route stays on one country's network here (the network changes "
                   "country only at a BCP); the road or railway runs along the border of the 1:10m country layer")
 
 
-def _on_network(r: Any, km: float) -> bool:
-    """Whether chainage ``km`` of a routed result (``RouteResult.segments``) lies on a network run."""
-    return any(s.get("kind") == "network" and s["start_km"] < km < s["end_km"] for s in getattr(r, "segments", ()))
+def _network_crossings(r: Any) -> list[dict[str, Any] | None]:
+    """Per crossing of a routed result (``RouteResult``: ``segments``, and the BCPs its path passes in ``nodes``),
+    what the network says about a land crossing inside a network run with no BCP named (none near where the line
+    crosses the 1:10m border). The nearest unused BCP on the path joining the same two countries: that BCP
+    (``bcp_id``, ``bcp``, ``note``). Else, when it and the next crossing go out and back (A > B > A) within
+    ``BORDER_HUG_KM`` on network runs: the road runs along the border of the layer, ``note`` NOT_A_CROSSING for
+    both. Else None: charged as a crossing, as on any line."""
+    out: list[dict[str, Any] | None] = [None] * len(r.crossings)
+    runs = [s for s in getattr(r, "segments", ()) if s.get("kind") == "network"]
+    if not runs:
+        return out
+    joins = _bcp_joins()
+    pool = [n for n in r.nodes if n.get("kind") == "bcp" and n["id"] in joins]
+    for c in r.crossings:  # BCPs already named use up their node
+        hit = next((n for n in pool if c.get("bcp_id") and n["id"] == c["bcp_id"]), None)
+        if hit is not None:
+            pool.remove(hit)
+
+    def bare(c: dict[str, Any]) -> bool:
+        return c.get("via") == "land" and not c.get("bcp_id") and any(
+            s["start_km"] < c["km"] < s["end_km"] for s in runs)
+
+    for i, c in enumerate(r.crossings):
+        if not bare(c) or out[i] is not None:
+            continue
+        same = [n for n in pool if joins[n["id"]] == {c["from"], c["to"]}]
+        if same:
+            n = min(same, key=lambda n: abs(n["km"] - c["km"]))
+            pool.remove(n)
+            out[i] = {"bcp_id": n["id"], "bcp": n["name"],
+                      "note": f"BCP of the network path; the line crosses the 1:10m border "
+                              f"{abs(n['km'] - c['km']):.1f} km from it"}
+            continue
+        nxt = r.crossings[i + 1] if i + 1 < len(r.crossings) else None
+        if nxt is not None and bare(nxt) and (nxt["from"], nxt["to"]) == (c["to"], c["from"]) \
+                and nxt["km"] - c["km"] <= BORDER_HUG_KM:
+            out[i] = out[i + 1] = {"note": NOT_A_CROSSING}
+    return out
+
+
+@functools.cache
+def _bcp_joins() -> dict[str, frozenset[str]]:
+    return {i: frozenset(j) for i, j in zip(data.nodes("bcp")["id"], data.nodes("bcp")["joins"])
+            if j is not None and len(j) == 2}
 
 
 def _ferry_legs(r: Any) -> tuple[list[dict[str, Any]], dict[str, float]]:
