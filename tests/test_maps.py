@@ -13,7 +13,7 @@ import pytest
 import shapely
 
 import corridors
-from corridors import atlas, maps
+from corridors import atlas, maps, style
 
 REPO = Path(__file__).parents[1]
 EXPECTED = ["carec_corridors.html", *(f"corridor_{c}.html" for c in range(1, 7)), "almaty_bishkek.html",
@@ -255,7 +255,7 @@ def test_routed_pieces_off_the_network_are_schematic() -> None:
     s = maps.routes_spec(frame, offline=True)
     feats = {f["p"]["km"]: f for layer in s["layers"] if layer["type"] == "routes" for f in layer["features"]}
     routed, road = feats[round(r.length_km, 3)], feats[round(corridors.analyze("almaty-bishkek").length_km, 3)]
-    assert [seg for seg in r.segments if seg["kind"] in maps.OFF_NETWORK]
+    assert [seg for seg in r.segments if seg["kind"] in style.OFF_NETWORK]
     assert "s" in routed and any(routed["s"]) and "s" not in road
     assert any("schematic" in e["label"] for e in s["legend"])
 

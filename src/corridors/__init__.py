@@ -59,6 +59,10 @@ class _Package(types.ModuleType):
             return  # the submodule stays in sys.modules["corridors.facts"]
         super().__setattr__(name, value)
 
+    def __reduce__(self) -> tuple[Any, tuple[str]]:
+        """Pickled by name, like any module (dask and multiprocessing pickle functions that refer to it)."""
+        return importlib.import_module, (self.__name__,)
+
 
 sys.modules[__name__].__class__ = _Package
 

@@ -180,12 +180,10 @@ def split(lines: Sequence[np.ndarray], layer: Layer, min_excursion_km: float = M
     sub_km = km[n_whole:]
     if nc:
         seg_km += np.bincount(np.concatenate([cseg, cseg[last_in_seg]]), weights=sub_km, minlength=len(a))
-        within = np.cumsum(sub_km[:nc])  # km from the segment's first vertex to each cut
-        start_of = np.flatnonzero(first_in_seg)
-        within -= np.repeat(within[start_of] - sub_km[:nc][start_of], np.diff(np.append(start_of, nc)))
+        start_of = np.flatnonzero(first_in_seg)  # km from the segment's first vertex to each cut
+        within = _running_sum(sub_km[:nc], start_of, np.diff(np.append(start_of, nc))) + sub_km[:nc]
     # chainage: km at each segment's start (from its line's start), km at each cut
-    seg_start_km = np.cumsum(seg_km) - seg_km
-    seg_start_km -= np.repeat(seg_start_km[seg0], nseg)
+    seg_start_km = _running_sum(seg_km, seg0, nseg)
     line_km = seg_start_km[seg_end - 1] + seg_km[seg_end - 1]
     if nc:
         cut_km = seg_start_km[cseg] + within
@@ -224,6 +222,17 @@ def split(lines: Sequence[np.ndarray], layer: Layer, min_excursion_km: float = M
     r_end[:-1][~last_of_line[:-1]] = r_start[1:][~last_of_line[:-1]]
     runs = Runs(r_line, r_label, r_start_km, r_end_km, r_start, r_end)
     return _fold(runs, n_lines, min_excursion_km, outside=len(layer.labels))
+
+
+def _running_sum(values: np.ndarray, first: np.ndarray, count: np.ndarray) -> np.ndarray:
+    """Running sum of ``values`` before each element, restarting at each group (``first`` index, ``count``).
+    Summed group by group, so a line's figures are bitwise the same whatever lines are batched with it (a global
+    cumsum minus the group's start would carry rounding from the lines before it)."""
+    out = np.zeros_like(values)
+    for s, n in zip(first.tolist(), count.tolist()):
+        if n > 1:
+            out[s + 1:s + n] = np.cumsum(values[s:s + n - 1])
+    return out
 
 
 def _cuts(a: np.ndarray, b: np.ndarray, counts: np.ndarray, layer: Layer

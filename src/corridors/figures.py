@@ -97,22 +97,6 @@ def _subject(routes: Any, corridor: Any) -> tuple[gpd.GeoDataFrame, str]:
     return frame, "routes"
 
 
-def _route_runs(geom: shapely.Geometry, segments: list[dict[str, Any]]) -> list[tuple[shapely.Geometry, bool]]:
-    """A routed line cut where ``corridors.route`` left the network: [(piece, is_geodesic), ...]. Segments give
-    geodesic km from the start; vertices are matched by their cumulative geodesic distance."""
-    if not segments or geom.geom_type != "LineString" or not any(s.get("kind") == "geodesic" for s in segments):
-        return [(geom, False)]
-    xy = np.asarray(geom.coords)[:, :2]
-    step = Geod(ellps="WGS84").line_lengths(xy[:, 0], xy[:, 1]) if len(xy) > 1 else []
-    km = np.concatenate([[0.0], np.cumsum(step) / 1000])
-    runs = []
-    for s in segments:
-        i0, i1 = (int(np.argmin(np.abs(km - float(s[k])))) for k in ("start_km", "end_km"))
-        if i1 > i0:
-            runs.append((shapely.LineString(xy[i0:i1 + 1]), s.get("kind") == "geodesic"))
-    return runs or [(geom, False)]
-
-
 def _extent(gdf: gpd.GeoDataFrame, bbox: Sequence[float] | None,
             pad: float = 0.08) -> tuple[float, float, float, float]:
     if bbox is not None:
@@ -191,7 +175,7 @@ def _draw_routes(ax: Axes, rows: gpd.GeoDataFrame, kind: str, focus: str | None,
             st = style.user_style(int(i), len(rows))
             _line(ax, row.geometry, {**st, "color": "#FFFFFF", "weight": st["weight"] + 3, "dashArray": None,
                                      "opacity": 0.9}, 6, tol)
-            for piece, off_network in _route_runs(row.geometry, row["segments"]):
+            for piece, off_network in style.geodesic_runs(row.geometry, row["segments"]):
                 sst = {**st, **style.SCHEMATIC} if off_network else st
                 if off_network and sst.get("dashArray"):
                     sst["dashArray"] = style.dash_array(style.DASHES[style.CORRIDORS[int(i) % 6]], sst["weight"])

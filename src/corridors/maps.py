@@ -170,57 +170,6 @@ def group_style(group: str) -> dict[str, Any]:
 
 # ---------------------------------------------------------------- route features
 
-OFF_NETWORK = ("geodesic", "join")  # route() segments drawn schematic: no road or railway under them
-
-
-def alignment_runs(geom: shapely.Geometry, alignment: Any) -> list[tuple[shapely.Geometry, bool, bool]]:
-    """A traced section cut into its ``alignment`` pieces (traced / schematic / ferry, each with its ``km``, in
-    order): [(piece, is_ferry, is_schematic), ...], cut at the vertex nearest each piece's end (km scaled to the
-    drawn line). Anything unexpected: the line whole, neither ferry nor schematic."""
-    from .geodesy import GEOD
-
-    try:
-        pieces = json.loads(alignment) if isinstance(alignment, str) else list(alignment)
-        if geom.geom_type != "LineString" or len(pieces) < 2:
-            kind = pieces[0]["alignment"] if pieces else "traced"
-            return [(geom, kind == "ferry", kind == "schematic")]
-        xy = np.asarray(geom.coords)[:, :2]
-        km = np.concatenate([[0.0], np.cumsum(GEOD.line_lengths(xy[:, 0], xy[:, 1])) / 1000])
-        ends = np.cumsum([float(pc["km"]) for pc in pieces])
-        ends *= km[-1] / ends[-1]
-        cuts = [0, *np.searchsorted(km, ends[:-1]).tolist(), len(xy) - 1]
-        runs = []
-        for pc, i0, i1 in zip(pieces, cuts[:-1], cuts[1:]):
-            if i1 > i0:
-                kind = pc["alignment"]
-                runs.append((shapely.LineString(xy[i0:i1 + 1]), kind == "ferry", kind == "schematic"))
-    except (TypeError, ValueError, KeyError, AttributeError, IndexError):
-        return [(geom, False, False)]
-    return runs or [(geom, False, False)]
-
-
-def geodesic_runs(geom: shapely.Geometry, segments: Any) -> list[tuple[shapely.Geometry, bool]]:
-    """A routed line (``corridors.route``) cut where it left the network: [(piece, is_geodesic), ...].
-    ``segments`` (a list, or its JSON text from ``io.to_frame``) give ``start_km``/``end_km`` from the start;
-    vertices are matched by their cumulative geodesic distance. Anything unexpected: the line whole."""
-    from .geodesy import GEOD
-
-    try:
-        segs = json.loads(segments) if isinstance(segments, str) else list(segments)
-        if geom.geom_type != "LineString" or not any(s.get("kind") in OFF_NETWORK for s in segs):
-            return [(geom, False)]
-        xy = np.asarray(geom.coords)[:, :2]
-        km = np.concatenate([[0.0], np.cumsum(GEOD.line_lengths(xy[:, 0], xy[:, 1])) / 1000])
-        runs = []
-        for s in segs:
-            i0, i1 = (int(np.argmin(np.abs(km - float(s[k])))) for k in ("start_km", "end_km"))
-            if i1 > i0:
-                runs.append((shapely.LineString(xy[i0:i1 + 1]), s.get("kind") in OFF_NETWORK))
-    except (TypeError, ValueError, KeyError, AttributeError):
-        return [(geom, False)]
-    return runs or [(geom, False)]
-
-
 def _drawn_once(groups: Sequence[str], pieces: list[list[tuple[shapely.Geometry, bool, bool]]],
                 ) -> list[list[tuple[shapely.Geometry, bool, bool]]]:
     """A stretch shared by sections of one corridor is drawn by the first of them only (overlaid dash patterns
@@ -294,12 +243,12 @@ def route_features(rows: gpd.GeoDataFrame, results: Sequence[analysis.RouteAnaly
     for i in range(n):  # ferry legs (drawn dotted) and routed pieces off the network (schematic): own pieces
         modes, segs, align = col["leg_modes"][i], col["segments"][i], col["alignment"][i]
         if isinstance(align, (list, tuple, np.ndarray)) and len(align):  # traced on the road and rail network
-            pieces.append(alignment_runs(geoms[i], align))
+            pieces.append(style.alignment_runs(geoms[i], align))
         elif isinstance(modes, (list, tuple, np.ndarray)) and "ferry" in list(modes):
             runs = style.leg_runs({"geometry": geoms[i], "nodes": col["nodes"][i], "leg_modes": modes})
             pieces.append([(g, f, False) for g, f in runs])
-        elif segs is not None and any(k in str(segs) for k in OFF_NETWORK):
-            pieces.append([(g, False, geo) for g, geo in geodesic_runs(geoms[i], segs)])
+        elif segs is not None and any(k in str(segs) for k in style.OFF_NETWORK):
+            pieces.append([(g, False, geo) for g, geo in style.geodesic_runs(geoms[i], segs)])
         else:
             pieces.append([(geoms[i], False, False)])
     pieces = _drawn_once(groups, pieces)

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import functools
 import html
+import json
 import math
 import re
 from collections.abc import Mapping
@@ -30,6 +31,7 @@ from typing import Any
 
 import numpy as np
 import shapely
+from pyproj import Geod
 
 CORRIDORS = ("1", "2", "3", "4", "5", "6")
 CAREC_MEMBERS = ("AFG", "AZE", "CHN", "GEO", "KAZ", "KGZ", "MNG", "PAK", "TJK", "TKM", "UZB")  # tinted on maps
@@ -306,3 +308,53 @@ def leg_runs(section_row: Any) -> list[tuple[shapely.LineString, bool]]:
             runs.append((shapely.LineString(piece), ferry))
         i = j + 1
     return runs
+
+
+# ---------------------------------------------------------------- cutting lines for drawing
+
+_GEOD = Geod(ellps="WGS84")
+OFF_NETWORK = ("geodesic", "join")  # route() segments drawn schematic: no road or railway under them
+
+
+def alignment_runs(geom: shapely.Geometry, alignment: Any) -> list[tuple[shapely.Geometry, bool, bool]]:
+    """A traced section cut into its ``alignment`` pieces (traced / schematic / ferry, each with its ``km``, in
+    order): [(piece, is_ferry, is_schematic), ...], cut at the vertex nearest each piece's end (km scaled to the
+    drawn line). Anything unexpected: the line whole, neither ferry nor schematic."""
+    try:
+        pieces = json.loads(alignment) if isinstance(alignment, str) else list(alignment)
+        if geom.geom_type != "LineString" or len(pieces) < 2:
+            kind = pieces[0]["alignment"] if pieces else "traced"
+            return [(geom, kind == "ferry", kind == "schematic")]
+        xy = np.asarray(geom.coords)[:, :2]
+        km = np.concatenate([[0.0], np.cumsum(_GEOD.line_lengths(xy[:, 0], xy[:, 1])) / 1000])
+        ends = np.cumsum([float(pc["km"]) for pc in pieces])
+        ends *= km[-1] / ends[-1]
+        cuts = [0, *np.searchsorted(km, ends[:-1]).tolist(), len(xy) - 1]
+        runs = []
+        for pc, i0, i1 in zip(pieces, cuts[:-1], cuts[1:]):
+            if i1 > i0:
+                kind = pc["alignment"]
+                runs.append((shapely.LineString(xy[i0:i1 + 1]), kind == "ferry", kind == "schematic"))
+    except (TypeError, ValueError, KeyError, AttributeError, IndexError):
+        return [(geom, False, False)]
+    return runs or [(geom, False, False)]
+
+
+def geodesic_runs(geom: shapely.Geometry, segments: Any) -> list[tuple[shapely.Geometry, bool]]:
+    """A routed line (``corridors.route``) cut where it left the network: [(piece, is_geodesic), ...].
+    ``segments`` (a list, or its JSON text from ``io.to_frame``) give ``start_km``/``end_km`` from the start;
+    vertices are matched by their cumulative geodesic distance. Anything unexpected: the line whole."""
+    try:
+        segs = json.loads(segments) if isinstance(segments, str) else list(segments)
+        if geom.geom_type != "LineString" or not any(s.get("kind") in OFF_NETWORK for s in segs):
+            return [(geom, False)]
+        xy = np.asarray(geom.coords)[:, :2]
+        km = np.concatenate([[0.0], np.cumsum(_GEOD.line_lengths(xy[:, 0], xy[:, 1])) / 1000])
+        runs = []
+        for s in segs:
+            i0, i1 = (int(np.argmin(np.abs(km - float(s[k])))) for k in ("start_km", "end_km"))
+            if i1 > i0:
+                runs.append((shapely.LineString(xy[i0:i1 + 1]), s.get("kind") in OFF_NETWORK))
+    except (TypeError, ValueError, KeyError, AttributeError):
+        return [(geom, False)]
+    return runs or [(geom, False)]
