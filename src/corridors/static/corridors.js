@@ -516,7 +516,12 @@
       else if (h.ll) { map.setView(h.ll, Math.max(map.getZoom(), 8)); }
       else if (h.layer) {
         var ls = h.layer.getLayers().filter(function (l) { return l.cr === h.feature.p; });
-        if (ls.length) { map.fitBounds(ls[0].getBounds(), fitPadding()); h.layer.crPopup(ls[0], ls[0].getCenter()); }
+        if (ls.length) {  /* a route drawn in pieces (ferry, schematic, shared stretches): fit all of them */
+          var bb = L.latLngBounds(ls[0].getBounds());
+          ls.forEach(function (l) { bb.extend(l.getBounds()); });
+          map.fitBounds(bb, fitPadding());
+          h.layer.crPopup(ls[0], bb.getCenter());
+        }
       }
       search.dataset.found = h.name;
     }
