@@ -16,12 +16,13 @@ from __future__ import annotations
 import argparse
 import csv
 import io
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "src"))
+from corridors.network import write_atomic  # noqa: E402
+
 DEFAULT_SOURCE = REPO.parent / "shared" / "reference" / "cpmm_indicators.csv"
 OUT = REPO / "geodata" / "cpmm.csv"
 LINKS = REPO / "geodata" / "cpmm_bcp_links.csv"
@@ -88,13 +89,6 @@ def check_links(rows: list[dict[str, str]]) -> list[str]:
             raise ValueError(f"{r['id']}: BCP {r['name']!r} ({r['country'] or 'side not stated'}) has no row in "
                              "cpmm_bcp_links.csv; add one (node_id empty when the project has no such node)")
     return sorted(f"{k['cpmm_name']} ({k['country']})" for k in links if not k["node_id"])
-
-
-def write_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-        f.write(text)
-    os.replace(tmp, path)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import io
 import math
 import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,6 +23,7 @@ import shapely
 from pyproj import Geod
 
 from . import basemap, data, style
+from .network import write_atomic
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -494,13 +494,5 @@ def export(path: str | os.PathLike[str], routes: Any = None, *, corridor: Any = 
         raise FigureError(f"folder {str(p.parent)!r} does not exist; create it first")
     fig = make_figure(routes, corridor=corridor, **kwargs)
     payload = render(fig, fmt, dpi)
-    fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=f".{p.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(payload)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, p)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(p, payload)
     return p
