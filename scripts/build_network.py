@@ -443,11 +443,12 @@ def _source_crossing_ok(E: dict[str, list[Any]], b: dict[str, Any], mode: str, k
     return any(size[comp[u[i]]] >= BIG and size[comp[v[i]]] >= BIG for i in cross)
 
 
-def bcp_sides(E: dict[str, list[Any]], lookup: Any) -> None:
+def bcp_sides(E: dict[str, list[Any]], lookup: Any, bcps: list[dict[str, Any]]) -> None:
     """Issue 16 (a route changes country only at a BCP): an edge that ends on an inferred BCP crossing node (a
     schematic section leg or link drawn to the BCP point, a BCP link whose nearest node was that point) is moved
-    to the crossing node of its own side of the border (its country, else the country of its other end);
-    zero-length links left behind are dropped."""
+    to the crossing node of its own side of the border (its country, else the country of its other end); where
+    the data crosses at the BCP (no inferred crossing), an edge ending at the BCP point goes to the end of the
+    source crossing on its side. Inferred edges moved are re-measured; zero-length links left are dropped."""
     where: dict[tuple[str, int, int], dict[str, np.ndarray]] = {}
     for i, c in enumerate(E["coords"]):
         if E["cls"][i] != "bcp":
@@ -456,6 +457,20 @@ def bcp_sides(E: dict[str, list[Any]], lookup: Any) -> None:
         sides = {ca: c[0], cb: c[-1]}
         for p in (c[0], c[-1]):
             where[(E["mode"][i], int(p[0]), int(p[1]))] = sides
+    for b in bcps:
+        bq = np.round(np.array([b["lon"], b["lat"]]) * Q).astype(np.int64)
+        for mode in b["modes"] or ["road"]:
+            key = (mode, int(bq[0]), int(bq[1]))
+            if key in where:
+                continue
+            ends: dict[str, np.ndarray] = {}
+            for i, c in enumerate(E["coords"]):
+                if E["bcp"][i] == b["id"] and E["mode"][i] == mode:
+                    for ctry, p in zip(E["country"][i].split("|"), (c[0], c[-1])):
+                        if ctry not in ends or np.abs(p - bq).sum() < np.abs(ends[ctry] - bq).sum():
+                            ends[ctry] = p
+            if len(ends) == 2:
+                where[key] = ends
     moved, drop = 0, np.zeros(len(E["coords"]), bool)
     for i, c in enumerate(E["coords"]):
         if E["cls"][i] in ("bcp", "port-transfer") or E["mode"][i] == "ferry":
@@ -478,6 +493,10 @@ def bcp_sides(E: dict[str, list[Any]], lookup: Any) -> None:
                 c[end] = sides[side]
                 E["coords"][i] = c
                 moved += 1
+                if E["source"][i].startswith(("inferred", "schematic")):  # straight geodesic legs: re-measure
+                    ll = c / Q
+                    E["km"][i] = float(np.sum(geodesy.GEOD.inv(ll[:-1, 0], ll[:-1, 1], ll[1:, 0],
+                                                               ll[1:, 1])[2])) / 1000.0
         if E["cls"][i] == "link" and len(c) == 2 and np.array_equal(c[0], c[-1]):
             drop[i] = True
     for k in E:
@@ -666,7 +685,7 @@ def main(argv: list[str] | None = None) -> int:
     borders(E, lookup, bcps)
     detours(E, lookup, nodes, sections)
     ferries(E, lookup, nodes, sections)
-    bcp_sides(E, lookup)
+    bcp_sides(E, lookup, bcps)
     inputs = [*a.road_osm, *a.rail_osm, *a.road_fallback, *a.rail_fallback]
     meta = {
         "licence": "ODbL-1.0 (derived database); see LICENSE-ODbL.txt",
