@@ -64,6 +64,7 @@ DETOUR = 1.6  # a section leg whose network path is longer than DETOUR x geodesi
 SPLIT_KM = 5.0  # long lines get a node at least this often
 BIG = 200  # BCP links go to components of at least this many nodes
 LINK_KM = 25.0  # a BCP is joined to network nodes this close
+CROSS_KM = 5.0  # a source edge crossing at a BCP with both ends this close replaces the inferred crossing
 PORT_KM = 60.0  # a port is joined to its country's road and rail nodes this close
 
 
@@ -429,9 +430,11 @@ def borders(E: dict[str, list[Any]], lookup: Any, bcps: list[dict[str, Any]]) ->
 
 def _source_crossing_ok(E: dict[str, list[Any]], b: dict[str, Any], mode: str, keys: np.ndarray, xy: np.ndarray,
                         u: np.ndarray, v: np.ndarray, plain: np.ndarray) -> bool:
-    """True where a source edge already crosses at BCP b in this mode, each of its ends lies in a component of at
-    least BIG nodes of the network without border crossings, and no edge ends at the BCP point itself: then an
-    inferred crossing at the rounded BCP point would only add a spike (Korday: ~2 km out and back)."""
+    """True where one source edge (only one: a road crossing back and forth, as at Tashanta, keeps the inferred
+    crossing) already crosses at BCP b in this mode, within CROSS_KM of the BCP point (a BCP place routes from
+    there), each of its ends in a component of at least BIG nodes without border crossings, and no edge ends at
+    the BCP point itself: an inferred crossing at the rounded BCP point would only add a spike (Korday: out to
+    (74.7, 43.0) and back)."""
     bq = np.round(np.array([b["lon"], b["lat"]]) * Q).astype(np.int64)
     if np.any(np.all(xy == bq, axis=1)):
         return False
@@ -440,7 +443,9 @@ def _source_crossing_ok(E: dict[str, list[Any]], b: dict[str, Any], mode: str, k
         return False
     comp = _components(len(keys), u[plain], v[plain])
     size = np.bincount(comp, minlength=len(keys))
-    return any(size[comp[u[i]]] >= BIG and size[comp[v[i]]] >= BIG for i in cross)
+    near = [i for i in cross if max(geodesy.distance_km(xy[u[i]] / Q, bq / Q),
+                                    geodesy.distance_km(xy[v[i]] / Q, bq / Q)) <= CROSS_KM]
+    return len(near) == 1 and all(size[comp[u[i]]] >= BIG and size[comp[v[i]]] >= BIG for i in near)
 
 
 def bcp_sides(E: dict[str, list[Any]], lookup: Any, bcps: list[dict[str, Any]]) -> None:
