@@ -64,6 +64,7 @@ DETOUR = 1.6  # a section leg whose network path is longer than DETOUR x geodesi
 SPLIT_KM = 5.0  # long lines get a node at least this often
 BIG = 200  # BCP links go to components of at least this many nodes
 LINK_KM = 25.0  # a BCP is joined to network nodes this close
+CROSS_KM = 5.0  # a source edge crossing at a BCP with both ends this close replaces the inferred crossing
 PORT_KM = 60.0  # a port is joined to its country's road and rail nodes this close
 
 
@@ -388,11 +389,14 @@ def borders(E: dict[str, list[Any]], lookup: Any, bcps: list[dict[str, Any]]) ->
     isgen = np.array(E["gen"]) & np.array([c not in ("gap", "schematic", "link") for c in E["cls"]])
     gen_nodes = {m: np.unique(np.concatenate([u[isgen & (np.array(E["mode"]) == m)],
                                               v[isgen & (np.array(E["mode"]) == m)]])) for m in ("road", "rail")}
+    nobcp = np.array([x is None for x in E["bcp"][:len(u)]])
     for b in bcps:
         for mode in b["modes"] or ["road"]:
             ismode = np.array([m == mode for m in E["mode"][:len(u)]])
             comp = _components(len(keys), u[ismode], v[ismode])
             size = np.bincount(comp)
+            if _source_crossing_ok(E, b, mode, keys, xy, u, v, ismode & nobcp):
+                continue
             nodes = np.unique(np.concatenate([u[ismode], v[ismode]]))
             nodes = nodes[size[comp[nodes]] >= BIG]
             bq = np.round(np.array([b["lon"], b["lat"]]) * Q).astype(np.int64)
@@ -422,6 +426,88 @@ def borders(E: dict[str, list[Any]], lookup: Any, bcps: list[dict[str, Any]]) ->
             _add(E, mode, "bcp", "inferred:bcp", "build", np.array([qa, qb]), country=f"{ca}|{cb}", bcp=b["id"])
             for pb in pbs:
                 _add(E, mode, "link", "inferred:bcp-link", "build", np.array([qb, pb]), country=cb, bcp=None)
+
+
+def _source_crossing_ok(E: dict[str, list[Any]], b: dict[str, Any], mode: str, keys: np.ndarray, xy: np.ndarray,
+                        u: np.ndarray, v: np.ndarray, plain: np.ndarray) -> bool:
+    """True where one source edge (only one: a road crossing back and forth, as at Tashanta, keeps the inferred
+    crossing) already crosses at BCP b in this mode, within CROSS_KM of the BCP point (a BCP place routes from
+    there), each of its ends in a component of at least BIG nodes without border crossings, and no edge ends at
+    the BCP point itself: an inferred crossing at the rounded BCP point would only add a spike (Korday: out to
+    (74.7, 43.0) and back)."""
+    bq = np.round(np.array([b["lon"], b["lat"]]) * Q).astype(np.int64)
+    if np.any(np.all(xy == bq, axis=1)):
+        return False
+    cross = [i for i in range(len(u)) if E["bcp"][i] == b["id"] and E["mode"][i] == mode]
+    if not cross:
+        return False
+    comp = _components(len(keys), u[plain], v[plain])
+    size = np.bincount(comp, minlength=len(keys))
+    near = [i for i in cross if max(geodesy.distance_km(xy[u[i]] / Q, bq / Q),
+                                    geodesy.distance_km(xy[v[i]] / Q, bq / Q)) <= CROSS_KM]
+    return len(near) == 1 and all(size[comp[u[i]]] >= BIG and size[comp[v[i]]] >= BIG for i in near)
+
+
+def bcp_sides(E: dict[str, list[Any]], lookup: Any, bcps: list[dict[str, Any]]) -> None:
+    """Issue 16 (a route changes country only at a BCP): an edge that ends on an inferred BCP crossing node (a
+    schematic section leg or link drawn to the BCP point, a BCP link whose nearest node was that point) is moved
+    to the crossing node of its own side of the border (its country, else the country of its other end); where
+    the data crosses at the BCP (no inferred crossing), an edge ending at the BCP point goes to the end of the
+    source crossing on its side. Inferred edges moved are re-measured; zero-length links left are dropped."""
+    where: dict[tuple[str, int, int], dict[str, np.ndarray]] = {}
+    for i, c in enumerate(E["coords"]):
+        if E["cls"][i] != "bcp":
+            continue
+        ca, cb = E["country"][i].split("|")
+        sides = {ca: c[0], cb: c[-1]}
+        for p in (c[0], c[-1]):
+            where[(E["mode"][i], int(p[0]), int(p[1]))] = sides
+    for b in bcps:
+        bq = np.round(np.array([b["lon"], b["lat"]]) * Q).astype(np.int64)
+        for mode in b["modes"] or ["road"]:
+            key = (mode, int(bq[0]), int(bq[1]))
+            if key in where:
+                continue
+            ends: dict[str, np.ndarray] = {}
+            for i, c in enumerate(E["coords"]):
+                if E["bcp"][i] == b["id"] and E["mode"][i] == mode:
+                    for ctry, p in zip(E["country"][i].split("|"), (c[0], c[-1])):
+                        if ctry not in ends or np.abs(p - bq).sum() < np.abs(ends[ctry] - bq).sum():
+                            ends[ctry] = p
+            if len(ends) == 2:
+                where[key] = ends
+    moved, drop = 0, np.zeros(len(E["coords"]), bool)
+    for i, c in enumerate(E["coords"]):
+        if E["cls"][i] in ("bcp", "port-transfer") or E["mode"][i] == "ferry":
+            continue
+        for end, other in ((0, -1), (-1, 0)):
+            sides = where.get((E["mode"][i], int(c[end][0]), int(c[end][1])))
+            if sides is None:
+                continue
+            if E["bcp"][i] is not None:  # a source or schematic edge crossing here: its end's own country
+                side = E["country"][i].split("|")[0 if end == 0 else 1]
+            elif E["country"][i] in sides:
+                side = E["country"][i]
+            else:
+                side = lookup(c[[other]] / Q)[0]
+            if side not in sides:
+                raise ValueError(f"edge {i} ({E['source'][i]}) ends on a BCP crossing of {'/'.join(sides)} but lies "
+                                 f"in {side}; fix the section or the BCP node in geodata/network")
+            if not np.array_equal(c[end], sides[side]):
+                c = c.copy()
+                c[end] = sides[side]
+                E["coords"][i] = c
+                moved += 1
+                if E["source"][i].startswith(("inferred", "schematic")):  # straight geodesic legs: re-measure
+                    ll = c / Q
+                    E["km"][i] = float(np.sum(geodesy.GEOD.inv(ll[:-1, 0], ll[:-1, 1], ll[1:, 0],
+                                                               ll[1:, 1])[2])) / 1000.0
+        if E["cls"][i] == "link" and len(c) == 2 and np.array_equal(c[0], c[-1]):
+            drop[i] = True
+    for k in E:
+        E[k] = [x for x, d in zip(E[k], drop) if not d]
+    print(f"bcp sides: {moved} edge ends moved to their side's BCP node, {int(drop.sum())} empty links dropped",
+          flush=True)
 
 
 def bcp_q(bq: np.ndarray, side: int) -> np.ndarray:
@@ -604,6 +690,7 @@ def main(argv: list[str] | None = None) -> int:
     borders(E, lookup, bcps)
     detours(E, lookup, nodes, sections)
     ferries(E, lookup, nodes, sections)
+    bcp_sides(E, lookup, bcps)
     inputs = [*a.road_osm, *a.rail_osm, *a.road_fallback, *a.rail_fallback]
     meta = {
         "licence": "ODbL-1.0 (derived database); see LICENSE-ODbL.txt",
