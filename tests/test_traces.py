@@ -61,7 +61,8 @@ def test_simulator_is_deterministic_and_follows_real_routes(fleet):
         assert r["length_km"] == pytest.approx(route_of(r).length_km, rel=1e-4)
     assert sorted(set(truth.length_km.round(1))) == pytest.approx([250.0, 337.1], abs=0.3)
     # fixes a minute (about 1 km) apart cut the bends: the noise-free trace is 1-2 % shorter than the road
-    assert ((truth.trace_km < truth.length_km) & (truth.trace_km > 0.98 * truth.length_km)).all()
+    # minute fixes cut the road's bends (1-2.5 % on these roads, more where the mapped road zigzags at Korday)
+    assert ((truth.trace_km < truth.length_km) & (truth.trace_km > 0.97 * truth.length_km)).all()
     assert traces.simulate_fleet(3, seed=8)[1].dwell_h.tolist() != truth.dwell_h[:3].tolist()
 
 
@@ -161,10 +162,13 @@ def test_movingpandas_stop_detector_agrees(fleet):
 
 def test_radius_is_a_parameter(fleet):
     trip, truth = one_trip(fleet, 0)
-    small = traces.analyze_traces(trip, bcp_radius_km=1.0).crossings[0][0]["hours"]
+    small = traces.analyze_traces(trip, bcp_radius_km=2.0).crossings[0][0]["hours"]
     large = traces.analyze_traces(trip, bcp_radius_km=10.0).crossings[0][0]["hours"]
-    assert small == pytest.approx(truth.dwell_h + 2 / truth.speed_kmh, abs=1 / 60)
+    inside = km_within(route_of(truth), truth.bcp_id, 2.0)  # the mapped road passes ~1 km from the Korday node
+    assert small == pytest.approx(truth.dwell_h + inside / truth.speed_kmh, abs=1 / 60)
     assert large > small
+    tiny = traces.analyze_traces(trip, bcp_radius_km=0.5).crossings[0][0]
+    assert tiny["hours"] != tiny["hours"] and "no fix within 0.5 km" in tiny["note"]  # unknown (NaN), said why
 
 
 # ---------------------------------------------------------------- CPMM comparison

@@ -694,8 +694,8 @@ def simulate_fleet(n_trucks: int = 20, *, seed: int = 0,
         depart = t0 + float(rng.uniform(0, 24)) * 3600.0
         length = float(km[-1])
         total_s = (length / v + dwell) * 3600.0
-        ts = depart + np.arange(0.0, total_s + interval_s, interval_s)
-        ts[-1] = min(ts[-1], depart + total_s)
+        ts = np.arange(0.0, total_s, interval_s)  # a fix every interval, and one at arrival (never two at once)
+        ts = depart + (np.r_[ts[:-1], total_s] if total_s - ts[-1] < 1.0 else np.r_[ts, total_s])
         el = (ts - depart) / 3600.0
         reach = stop_km / v
         pos = np.where(el < reach, el * v, np.where(el < reach + dwell, stop_km, (el - dwell) * v))
