@@ -199,18 +199,6 @@ def _records(name: str) -> list[dict[str, Any]]:
     return [dict(zip(gdf.columns, row)) for row in gdf.itertuples(index=False, name=None)]
 
 
-def node_record(id_or_name: str) -> dict[str, Any] | None:
-    """``node()`` as a plain dict (properties, ``geometry``, ``lon``, ``lat``), or None when no node has that id
-    or name: for callers that try other sources next (no pandas row, no error message built)."""
-    key = norm_key(id_or_name) if isinstance(id_or_name, str) else ""
-    hit = _position("nodes.geojson", key, ("name", "alt_names")) if key else None
-    if hit is None:
-        return None
-    rec = dict(_records("nodes.geojson")[hit])
-    rec["lon"], rec["lat"] = rec["geometry"].x, rec["geometry"].y
-    return rec
-
-
 def node(id_or_name: str) -> pd.Series:
     """One node by id, name or alternative name (Alma-Ata, Druzhba, Nur Zholy ...)."""
     return _lookup("nodes.geojson", id_or_name, "node", ("name", "alt_names"))

@@ -36,7 +36,6 @@ from .places import place
 if TYPE_CHECKING:
     import networkx as nx  # imported when the network is first built (``_graph``), not with the package
 
-SNAP_KM = 15.0  # a place this close to a network node joins the network there
 NEAR_CAREC_KM = 2.0  # compare(): route length this close to a CAREC section line counts as on CAREC
 MODES: dict[str, set[str] | None] = {
     "road": {"road", "multimodal", "ferry"},
