@@ -363,8 +363,11 @@ def bcp_nodes() -> dict[str, tuple[int, ...]]:
     return {k: tuple(sorted(v)) for k, v in out.items()}
 
 
-def _weights(g: ModeGraph, weight: Weight) -> np.ndarray:
-    if weight == "distance":
+def edge_weights(mode: str, weight: Weight = "distance", closed: frozenset[str] | None = None) -> np.ndarray:
+    """The weight of every CSR entry of ``mode_graph(mode, closed)`` (inf: unusable); ``weight`` as in
+    ``shortest_path``. A callable is called once per entry and direction (slow: about a second)."""
+    g = mode_graph(mode, closed)
+    if isinstance(weight, str) and weight == "distance":
         return np.asarray(np.maximum(_distance_weight()[g.edge], 1e-9), dtype=float)
     if not callable(weight):
         raise ValueError(f"weight must be 'distance' or a callable (u, v, edge_data) -> float, not {weight!r}")
@@ -379,43 +382,136 @@ def _weights(g: ModeGraph, weight: Weight) -> np.ndarray:
     return np.maximum(w, 1e-9)
 
 
-def shortest_path(src: int, dst: int, mode: str, weight: Weight = "distance",
-                  closed: frozenset[str] | None = None, limit: float = np.inf) -> tuple[list[int], list[int]] | None:
-    """(node ids, edge ids) of the least-weight path from src to dst in the mode's graph, or None if none.
-    ``limit``: search no further than this total weight (a path that would be longer counts as none)."""
+@dataclass
+class WeightedGraph:
+    """A mode's graph under one weight, ready for searches: the usable directed entries as a CSR matrix
+    (``fwd``), its transpose (``rev``, for the search back from the target), the edge id of each ``fwd`` entry,
+    their sorted keys ``u * n_nodes + v`` (a path's (u, v) pairs -> edge ids in one ``searchsorted``), and the
+    median weight per km (to size the first search radius in the weight's own unit)."""
+
+    mode: str
+    closed: frozenset[str]
+    fwd: Any
+    rev: Any
+    edge: np.ndarray
+    key: np.ndarray
+    per_km: float
+
+
+def weighted_graph(mode: str, weight: Weight = "distance", closed: frozenset[str] | None = None) -> WeightedGraph:
+    """The ``WeightedGraph`` of a mode under ``weight`` ("distance": built once per mode and closed set and
+    cached; a callable: built on every call, so keep and reuse the result for repeated searches)."""
+    closed = closed_bcps() if closed is None else frozenset(closed)
+    if isinstance(weight, str) and weight == "distance":
+        return _distance_graph(mode, closed)
+    return _build_weighted(mode, closed, edge_weights(mode, weight, closed))
+
+
+@functools.cache
+def _distance_graph(mode: str, closed: frozenset[str]) -> WeightedGraph:
+    return _build_weighted(mode, closed, edge_weights(mode, "distance", closed))
+
+
+def _build_weighted(mode: str, closed: frozenset[str], w: np.ndarray) -> WeightedGraph:
     from scipy.sparse import csr_matrix
-    from scipy.sparse.csgraph import dijkstra
 
     g = mode_graph(mode, closed)
+    nn = load().n_nodes
+    rows = np.repeat(np.arange(nn, dtype=np.int64), np.diff(g.indptr))
+    keep = np.flatnonzero(np.isfinite(w))
+    indptr = np.concatenate([[0], np.cumsum(np.bincount(rows[keep], minlength=nn))])
+    fwd = csr_matrix((w[keep], g.indices[keep], indptr), shape=(nn, nn))
+    rev = fwd.T.tocsr()
+    eid = g.edge[keep]
+    km = load().km[eid]
+    per_km = float(np.median(w[keep][km > 0] / km[km > 0])) if np.any(km > 0) else 1.0
+    return WeightedGraph(mode=mode, closed=closed, fwd=fwd, rev=rev, edge=eid,
+                         key=rows[keep] * nn + g.indices[keep].astype(np.int64), per_km=per_km)
+
+
+DETOUR_GUESS = 1.45  # first search radius: half this times the chord (a path is mostly 1.1-1.5x the chord)
+GROW = 1.5  # the radius grows by this factor while the two balls do not touch
+
+
+def shortest_path(src: int, dst: int, mode: str, weight: Weight | WeightedGraph = "distance",
+                  closed: frozenset[str] | None = None, limit: float = np.inf) -> tuple[list[int], list[int]] | None:
+    """(node ids, edge ids) of the least-weight path from src to dst in the mode's graph, or None if none.
+    ``weight``: "distance", a callable (see the module docstring) or a prebuilt ``weighted_graph`` (fast for a
+    callable searched many times). ``limit``: search no further than this total weight (a path that would be
+    longer counts as none).
+
+    A bidirectional Dijkstra over scipy's compiled search: balls of radius r around src (forward) and dst
+    (backward); the best path through an edge joining them is the shortest path once its weight is below the
+    sum of the radii (every path of smaller weight has an edge from the first ball into the second). The
+    first radius is half the chord times ``DETOUR_GUESS``; when the balls do not prove the path, the radius
+    grows. Each search stops at its radius, so a route explores about two discs of half its length instead of
+    the whole graph."""
+    from scipy.sparse.csgraph import dijkstra
+
+    wg = weight if isinstance(weight, WeightedGraph) else weighted_graph(mode, weight, closed)
+    if isinstance(weight, WeightedGraph) and (weight.mode != mode or (closed is not None and closed != weight.closed)):
+        raise ValueError("the weighted_graph given as weight was built for another mode or closed set")
+    g = mode_graph(mode, wg.closed)
     if src == dst:
         return [src], []
     if g.comp[src] < 0 or g.comp[src] != g.comp[dst]:
         return None
-    w = _weights(g, weight)
-    usable = np.isfinite(w)
-    nn = load().n_nodes
-    if not usable.all():
-        keep = np.flatnonzero(usable)
-        rows = np.repeat(np.arange(nn), np.diff(g.indptr))[keep]
-        m = csr_matrix((w[keep], g.indices[keep], np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=nn))])),
-                       shape=(nn, nn))
-        eids = g.edge[keep]
-    else:
-        m = csr_matrix((w, g.indices, g.indptr), shape=(nn, nn))
-        eids = g.edge
-    dist, pred = dijkstra(m, directed=True, indices=src, return_predecessors=True, limit=limit)
-    if not np.isfinite(dist[dst]):
+    xyz = _ecef_nodes()
+    r = 0.5 * DETOUR_GUESS * float(np.linalg.norm(xyz[src] - xyz[dst])) * wg.per_km
+    r = min(max(r, 1e-6), limit / 2)
+    while True:
+        ds, ps = dijkstra(wg.fwd, directed=True, indices=src, return_predecessors=True, limit=r)
+        dt, pt = dijkstra(wg.rev, directed=True, indices=dst, return_predecessors=True, limit=r)
+        mu, x, y = _meet(wg.fwd, ds, dt)
+        if mu < 2 * r:
+            break  # proved: every lighter path would have an edge from one ball into the other
+        if 2 * r >= limit:
+            return None
+        if not np.isfinite(mu) and (_closed_ball(wg.fwd, ds) or _closed_ball(wg.rev, dt)):
+            return None  # one side is explored in full (no edge leaves its ball) and does not reach the other
+        r = min(mu / 2 * (1 + 1e-9) + 1e-9 if np.isfinite(mu) else GROW * r, limit / 2)
+    if mu > limit:
         return None
-    path = [dst]
-    while path[-1] != src:
-        path.append(int(pred[path[-1]]))
-    path.reverse()
-    edges = []
-    for a, b in zip(path[:-1], path[1:]):
-        lo, hi = m.indptr[a], m.indptr[a + 1]
-        k = lo + int(np.flatnonzero(m.indices[lo:hi] == b)[0])
-        edges.append(int(eids[k]))
-    return path, edges
+    fwd_nodes = [x]
+    while fwd_nodes[-1] != src:
+        fwd_nodes.append(int(ps[fwd_nodes[-1]]))
+    path = fwd_nodes[::-1] + [y]
+    while path[-1] != dst:
+        path.append(int(pt[path[-1]]))
+    p = np.asarray(path, dtype=np.int64)
+    k = np.searchsorted(wg.key, p[:-1] * load().n_nodes + p[1:])
+    return path, wg.edge[k].tolist()
+
+
+def _meet(m: Any, ds: np.ndarray, dt: np.ndarray) -> tuple[float, int, int]:
+    """The least ds[x] + w + dt[y] over the entries x -> y of m (x reached forward, y backward), with x and y."""
+    xs = np.flatnonzero(np.isfinite(ds))
+    idx = _entries(m, xs)
+    n = m.indptr[xs + 1] - m.indptr[xs]
+    cost = np.repeat(ds[xs], n) + m.data[idx] + dt[m.indices[idx]]
+    j = int(np.argmin(cost)) if len(cost) else -1
+    if j < 0 or not np.isfinite(cost[j]):
+        return np.inf, -1, -1
+    return float(cost[j]), int(xs[np.searchsorted(np.cumsum(n), j, side="right")]), int(m.indices[idx[j]])
+
+
+def _closed_ball(m: Any, d: np.ndarray) -> bool:
+    """True when every entry of m out of a reached node (finite d) leads to a reached node."""
+    xs = np.flatnonzero(np.isfinite(d))
+    idx = _entries(m, xs)
+    return bool(np.isfinite(d[m.indices[idx]]).all())
+
+
+def _entries(m: Any, xs: np.ndarray) -> np.ndarray:
+    """Positions of the CSR entries of the rows xs of m, row after row."""
+    start, n = m.indptr[xs], m.indptr[xs + 1] - m.indptr[xs]
+    return np.repeat(start - np.concatenate([[0], np.cumsum(n)[:-1]]), n) + np.arange(int(n.sum()))
+
+
+@functools.cache
+def _ecef_nodes() -> np.ndarray:
+    xy = load().node_xy
+    return _ecef(xy[:, 0], xy[:, 1])
 
 
 def path_coords(nodes: list[int], edges: list[int]) -> np.ndarray:
