@@ -517,8 +517,14 @@ def _ecef_nodes() -> np.ndarray:
 def path_coords(nodes: list[int], edges: list[int]) -> np.ndarray:
     """The lon/lat vertices along a path (each edge oriented in the direction of travel)."""
     n = load()
-    parts = [n.node_xy[nodes[:1]]]
-    for a, e in zip(nodes[:-1], edges):
-        c = n.edge_coords(e)
-        parts.append((c if n.u[e] == a else c[::-1])[1:])
-    return np.concatenate(parts)
+    if not edges:
+        return n.node_xy[nodes[:1]]
+    e = np.asarray(edges, dtype=np.int64)
+    lo, hi = n.geom_offsets[e], n.geom_offsets[e + 1]
+    fwd = n.u[e] == np.asarray(nodes[:-1])
+    cnt = hi - lo - 1  # each edge's vertices after its first (in the direction of travel)
+    first = np.where(fwd, lo + 1, hi - 2)  # the vertex after the start, walking forward or backward
+    step = np.where(fwd, 1, -1)
+    pos = np.arange(int(cnt.sum())) - np.repeat(np.cumsum(cnt) - cnt, cnt)
+    idx = np.repeat(first, cnt) + np.repeat(step, cnt) * pos
+    return np.concatenate([n.node_xy[nodes[:1]], _coords()[idx]])

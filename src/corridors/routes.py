@@ -144,7 +144,7 @@ def route(*places: Any, via: Any = (), mode: str = "road", weight: graph.Weight 
     if mode not in graph.GRAPH_MODES:
         raise RouteError(f"mode must be one of {', '.join(graph.GRAPH_MODES)}, not {mode!r}")
     timecost.check(year, None)
-    weight = _weight(weight, mode, year)
+    search = _search_graph(weight, mode, year)
     if len(places) == 1 and isinstance(places[0], list | tuple) and not _is_pair(places[0]):
         places = tuple(places[0])
     vias = [via] if isinstance(via, str | shapely.Point) or _is_pair(via) else list(via)
@@ -160,48 +160,59 @@ def route(*places: Any, via: Any = (), mode: str = "road", weight: graph.Weight 
 
     pieces: list[dict[str, Any]] = []  # each: kind, from, to, xy (vertices incl. start), edges, mode
     for a, b in zip(resolved[:-1], resolved[1:]):
-        pieces += _pair_pieces(a, b, mode, weight)
+        pieces += _pair_pieces(a, b, mode, search)
     xy = [pieces[0]["xy"][:1]] + [pc["xy"][1:] for pc in pieces]
     coords = np.concatenate(xy)
     name = " – ".join(p["name"] for p in resolved)
-    an = analysis.analyze({"type": "Feature", "properties": {"name": name, "mode": mode},
-                           "geometry": {"type": "LineString", "coordinates": coords.tolist()}},
+    # a row (name, mode, shapely line): no round trip of the vertices through GeoJSON lists
+    an = analysis.analyze(pd.Series({"name": name, "mode": mode, "geometry": shapely.linestrings(coords)}),
                           countries=countries, id_column=id_column)
     net = graph.load()
-    sec_of = _edge_sections()
-    carec = _carec_ids()
+    sec_idx, sec_sets, on_carec = _edge_tables()
     runs: list[dict[str, Any]] = []
     by_mode: dict[str, float] = {}
     nodes: list[dict[str, Any]] = []
     _, rows = _node_table()
     km = carec_km = 0.0
-    for pc in pieces:
-        if pc["kind"] == NETWORK:
-            parts = [(e, float(net.km[e]), graph.EDGE_MODES[int(net.mode[e])]) for e in pc["edges"]]
+
+    def add_run(kind: str, mode_: str, secs: frozenset[str], d: float, n_edges: int, pc: dict[str, Any]) -> None:
+        """Append d km to the route's runs: a network run goes on while the mode stays and it shares a section
+        (or neither has one)."""
+        last = runs[-1] if runs else None
+        if last and last["kind"] == kind and kind == NETWORK and last["mode"] == mode_ and \
+                (set(last["sections"]) & secs or not (last["sections"] or secs)):
+            last.update(to=pc["to"], km=last["km"] + d, end_km=km + d,
+                        sections=sorted(set(last["sections"]) & secs) if secs else last["sections"],
+                        edges=last["edges"] + n_edges)
         else:
-            parts = [(None, geodesy.length_km(shapely.linestrings(pc["xy"])) if len(pc["xy"]) > 1 else 0.0,
-                      pc["kind"])]
-        for e, d, m in parts:
-            secs = sec_of.get(e, frozenset()) if e is not None else frozenset()
-            carec_km += d if secs & carec else 0.0
-            by_mode[m if e is not None else GEODESIC] = by_mode.get(m if e is not None else GEODESIC, 0.0) + d
-            bcp = graph.load().tables["bcp"][int(net.bcp[e])] if e is not None and net.bcp[e] >= 0 else None
-            if bcp:
+            runs.append({"kind": kind, "from": pc["from"], "to": pc["to"], "km": d, "start_km": km, "end_km": km + d,
+                         "sections": sorted(secs), "mode": mode_, "edges": n_edges})
+
+    for pc in pieces:
+        if pc["kind"] != NETWORK:
+            d = geodesy.length_km(shapely.linestrings(pc["xy"])) if len(pc["xy"]) > 1 else 0.0
+            by_mode[GEODESIC] = by_mode.get(GEODESIC, 0.0) + d
+            add_run(pc["kind"], pc["kind"], frozenset(), d, 0, pc)
+            km += d
+        else:
+            e = np.asarray(pc["edges"], dtype=np.int64)
+            dk, em, sid = net.km[e], net.mode[e], sec_idx[e]
+            carec_km += float(dk[on_carec[e]].sum())
+            for code in np.unique(em).tolist():
+                m = graph.EDGE_MODES[code]
+                by_mode[m] = by_mode.get(m, 0.0) + float(dk[em == code].sum())
+            start = km + np.concatenate([[0.0], np.cumsum(dk)[:-1]])
+            for i in np.flatnonzero(net.bcp[e] >= 0).tolist():  # each BCP edge: the post at its middle
+                bcp = net.tables["bcp"][int(net.bcp[e[i]])]
                 r = rows.get(bcp)
                 nodes.append({"id": bcp, "name": r["name"] if r else bcp, "kind": "bcp",
-                              "country": r["country"] if r else None, "km": km + d / 2})
-            last = runs[-1] if runs else None
-            kind = NETWORK if e is not None else pc["kind"]
-            if last and last["kind"] == kind and kind == NETWORK and last["mode"] == m and \
-                    (set(last["sections"]) & secs or not (last["sections"] or secs)):
-                last.update(to=pc["to"], km=last["km"] + d, end_km=km + d,
-                            sections=sorted(set(last["sections"]) & secs) if secs else last["sections"],
-                            edges=last["edges"] + 1)
-            else:
-                runs.append({"kind": kind, "from": pc["from"], "to": pc["to"], "km": d, "start_km": km,
-                             "end_km": km + d, "sections": sorted(secs), "mode": m if e is not None else kind,
-                             "edges": 1 if e is not None else 0})
-            km += d
+                              "country": r["country"] if r else None, "km": float(start[i] + dk[i] / 2)})
+            cut = np.flatnonzero((em[1:] != em[:-1]) | (sid[1:] != sid[:-1])) + 1
+            for lo, hi in zip([0, *cut.tolist()], [*cut.tolist(), len(e)]):  # runs of one mode and section set
+                d = float(dk[lo:hi].sum())
+                add_run(NETWORK, graph.EDGE_MODES[int(em[lo])], sec_sets[sid[lo]] if sid[lo] >= 0 else frozenset(),
+                        d, hi - lo, pc)
+                km += d
         if pc.get("end_place") is not None:
             p = pc["end_place"]
             if p.get("node"):
@@ -244,12 +255,29 @@ def _weight(weight: graph.Weight, mode: str, year: int | None) -> graph.Weight:
     return w
 
 
+def _search_graph(weight: graph.Weight, mode: str, year: int | None) -> graph.WeightedGraph:
+    """The network weighted for the search: "distance" (cached in ``graph``), CPMM "time" / "cost" (built once per
+    mode and year: a second of weight calls), or the caller's function (built for this call, used for every leg)."""
+    if callable(weight):
+        return graph.weighted_graph(mode, weight)
+    if weight == "distance":
+        return graph.weighted_graph(mode)
+    _weight(weight, mode, year)  # a clear error for an unknown weight
+    return _cpmm_graph(str(weight), mode, year)
+
+
+@functools.lru_cache(maxsize=16)
+def _cpmm_graph(kind: str, mode: str, year: int | None) -> graph.WeightedGraph:
+    return graph.weighted_graph(mode, _weight(kind, mode, year))
+
+
 JOIN = "join"
 JOIN_KM = 50.0  # a place this close to the network joins it at its nearest node (a reported geodesic join)
 REAL_KM = 10.0  # a place joins the real network this close rather than a schematic chain
 
 
-def _pair_pieces(a: dict[str, Any], b: dict[str, Any], mode: str, weight: graph.Weight) -> list[dict[str, Any]]:
+def _pair_pieces(a: dict[str, Any], b: dict[str, Any], mode: str,
+                 weight: graph.WeightedGraph) -> list[dict[str, Any]]:
     """Pieces from place a to place b: join, network path, join; or one geodesic if they share no network."""
     ca = graph.near_nodes(a["lon"], a["lat"], mode, k=48, max_km=JOIN_KM)
     cb = graph.near_nodes(b["lon"], b["lat"], mode, k=48, max_km=JOIN_KM)
@@ -284,11 +312,8 @@ def _pair_pieces(a: dict[str, Any], b: dict[str, Any], mode: str, weight: graph.
             best = (d + hit[0], n, hit[1])
     pab = np.array([[a["lon"], a["lat"]], [b["lon"], b["lat"]]])
     path = None
-    if best:  # a bounded search first (fast), then the whole graph
-        bound = 3.0 * geodesy.distance_km(*pab) + 300.0
-        path = graph.shortest_path(best[1], best[2], mode, weight, limit=bound * 1.5) if weight == "distance" \
-            else None
-        path = path or graph.shortest_path(best[1], best[2], mode, weight)
+    if best:
+        path = graph.shortest_path(best[1], best[2], mode, weight)
     if best is None or path is None:
         a.setdefault("join_km", None)
         b.setdefault("join_km", None)
@@ -315,6 +340,23 @@ def _pair_pieces(a: dict[str, Any], b: dict[str, Any], mode: str, weight: graph.
         out.append({"kind": GEODESIC, "from": a["name"], "to": b["name"], "xy": pab, "edges": []})
     out[-1]["end_place"] = b
     return out
+
+
+@functools.cache
+def _edge_tables() -> tuple[np.ndarray, list[frozenset[str]], np.ndarray]:
+    """Per network edge: the index of its set of traced sections in the list of sets (-1: none), that list, and
+    whether a CAREC section (not only a key route) is traced over the edge."""
+    sec = _edge_sections()
+    carec = _carec_ids()
+    sets = sorted(set(sec.values()), key=sorted)
+    pos = {s: i for i, s in enumerate(sets)}
+    n = graph.load().n_edges
+    idx = np.full(n, -1, dtype=np.int64)
+    on = np.zeros(n, dtype=bool)
+    for e, s in sec.items():
+        idx[e] = pos[s]
+        on[e] = bool(s & carec)
+    return idx, sets, on
 
 
 @functools.cache
