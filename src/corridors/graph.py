@@ -429,8 +429,8 @@ def _build_weighted(mode: str, closed: frozenset[str], w: np.ndarray) -> Weighte
                          key=rows[keep] * nn + g.indices[keep].astype(np.int64), per_km=per_km)
 
 
-DETOUR_GUESS = 1.45  # first search radius: half this times the chord (a path is mostly 1.1-1.5x the chord)
-GROW = 1.5  # the radius grows by this factor while the two balls do not touch
+DETOUR_GUESS = 1.45  # the first search radius: this times the chord (a path is mostly 1.1-1.5x the chord)
+GROW = 1.5  # a search radius that proves nothing grows by this factor
 
 
 def shortest_path(src: int, dst: int, mode: str, weight: Weight | WeightedGraph = "distance",
@@ -440,14 +440,11 @@ def shortest_path(src: int, dst: int, mode: str, weight: Weight | WeightedGraph 
     callable searched many times). ``limit``: search no further than this total weight (a path that would be
     longer counts as none).
 
-    A bidirectional Dijkstra over scipy's compiled search: balls of radius r around src (forward) and dst
-    (backward); the best path through an edge joining them is the shortest path once its weight is below the
-    sum of the radii (every path of smaller weight has an edge from the first ball into the second). The
-    first radius is half the chord times ``DETOUR_GUESS``; when the balls do not prove the path, the radius
-    grows. Each search stops at its radius, so a route explores about two discs of half its length instead of
-    the whole graph."""
-    from scipy.sparse.csgraph import dijkstra
-
+    The search runs in scipy's compiled Dijkstra, stopped at a radius, so it explores discs around the ends,
+    not the whole graph. It expects a path of ``DETOUR_GUESS`` times the chord and takes the plan that explores
+    fewer nodes by the node density of the data (the network is dense where OSM maps it, sparse where only the
+    generalised data exist): one search from src, one back from dst, or both (``_bidirectional``). A radius
+    that proves nothing grows (``GROW``)."""
     wg = weight if isinstance(weight, WeightedGraph) else weighted_graph(mode, weight, closed)
     if isinstance(weight, WeightedGraph) and (weight.mode != mode or (closed is not None and closed != weight.closed)):
         raise ValueError("the weighted_graph given as weight was built for another mode or closed set")
@@ -457,30 +454,96 @@ def shortest_path(src: int, dst: int, mode: str, weight: Weight | WeightedGraph 
     if g.comp[src] < 0 or g.comp[src] != g.comp[dst]:
         return None
     xyz = _ecef_nodes()
-    r = 0.5 * DETOUR_GUESS * float(np.linalg.norm(xyz[src] - xyz[dst])) * wg.per_km
-    r = min(max(r, 1e-6), limit / 2)
-    while True:
-        ds, ps = dijkstra(wg.fwd, directed=True, indices=src, return_predecessors=True, limit=r)
-        dt, pt = dijkstra(wg.rev, directed=True, indices=dst, return_predecessors=True, limit=r)
-        mu, x, y = _meet(wg.fwd, ds, dt)
-        if mu < 2 * r:
-            break  # proved: every lighter path would have an edge from one ball into the other
-        if 2 * r >= limit:
-            return None
-        if not np.isfinite(mu) and (_closed_ball(wg.fwd, ds) or _closed_ball(wg.rev, dt)):
-            return None  # one side is explored in full (no edge leaves its ball) and does not reach the other
-        r = min(mu / 2 * (1 + 1e-9) + 1e-9 if np.isfinite(mu) else GROW * r, limit / 2)
-    if mu > limit:
+    reach = DETOUR_GUESS * float(np.linalg.norm(xyz[src] - xyz[dst]))  # km
+    centres, counts = _density(mode, wg.closed)
+
+    def nodes_within(p: np.ndarray, km: float) -> float:
+        return float(counts[np.linalg.norm(centres - p, axis=1) <= km].sum())
+
+    cost = {"src": nodes_within(xyz[src], reach) + SEARCH_COST, "dst": nodes_within(xyz[dst], reach) + SEARCH_COST,
+            "both": nodes_within(xyz[src], reach / 2) + nodes_within(xyz[dst], reach / 2) + 2 * SEARCH_COST}
+    plan = min(cost, key=lambda k: cost[k])
+    guess = max(reach * wg.per_km, 1e-6)
+    path = _bidirectional(wg, src, dst, guess / 2, limit) if plan == "both" else \
+        _one_sided(wg, src, dst, guess, limit, backward=plan == "dst")
+    if path is None:
         return None
-    fwd_nodes = [x]
-    while fwd_nodes[-1] != src:
-        fwd_nodes.append(int(ps[fwd_nodes[-1]]))
-    path = fwd_nodes[::-1] + [y]
-    while path[-1] != dst:
-        path.append(int(pt[path[-1]]))
     p = np.asarray(path, dtype=np.int64)
     k = np.searchsorted(wg.key, p[:-1] * load().n_nodes + p[1:])
     return path, wg.edge[k].tolist()
+
+
+SEARCH_COST = 2000  # a scipy search costs about as much as settling this many nodes (its arrays are per node)
+CELL_DEG = 0.5  # cells of the node-density grid that chooses the search plan
+
+
+@functools.cache
+def _density(mode: str, closed: frozenset[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Centres (ECEF km) and node counts of the CELL_DEG cells holding nodes of the mode's graph."""
+    xy = load().node_xy[mode_graph(mode, closed).nodes]
+    cells, counts = np.unique(np.floor(xy / CELL_DEG).astype(np.int64), axis=0, return_counts=True)
+    c = (cells + 0.5) * CELL_DEG
+    return _ecef(c[:, 0], c[:, 1]), counts
+
+
+def _one_sided(wg: WeightedGraph, src: int, dst: int, guess: float, limit: float,
+               backward: bool) -> list[int] | None:
+    """The path's nodes by one Dijkstra from src (or back from dst) within a radius that grows from ``guess``."""
+    from scipy.sparse.csgraph import dijkstra
+
+    m, a, b = (wg.rev, dst, src) if backward else (wg.fwd, src, dst)
+    r = min(guess, limit)
+    while True:
+        d, pred = dijkstra(m, directed=True, indices=a, return_predecessors=True, limit=r)
+        if np.isfinite(d[b]):
+            break
+        if r >= limit or _closed_ball(m, d):
+            return None
+        r = min(GROW * r, limit)
+    chain = [b]
+    while chain[-1] != a:
+        chain.append(int(pred[chain[-1]]))
+    return chain if backward else chain[::-1]
+
+
+def _bidirectional(wg: WeightedGraph, src: int, dst: int, r0: float, limit: float) -> list[int] | None:
+    """The path's nodes by a bidirectional Dijkstra: a ball of radius r_s around src (forward) and one of r_t
+    around dst (backward); the best path through an edge joining them is the shortest path once its weight is
+    below r_s + r_t (every lighter path has an edge from the first ball into the second). Both radii start at
+    r0; while the balls prove nothing, the ball holding fewer nodes grows, just enough to prove the best joining
+    path found so far (or by ``GROW`` when the balls do not touch)."""
+    from scipy.sparse.csgraph import dijkstra
+
+    r = [min(r0, limit / 2)] * 2  # the radii of the forward and the backward ball
+    side = [dijkstra(m, directed=True, indices=i, return_predecessors=True, limit=ri)
+            for m, i, ri in ((wg.fwd, src, r[0]), (wg.rev, dst, r[1]))]
+    while True:
+        (ds, ps), (dt, pt) = side
+        reached = [int(np.isfinite(ds).sum()), int(np.isfinite(dt).sum())]
+        if reached[0] <= reached[1]:
+            mu, x, y = _meet(wg.fwd, ds, dt)
+        else:
+            mu, y, x = _meet(wg.rev, dt, ds)
+        if mu < r[0] + r[1]:
+            break  # proved: every lighter path would have an edge from one ball into the other
+        if r[0] + r[1] >= limit:
+            return None
+        if not np.isfinite(mu) and (_closed_ball(wg.fwd, ds) or _closed_ball(wg.rev, dt)):
+            return None  # one side is explored in full (no edge leaves its ball) and does not reach the other
+        k = int(reached[1] < reached[0])  # grow the ball that holds fewer nodes (the cheaper one to grow)
+        grown = (mu - r[1 - k]) * (1 + 1e-9) + 1e-9 if np.isfinite(mu) else GROW * r[k]
+        r[k] = min(grown, limit - r[1 - k])
+        side[k] = dijkstra(wg.fwd if k == 0 else wg.rev, directed=True, indices=src if k == 0 else dst,
+                           return_predecessors=True, limit=r[k])
+    if mu > limit:
+        return None
+    path = [x]
+    while path[-1] != src:
+        path.append(int(ps[path[-1]]))
+    path = path[::-1] + [y]
+    while path[-1] != dst:
+        path.append(int(pt[path[-1]]))
+    return path
 
 
 def _meet(m: Any, ds: np.ndarray, dt: np.ndarray) -> tuple[float, int, int]:
