@@ -215,6 +215,12 @@ def closed_bcps() -> frozenset[str]:
     return frozenset(k for k, r in bcp_status().items() if r["status"] == "closed")
 
 
+@functools.cache
+def _closed_default() -> frozenset[str]:
+    """``closed_bcps()`` as read once per process: the graphs built with it are cached too."""
+    return closed_bcps()
+
+
 # ---------------------------------------------------------------- graphs per mode
 
 @dataclass
@@ -247,7 +253,7 @@ def mode_graph(mode: str, closed: frozenset[str] | None = None) -> ModeGraph:
     from scipy.sparse.csgraph import connected_components
 
     n = load()
-    closed = closed_bcps() if closed is None else closed
+    closed = _closed_default() if closed is None else closed
     e = _usable(mode, closed)
     rows = np.concatenate([n.u[e], n.v[e]])
     cols = np.concatenate([n.v[e], n.u[e]])
@@ -289,7 +295,9 @@ def near_nodes(lon: float, lat: float, mode: str, k: int = 16, max_km: float = 5
     """Up to k (node id, chord distance km) of the mode's graph nearest to (lon, lat), nearest first."""
     g = mode_graph(mode, closed)
     d, j = _tree(mode, closed).query(_ecef(np.array([lon]), np.array([lat]))[0], k=k, distance_upper_bound=max_km)
-    return [(int(g.nodes[jj]), float(dd)) for dd, jj in zip(np.atleast_1d(d), np.atleast_1d(j)) if np.isfinite(dd)]
+    d, j = np.atleast_1d(d), np.atleast_1d(j)
+    ok = np.isfinite(d)
+    return list(zip(g.nodes[j[ok]].tolist(), d[ok].tolist()))
 
 
 @functools.cache
@@ -401,7 +409,7 @@ class WeightedGraph:
 def weighted_graph(mode: str, weight: Weight = "distance", closed: frozenset[str] | None = None) -> WeightedGraph:
     """The ``WeightedGraph`` of a mode under ``weight`` ("distance": built once per mode and closed set and
     cached; a callable: built on every call, so keep and reuse the result for repeated searches)."""
-    closed = closed_bcps() if closed is None else frozenset(closed)
+    closed = _closed_default() if closed is None else frozenset(closed)
     if isinstance(weight, str) and weight == "distance":
         return _distance_graph(mode, closed)
     return _build_weighted(mode, closed, edge_weights(mode, weight, closed))

@@ -164,9 +164,8 @@ def route(*places: Any, via: Any = (), mode: str = "road", weight: graph.Weight 
     xy = [pieces[0]["xy"][:1]] + [pc["xy"][1:] for pc in pieces]
     coords = np.concatenate(xy)
     name = " – ".join(p["name"] for p in resolved)
-    # a row (name, mode, shapely line): no round trip of the vertices through GeoJSON lists
-    an = analysis.analyze(pd.Series({"name": name, "mode": mode, "geometry": shapely.linestrings(coords)}),
-                          countries=countries, id_column=id_column)
+    # the bare line (no round trip of its vertices through GeoJSON lists); name and mode are set below
+    an = analysis.analyze(shapely.linestrings(coords), countries=countries, id_column=id_column)
     net = graph.load()
     sec_idx, sec_sets, on_carec = _edge_tables()
     runs: list[dict[str, Any]] = []
@@ -231,7 +230,7 @@ def route(*places: Any, via: Any = (), mode: str = "road", weight: graph.Weight 
         n_["km"] *= scale
     network = sum(r_["km"] for r_ in runs if r_["kind"] == NETWORK)
     base = {f.name: getattr(an, f.name) for f in fields(RouteAnalysis)}
-    base.update(nodes=nodes, length_by_mode_km={k: v * scale for k, v in by_mode.items()},
+    base.update(name=name, mode=mode, nodes=nodes, length_by_mode_km={k: v * scale for k, v in by_mode.items()},
                 year=year, assume_mode=mode if mode in timecost.MODES else None)
     return RouteResult(**base, places=resolved, segments=runs, network_km=network,
                        geodesic_km=an.length_km - network, carec_km=carec_km * scale)
