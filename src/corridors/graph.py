@@ -246,14 +246,17 @@ def _usable(mode: str, closed: frozenset[str]) -> np.ndarray:
     return np.flatnonzero(ok)
 
 
-@functools.cache
 def mode_graph(mode: str, closed: frozenset[str] | None = None) -> ModeGraph:
     """The CSR structure of a mode's graph ('road', 'rail' or 'any'); closed BCPs (default: bcp_status.csv) left out."""
+    return _mode_graph(mode, _closed_default() if closed is None else frozenset(closed))
+
+
+@functools.cache
+def _mode_graph(mode: str, closed: frozenset[str]) -> ModeGraph:
     from scipy.sparse import csr_matrix
     from scipy.sparse.csgraph import connected_components
 
     n = load()
-    closed = _closed_default() if closed is None else closed
     e = _usable(mode, closed)
     rows = np.concatenate([n.u[e], n.v[e]])
     cols = np.concatenate([n.v[e], n.u[e]])
@@ -281,8 +284,13 @@ def _ecef(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
                             EARTH_KM * np.sin(la)])
 
 
-@functools.cache
 def _tree(mode: str, closed: frozenset[str] | None = None) -> Any:
+    return _mode_tree(mode, _closed_default() if closed is None else frozenset(closed))
+
+
+@functools.cache
+def _mode_tree(mode: str, closed: frozenset[str]) -> Any:
+    """A KD-tree of the ECEF positions of the mode graph's nodes (in the order of ``mode_graph(...).nodes``)."""
     from scipy.spatial import cKDTree
 
     g = mode_graph(mode, closed)
@@ -464,12 +472,9 @@ def shortest_path(src: int, dst: int, mode: str, weight: Weight | WeightedGraph 
     xyz = _ecef_nodes()
     reach = DETOUR_GUESS * float(np.linalg.norm(xyz[src] - xyz[dst]))  # km
     centres, counts = _density(mode, wg.closed)
-
-    def nodes_within(p: np.ndarray, km: float) -> float:
-        return float(counts[np.linalg.norm(centres - p, axis=1) <= km].sum())
-
-    cost = {"src": nodes_within(xyz[src], reach) + SEARCH_COST, "dst": nodes_within(xyz[dst], reach) + SEARCH_COST,
-            "both": nodes_within(xyz[src], reach / 2) + nodes_within(xyz[dst], reach / 2) + 2 * SEARCH_COST}
+    to_s, to_t = (np.linalg.norm(centres - xyz[i], axis=1) for i in (src, dst))
+    cost = {"src": counts[to_s <= reach].sum() + SEARCH_COST, "dst": counts[to_t <= reach].sum() + SEARCH_COST,
+            "both": counts[to_s <= reach / 2].sum() + counts[to_t <= reach / 2].sum() + 2 * SEARCH_COST}
     plan = min(cost, key=lambda k: cost[k])
     guess = max(reach * wg.per_km, 1e-6)
     path = _bidirectional(wg, src, dst, guess / 2, limit) if plan == "both" else \
