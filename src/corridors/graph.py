@@ -494,9 +494,10 @@ CELL_DEG = 0.5  # cells of the node-density grid that chooses the search plan
 def _density(mode: str, closed: frozenset[str]) -> tuple[np.ndarray, np.ndarray]:
     """Centres (ECEF km) and node counts of the CELL_DEG cells holding nodes of the mode's graph."""
     xy = load().node_xy[mode_graph(mode, closed).nodes]
-    cells, counts = np.unique(np.floor(xy / CELL_DEG).astype(np.int64), axis=0, return_counts=True)
-    c = (cells + 0.5) * CELL_DEG
-    return _ecef(c[:, 0], c[:, 1]), counts
+    ix, iy = (np.floor(xy / CELL_DEG).astype(np.int64) + 1000).T  # 0.5-degree cells, non-negative indices
+    cells, counts = np.unique(ix * 10_000 + iy, return_counts=True)  # one key per cell: a fast 1-D unique
+    lon, lat = ((cells // 10_000 - 1000) + 0.5) * CELL_DEG, ((cells % 10_000 - 1000) + 0.5) * CELL_DEG
+    return _ecef(lon, lat), counts
 
 
 def _one_sided(wg: WeightedGraph, src: int, dst: int, guess: float, limit: float,
