@@ -76,7 +76,7 @@ def floor_ms(s: int, t: int, mode: str, n: int) -> tuple[float, float]:
     def both() -> None:
         ds = dijkstra(wg.fwd, indices=s, limit=half, return_predecessors=True)[0]
         dt = dijkstra(wg.rev, indices=t, limit=half, return_predecessors=True)[0]
-        graph._meet(wg.fwd, ds, dt)
+        graph._meet(wg.fwd, ds, dt, np.flatnonzero(np.isfinite(ds)))
 
     fwd = best_ms(lambda: dijkstra(wg.fwd, indices=s, limit=lim, return_predecessors=True), n)
     bwd = best_ms(lambda: dijkstra(wg.rev, indices=t, limit=lim, return_predecessors=True), n)

@@ -529,26 +529,29 @@ def _bidirectional(wg: WeightedGraph, src: int, dst: int, r0: float, limit: floa
     from scipy.sparse.csgraph import dijkstra
 
     r = [min(r0, limit / 2)] * 2  # the radii of the forward and the backward ball
-    side = [dijkstra(m, directed=True, indices=i, return_predecessors=True, limit=ri)
-            for m, i, ri in ((wg.fwd, src, r[0]), (wg.rev, dst, r[1]))]
+    mats, ends = (wg.fwd, wg.rev), (src, dst)
+
+    def ball(k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        d, pred = dijkstra(mats[k], directed=True, indices=ends[k], return_predecessors=True, limit=r[k])
+        return d, pred, np.flatnonzero(np.isfinite(d))  # distances, predecessors, the nodes reached
+
+    side = [ball(0), ball(1)]
     while True:
-        (ds, ps), (dt, pt) = side
-        reached = [int(np.isfinite(ds).sum()), int(np.isfinite(dt).sum())]
-        if reached[0] <= reached[1]:
-            mu, x, y = _meet(wg.fwd, ds, dt)
+        (ds, ps, xs), (dt, pt, xt) = side
+        if len(xs) <= len(xt):
+            mu, x, y = _meet(wg.fwd, ds, dt, xs)
         else:
-            mu, y, x = _meet(wg.rev, dt, ds)
+            mu, y, x = _meet(wg.rev, dt, ds, xt)
         if mu < r[0] + r[1]:
             break  # proved: every lighter path would have an edge from one ball into the other
         if r[0] + r[1] >= limit:
             return None
-        if not np.isfinite(mu) and (_closed_ball(wg.fwd, ds) or _closed_ball(wg.rev, dt)):
+        if not np.isfinite(mu) and (_closed_ball(wg.fwd, ds, xs) or _closed_ball(wg.rev, dt, xt)):
             return None  # one side is explored in full (no edge leaves its ball) and does not reach the other
-        k = int(reached[1] < reached[0])  # grow the ball that holds fewer nodes (the cheaper one to grow)
+        k = int(len(xt) < len(xs))  # grow the ball that holds fewer nodes (the cheaper one to grow)
         grown = (mu - r[1 - k]) * (1 + 1e-9) + 1e-9 if np.isfinite(mu) else GROW * r[k]
         r[k] = min(grown, limit - r[1 - k])
-        side[k] = dijkstra(wg.fwd if k == 0 else wg.rev, directed=True, indices=src if k == 0 else dst,
-                           return_predecessors=True, limit=r[k])
+        side[k] = ball(k)
     if mu > limit:
         return None
     path = [x]
@@ -560,9 +563,9 @@ def _bidirectional(wg: WeightedGraph, src: int, dst: int, r0: float, limit: floa
     return path
 
 
-def _meet(m: Any, ds: np.ndarray, dt: np.ndarray) -> tuple[float, int, int]:
-    """The least ds[x] + w + dt[y] over the entries x -> y of m (x reached forward, y backward), with x and y."""
-    xs = np.flatnonzero(np.isfinite(ds))
+def _meet(m: Any, ds: np.ndarray, dt: np.ndarray, xs: np.ndarray) -> tuple[float, int, int]:
+    """The least ds[x] + w + dt[y] over the entries x -> y of m (x in xs, the nodes reached forward; y reached
+    backward), with x and y."""
     idx = _entries(m, xs)
     n = m.indptr[xs + 1] - m.indptr[xs]
     cost = np.repeat(ds[xs], n) + m.data[idx] + dt[m.indices[idx]]
@@ -572,9 +575,9 @@ def _meet(m: Any, ds: np.ndarray, dt: np.ndarray) -> tuple[float, int, int]:
     return float(cost[j]), int(xs[np.searchsorted(np.cumsum(n), j, side="right")]), int(m.indices[idx[j]])
 
 
-def _closed_ball(m: Any, d: np.ndarray) -> bool:
-    """True when every entry of m out of a reached node (finite d) leads to a reached node."""
-    xs = np.flatnonzero(np.isfinite(d))
+def _closed_ball(m: Any, d: np.ndarray, xs: np.ndarray | None = None) -> bool:
+    """True when every entry of m out of a reached node (finite d; xs if given) leads to a reached node."""
+    xs = np.flatnonzero(np.isfinite(d)) if xs is None else xs
     idx = _entries(m, xs)
     return bool(np.isfinite(d[m.indices[idx]]).all())
 
