@@ -7,8 +7,10 @@ source line, mode, class, ref, name, country, source, date, bcp) and every edge'
 
 Nothing is read at import; ``load()`` reads the file once (well under a second). Borders: an edge joining two
 countries exists only at a BCP and carries ``bcp_id`` and ``bcp_countries``; a BCP listed as closed in
-``geodata/network/bcp_status.csv`` is never used. Shortest paths use scipy's Dijkstra on a CSR matrix per mode;
-``weight`` may be "distance" or a networkx-style callable ``(u, v, edge_data) -> float`` (None or inf: unusable).
+``geodata/network/bcp_status.csv`` is never used. Shortest paths are point-to-point searches with scipy's
+compiled Dijkstra stopped at a radius (one-sided or bidirectional, ``shortest_path``) on a CSR matrix per mode and
+weight (``weighted_graph``, cached for "distance"); ``weight`` may be "distance" or a networkx-style callable
+``(u, v, edge_data) -> float`` (None or inf: unusable).
 """
 
 from __future__ import annotations
