@@ -265,7 +265,7 @@ def _search_graph(weight: graph.Weight, mode: str, year: int | None) -> graph.We
     return _cpmm_graph(str(weight), mode, year)
 
 
-@functools.lru_cache(maxsize=16)
+@functools.lru_cache(maxsize=4)  # about 35 MB each: the last few (weight, mode, year) searched
 def _cpmm_graph(kind: str, mode: str, year: int | None) -> graph.WeightedGraph:
     return graph.weighted_graph(mode, _weight(kind, mode, year))
 
