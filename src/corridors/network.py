@@ -116,6 +116,8 @@ def _check_grade(s: dict[str, Any], sources: dict[str, Any], where: str) -> None
     unknown = [x for x in srcs if x not in sources]
     if not srcs or unknown:
         raise NetworkError(f"{where}: definition_sources must name sources from sources.csv (unknown: {unknown})")
+    if set(srcs) - set(s["sources"]):
+        raise NetworkError(f"{where}: add the definition_sources {sorted(set(srcs) - set(s['sources']))} to sources")
 
 
 def _check_ferries(seq: list[str], nodes: dict[str, Any], where: str) -> None:
