@@ -14,7 +14,7 @@ from corridors import borders, geodesy, network
 SECTION_IDS = {
     "1a", "1b", "1b-rail", "1c", "2a", "2b", "2c", "2d", "2-GEO-road", "2-GEO-rail", "3-trunk", "3a", "3b",
     "3a-rail", "3-rail-Bishkek", "3-links", "4a", "4b", "4c", "5", "5-rail-PRC", "6a", "6b", "6b-rail-crossing",
-    "6b-IRN", "6c", "6d",
+    "6b-IRN", "6c", "6d", "2-UZB-rail-Khiva", "2-UZB-rail-Fergana", "6-UZB-rail", "6-Ayni-Sarazm",
 }
 KEY_ROUTES = {"almaty-bishkek", "wewc-kaz", "middle-corridor", "middle-corridor-black-sea", "middle-corridor-batumi",
               "dostyk-alashankou", "khorgos-altynkol"}
@@ -313,3 +313,91 @@ def test_build_network_takes_a_newer_extract_in_the_same_schema(tmp_path, repo):
     assert a.road_fallback == [files["omt"]] and a.rail_fallback == [files["ne"]]
     with pytest.raises(SystemExit, match="does not exist"):
         mod.parse(["--road-osm", str(tmp_path / "missing.geojson")])
+
+
+# ---------------------------------------------------------------- definitions graded (corridor_definitions.md)
+
+GRADES = {  # section: (grade, verdict) from shared/reference/corridor_definitions.md §0.1 and §2
+    "1a": ("D", "still unconfirmed"), "1b": ("A", "confirmed"), "1b-rail": ("D", "still unconfirmed"),
+    "1c": ("A", "confirmed"), "2a": ("C", "corrected"), "2b": ("C", "confirmed"), "2c": ("C", "corrected"),
+    "2d": ("C", "confirmed"), "2-GEO-road": ("B", "confirmed"), "2-GEO-rail": ("D", "still unconfirmed"),
+    "3-trunk": ("C", "confirmed"), "3a": ("A", "confirmed"), "3b": ("C", "confirmed"), "3a-rail": ("C", "confirmed"),
+    "3-rail-Bishkek": ("C", "still unconfirmed"), "3-links": ("B", "corrected"), "4a": ("A", "confirmed"),
+    "4b": ("A", "confirmed"), "4c": ("C", "still unconfirmed"), "5": ("C", "confirmed"),
+    "5-rail-PRC": ("C", "confirmed"), "6a": ("C", "confirmed"), "6b": ("C", "confirmed"),
+    "6b-rail-crossing": ("B", "confirmed"), "6b-IRN": ("C", "still unconfirmed"), "6c": ("C", "corrected"),
+    "6d": ("C", "confirmed"), "2-UZB-rail-Khiva": ("B", "corrected"), "2-UZB-rail-Fergana": ("B", "corrected"),
+    "6-UZB-rail": ("B", "confirmed"), "6-Ayni-Sarazm": ("B", "corrected"),
+}
+
+
+def test_every_section_carries_the_grade_and_verdict_of_its_definition(secs):
+    s = secs[secs.kind == "section"].set_index("id")
+    assert set(s.index) == set(GRADES)
+    assert {i: (r.grade, r.verdict) for i, r in s.iterrows()} == GRADES
+    for i, r in s.iterrows():
+        assert r.grade_detail.startswith(r.grade) and r.verdict_note, i
+        assert r.definition_sources and len(r.definition_source_urls) == len(r.definition_sources), i
+        assert set(r.definition_sources) <= set(r.sources), i  # shown with the section's sources
+        assert all(u.startswith("http") for u in r.definition_source_urls), i
+    assert s.loc["2a", "grade_detail"] == "C + B" and s.loc["3a", "grade_detail"] == "A/C"
+    assert "https://rrdm2.bizdev.asia/?p=181" in s.loc["4b", "definition_source_urls"]
+    keys = secs[secs.kind == "key_route"]
+    assert keys.grade.isna().all() and keys.verdict.isna().all()  # key routes are not CAREC definitions
+
+
+def test_corrections_applied(secs, nodes):
+    s = secs.set_index("id")
+    assert not [i for i in s.index if i[:2] in ("5a", "5b", "5c")]  # Corridor 5 has no lettered sub-corridors
+    assert {"darkhan", "ulaanbaatar"} <= set(s.loc["4b", "sourced_nodes"])  # 4b: no longer inferred
+    # Ayni-Panjakent-Sarazm in Corridor 6, ending at the TJK-UZB border
+    ayni = s.loc["6-Ayni-Sarazm"]
+    assert ayni.corridor == "6" and [nodes.loc[n, "name"] for n in ayni.nodes] == ["Ayni", "Panjakent", "Sarazm"]
+    end = nodes.loc[ayni.nodes[-1]]
+    assert end.kind == "bcp" and set(end.joins) == {"TJK", "UZB"}
+    assert 95 < ayni.length_km < 125  # ADB: about 113 km
+    # 3-links: Dushanbe - Tursunzade - Dusti (the Tajik post) - Termez - Hairatan - Mazar, now sourced
+    links = s.loc["3-links"]
+    bcps = [nodes.loc[n, "name"] for n in links.nodes if nodes.loc[n, "kind"] == "bcp"]
+    assert bcps[0].startswith("Dusti") and links.basis == "sourced"
+    assert corridors.node("Dusti border")["id"] == "bcp_tursunzade_sariosiyo"
+    assert corridors.node("Dusti")["kind"] == "waypoint"  # the Khatlon town keeps its name
+    # Corridor 2 railways in Uzbekistan
+    names = {i: [nodes.loc[n, "name"] for n in s.loc[i, "sourced_nodes"]] for i in ("2-UZB-rail-Khiva",
+                                                                                      "2-UZB-rail-Fergana")}
+    assert names == {"2-UZB-rail-Khiva": ["Bukhara", "Miskin", "Urgench", "Khiva"],
+                     "2-UZB-rail-Fergana": ["Pap", "Namangan", "Andijan"]}
+    assert {"samarkand", "navoi", "bukhara"} <= set(s.loc["2a", "sourced_nodes"])  # Marakand-Bukhara stated
+    # Corridor 6 railway in Uzbekistan: Keles ... Kumkurgan - Termez
+    uzb = s.loc["6-UZB-rail"]
+    assert uzb.nodes[0] == "bcp_saryagash_keles_rail" and uzb.nodes[-1] == "termez" and "kumkurgan" in uzb.nodes
+    assert uzb["mode"] == "rail" and uzb.corridor == "6"
+    # 6c: the Pakistan leg is the N-55 Indus Highway (Corridors 5 and 6), not Lahore-Muzaffargarh
+    c6 = s.loc["6c"]
+    assert "lahore" not in c6.nodes and {"dera_ismail_khan", "shikarpur"} <= set(c6.nodes)
+    assert c6.nodes[c6.nodes.index("peshawar"):] == s.loc["5"].nodes[s.loc["5"].nodes.index("peshawar"):]
+    assert "salang_tunnel" in s.loc["5", "sourced_nodes"]
+    # 2c: Boyuk Kesik is the Azerbaijani side of the AZE-GEO rail crossing
+    assert "Azerbaijani side" in nodes.loc["bcp_gardabani_boyuk_kesik_rail", "note"]
+
+
+def test_new_sections_traced_within_their_countries(secs):
+    s = secs.set_index("id")
+    for sid, country in (("2-UZB-rail-Khiva", "UZB"), ("2-UZB-rail-Fergana", "UZB"), ("6-Ayni-Sarazm", "TJK")):
+        a = corridors.analyze(sid)
+        assert set(a.length_by_country_km) == {country} and not a.crossings, sid
+    a = corridors.analyze("6-UZB-rail")
+    assert set(a.length_by_country_km) <= {"KAZ", "UZB"} and a.length_by_country_km["UZB"] > 800
+    assert s.loc["2-UZB-rail-Fergana", "traced_share"] == 1.0
+    assert 440 < s.loc["2-UZB-rail-Khiva", "length_km"] < 490  # ADB: 465 km
+
+
+def test_a_section_without_a_grade_is_refused(tmp_path, repo):
+    import shutil
+
+    root = tmp_path / "network"
+    shutil.copytree(repo / "geodata/network", root)
+    p = root / "corridor_4.toml"
+    p.write_text(p.read_text(encoding="utf-8").replace('grade = "A"\n', 'grade = "E"\n', 1), encoding="utf-8")
+    with pytest.raises(network.NetworkError, match="needs grade .*corridor_definitions.md"):
+        network.build(root)

@@ -50,6 +50,8 @@ NODE_LABEL = style.NODE_LABELS
 NOTE = "Lines join sourced places along the geodesic: schematic, not surveyed alignments."
 CREDITS = [f"Boundaries: {style.CREDITS['naturalearth']}",
            f"Water, rivers, place names: {basemap.CREDIT} (ODbL)", "Routes: corridors (sources in each popup)"]
+UNCONFIRMED = "still unconfirmed"  # verdict of shared/reference/corridor_definitions.md: name suffixed, white core
+UNCONFIRMED_CORE: dict[str, Any] = {"color": "#FFFFFF", "weight": 1.5, "opacity": 1, "dashArray": None}
 OSM_TILES = {"url": "https://tile.openstreetmap.org/{z}/{x}/{y}.png", "opacity": 0.6, "maxZoom": 19,
              "attribution": "Basemap © OpenStreetMap contributors"}
 
@@ -239,6 +241,7 @@ def route_features(rows: gpd.GeoDataFrame, results: Sequence[analysis.RouteAnaly
     col: dict[str, list[Any]] = {c: _column(rows, c) for c in ("mode", "basis", "confidence", "nodes", "leg_modes",
                                                                "sources", "source_urls", "note", "notes",
                                                                "description", "alignment", "segments")}
+    col["grade"], col["verdict"] = _column(rows, "grade_detail"), _column(rows, "verdict")
     pieces: list[list[tuple[shapely.Geometry, bool, bool]]] = []
     for i in range(n):  # ferry legs (drawn dotted) and routed pieces off the network (schematic): own pieces
         modes, segs, align = col["leg_modes"][i], col["segments"][i], col["alignment"][i]
@@ -277,6 +280,12 @@ def route_features(rows: gpd.GeoDataFrame, results: Sequence[analysis.RouteAnaly
                 p[c] = _text(col[c][i])
         if p.get("basis") == "inferred":
             p["schematic"] = 1
+        if col["grade"][i] is not None and _text(col["grade"][i]):  # corridor_definitions.md: grade and verdict
+            p["grade"] = f"{_text(col['grade'][i])} · {_text(col['verdict'][i])}"
+            if col["verdict"][i] == UNCONFIRMED:  # drawn full width with a white core, not thin and pale
+                p["name"] += " (unconfirmed)"
+                p["unconfirmed"] = 1
+                p.pop("schematic", None)
         src = sources(col["sources"][i], col["source_urls"][i]) if col["sources"][i] is not None else []
         if src:
             p["sources"] = src
@@ -330,6 +339,10 @@ def route_layers(rows: gpd.GeoDataFrame, results: Sequence[analysis.RouteAnalysi
                                "names in the popups", **st})
             continue
         legend.append({"kind": "line", "label": group_label(g).removesuffix("s"), **st})
+    if any(f["p"].get("unconfirmed") for f in feats):
+        legend.append({"kind": "line", "label": "white core: definition unconfirmed", "casing": 1, "color": "#555555",
+                       "weight": ROUTE_WEIGHT, "opacity": 0.95, "coreColor": UNCONFIRMED_CORE["color"],
+                       "coreWeight": UNCONFIRMED_CORE["weight"], "coreOpacity": 1})
     if any(f["p"].get("schematic") or "s" in f for f in feats):
         legend.append({"kind": "line", "label": "thin, pale: schematic / inferred", "color": "#555555",
                        **style.SCHEMATIC})
@@ -568,6 +581,7 @@ def map_spec(layers: Sequence[Mapping[str, Any]], *, title: str, subtitle: str =
     spec: dict[str, Any] = {"title": title, "subtitle": subtitle, "layers": list(layers), "legend": list(legend),
                             "panels": list(panels), "note": NOTE, "credits": [*CREDITS, *credits],
                             "draw": {"schematic": style.SCHEMATIC, "ferry": style.FERRY, "slot": ROUTE_WEIGHT,
+                                     "unconfirmed": UNCONFIRMED_CORE,
                                      "keyLine": style.KEY_ROUTE_LINE}}
     if bounds is not None:
         spec["bounds"] = [round(float(v), 5) for v in bounds]

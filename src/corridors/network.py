@@ -26,6 +26,8 @@ NODE_KINDS = {"city", "bcp", "port", "waypoint"}
 MODES = {"road", "rail", "multimodal"}
 BASES = {"sourced", "inferred"}
 CONFIDENCES = {"high", "medium", "low"}
+GRADES = {"A", "B", "C", "D"}  # evidence grade of a section's definition (shared/reference/corridor_definitions.md §0)
+VERDICTS = {"confirmed", "corrected", "still unconfirmed"}
 SPLIT = "|"
 
 
@@ -97,8 +99,25 @@ def read_sections(root: Path, nodes: dict[str, Any], sources: dict[str, Any]) ->
                     raise NetworkError(f"{where}: needs sources from sources.csv (unknown: {unknown})")
                 if set(s.get("sourced_nodes", [])) - set(s["nodes"]):
                     raise NetworkError(f"{where}: sourced_nodes must be nodes of the section")
+                _check_grade(s, sources, where)
                 sections.append(s)
     return sections
+
+
+def _check_grade(s: dict[str, Any], sources: dict[str, Any], where: str) -> None:
+    """A CAREC section carries the grade of its definition's source, a verdict and those sources (key routes,
+    which are not CAREC definitions, carry none)."""
+    if s.get("kind", "section") != "section":
+        return
+    if s.get("grade") not in GRADES or s.get("verdict") not in VERDICTS:
+        raise NetworkError(f"{where}: needs grade (one of {sorted(GRADES)}) and verdict (one of {sorted(VERDICTS)}) "
+                           "from shared/reference/corridor_definitions.md")
+    srcs = s.get("definition_sources", [])
+    unknown = [x for x in srcs if x not in sources]
+    if not srcs or unknown:
+        raise NetworkError(f"{where}: definition_sources must name sources from sources.csv (unknown: {unknown})")
+    if set(srcs) - set(s["sources"]):
+        raise NetworkError(f"{where}: add the definition_sources {sorted(set(srcs) - set(s['sources']))} to sources")
 
 
 def _check_ferries(seq: list[str], nodes: dict[str, Any], where: str) -> None:
@@ -262,6 +281,10 @@ def build(root: Path, traced: bool = False) -> tuple[dict[str, Any], dict[str, A
             "length_km": round(sum(leg_km), 1),
             "sources": s["sources"], "source_urls": [sources[x]["url"] for x in s["sources"]],
             "description": s.get("description", ""),
+            "grade": s.get("grade"), "grade_detail": s.get("grade_detail", s.get("grade")),
+            "verdict": s.get("verdict"), "verdict_note": s.get("verdict_note"),
+            "definition_sources": s.get("definition_sources", []),
+            "definition_source_urls": [sources[x]["url"] for x in s.get("definition_sources", [])],
         }
         geometry = {"type": "LineString", "coordinates": [[round(x, 5), round(y, 5)] for x, y in coords]}
         if traced:

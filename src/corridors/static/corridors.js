@@ -183,6 +183,8 @@
     if (p.basis) q.push(p.basis + (p.schematic ? " (drawn thin and pale)" : ""));
     if (p.confidence) q.push("confidence " + p.confidence);
     row(t, "Basis", q.join(" · "));
+    if (p.grade) row(t, "Definition", "grade " + p.grade + " (A: letter stated officially, B: corridor number " +
+                     "stated officially, C: secondary source, D: inference)");
     row(t, "Sources", sourcesNode(p.sources));
     d.appendChild(t);
     return d;
@@ -381,6 +383,12 @@
           var line = new OffsetLine(decode(part, SCALE), opts);
           line.cr = p;
           g.addLayer(line);
+          if (p.unconfirmed && !ferry && !(f.s && f.s[j]) && draw.unconfirmed) {  // a white core: unconfirmed
+            var hollow = new OffsetLine(decode(part, SCALE), L.extend({}, opts, draw.unconfirmed, {
+              color: color(draw.unconfirmed.color, "#fff"), className: "cr-unconfirmed cr-f" + nfeat}));
+            hollow.cr = p;
+            g.addLayer(hollow);
+          }
           if (st.casing && draw.keyLine) {  // a thin core in the casing's pane: corridors draw over it
             var core = new OffsetLine(decode(part, SCALE), L.extend({}, opts, draw.keyLine, {
               color: color(draw.keyLine.color, "#222"), className: opts.className + " cr-core"}));
