@@ -630,11 +630,19 @@ def station_chains(E: dict[str, list[Any]], lookup: Any, stations: Path) -> None
 
 def schematic(E: dict[str, list[Any]], nodes: dict[str, Any], sections: list[dict[str, Any]]) -> None:
     """A corridor section leg (road or rail) that runs more than SCHEMATIC_KM from every vertex of that mode's
-    network (a line opened after the data, e.g. Zhetygen-Altynkol) becomes a schematic edge along the geodesic
-    between its sourced nodes; the ends of such chains are linked to the nearest node of the network."""
+    network (a line opened after the data) becomes a schematic edge along the geodesic between its sourced nodes;
+    the ends of such chains are linked to the nearest node of the network. A rail leg whose two ends lie within
+    STATION_LINK_KM of one station chain (station_chains) is left to that chain, the better-sourced line, even
+    where the chain bows more than SCHEMATIC_KM away from the straight leg."""
     from corridors.network import legs
 
     added: dict[str, set[tuple[str, str]]] = {"road": set(), "rail": set()}
+    # the vertices of each station chain (STATION_LINES): a leg whose two ends both lie on one chain follows it
+    chains: dict[str, list[np.ndarray]] = {}
+    for c, src, name in zip(E["coords"], E["source"], E["name"]):
+        if src.startswith("osm-stations:"):
+            chains.setdefault(name.split(":")[0], []).append(c)
+    chain_trees = [cKDTree(_ecef(np.concatenate(cs) / Q)) for _, cs in sorted(chains.items())]
     for mode in ("road", "rail"):
         ismode = [m == mode for m in E["mode"]]
         verts = np.concatenate([c for c, ok in zip(E["coords"], ismode) if ok]) / Q
@@ -650,6 +658,9 @@ def schematic(E: dict[str, list[Any]], nodes: dict[str, Any], sections: list[dic
                 d, _ = tree.query(_ecef(pts))
                 if d.max() <= SCHEMATIC_KM:
                     continue
+                if mode == "rail" and any(t.query(_ecef(pts[[0, -1]]))[0].max() <= STATION_LINK_KM
+                                          for t in chain_trees):
+                    continue  # a station chain (e.g. Zhezkazgan-Saksaulskaya) runs between the leg's ends
                 added[mode].add((a, b))
                 q = np.round(pts * Q).astype(np.int64)
                 _add(E, mode, "schematic", f"schematic:{s['id']}", "sections", q, country=None, bcp=None,

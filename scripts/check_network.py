@@ -69,7 +69,7 @@ RAIL_WORDS = ("railway", "rail ", "track")
 # calibration names that are BCP nodes of the data under a joint name
 ALIASES = {"Ulaanbaishint": "bcp_tashanta_ulaanbaishint", "Yarant": "bcp_takeshiken_yarant",
            "Zhibek Zholy": "bcp_zhibek_zholy_gisht_kuprik", "Karamyk": "bcp_karamyk", "Torugart": "bcp_torugart",
-           "Daut-Ata": "bcp_tazhen_daut_ata"}
+           "Daut-Ata": "bcp_tazhen_daut_ata", "Nur Zholy": "bcp_nur_zholy_khorgos", "Zhaisan": "bcp_zhaisan_sagarchin"}
 # What each published figure measures (kind) and, for figures of calibration_lengths.json without a pair, the
 # places its source names. kind "pair": the length between the two named places (counts for the target);
 # "project": the length of a project section inside that road whose ends the source does not state (reported, not
@@ -100,6 +100,13 @@ MEASURES = {
     "Aktobe–Kandyagash": ("pair", [("Aktobe", "Kandyagash")], "connector road Aktobe–Kandyagash, 'about 93 km'"),
     "Kyzylorda–Zhezkazgan": ("project", [("Kyzylorda", "Zhezkazgan")], "208 km reconstructed on the "
                                                                        "Kyzylorda–Zhezkazgan road; ends not stated"),
+    "Western Europe–Western China road, length inside": (
+        "pair", [("Nur Zholy", "Almaty"), ("Almaty", "Taraz"), ("Taraz", "Shymkent"), ("Shymkent", "Kyzylorda"),
+                 ("Kyzylorda", "Aktobe"), ("Aktobe", "Zhaisan")],
+        "WE–WC in Kazakhstan 'from China border through Almaty, Taraz, Shymkent, Kyzyl-Orda and Aktobe to the Russian "
+        "border' (World Bank, carec_corridors.md); China border at Nur Zholy; the Russian border post is not named "
+        "(Zhaisan, as section 1a: inferred)"),
+    "Kabul–Jalalabad alternative road": ("pair", [("Sapary", "Mimla")], "proposed road Sapary–Mimla (ADB 53025-001)"),
     "Almaty–Bishkek road": ("project", None, "226 km rehabilitated between Almaty and Bishkek (ADB/EBRD); ends "
                                             "not stated"),
     "Uzynagash–Otar": ("pair", None, "road section Uzynagash–Otar (europe-china.kz)"),
@@ -127,6 +134,9 @@ EXTRA = [
     {"what": "Sumgayit–Yalama railway (AZE)", "value": 167, "pair": ["Sumgayit", "Yalama"], "mode": "rail",
      "kind": "pair", "measures": "railway Sumgayit–Yalama (Russian border)",
      "source": "https://www.carecprogram.org/?page_id=18721"},
+    {"what": "Bakhty–Ayagoz railway (new line, second track programme)", "value": 272, "pair": ["Bakhty", "Ayagoz"],
+     "mode": "rail", "kind": "pair", "measures": "new railway Bakhty–Ayagoz (transport minister, Nov 2024)",
+     "source": "https://astanatimes.com/2024/11/railway-upgrades-to-bolster-kazakhstans-role-in-global-logistics/"},
     {"what": "Manasha–Shetpe road (Corridor 2, Mangystau Project 1)", "value": 200.5, "pair": ["Manasha", "Shetpe"],
      "mode": "road", "kind": "pair", "measures": "Project 1 upgraded Manasha–Shetpe (ADB lessons)",
      "source": "https://www.evaluation-lessons.org/lesson-report/enhancing-transport-connectivity-and-efficiency-"
@@ -156,7 +166,7 @@ def calibration_rows(path: str) -> list[dict]:
     rows = []
     for c in [*json.load(open(path, encoding="utf-8")), *EXTRA]:
         value = _value(c)
-        kind, legs, measures = (c["kind"], None, c["measures"]) if "kind" in c else _measures(c)
+        kind, legs, measures = (c["kind"], c.get("legs"), c["measures"]) if "kind" in c else _measures(c)
         legs = legs or ([tuple(c["pair"])] if c.get("pair") else None)
         if value is None or not legs:
             continue
