@@ -22,6 +22,8 @@ Steps (the routing recipe of shared/networks/README.md):
    kept only where a BCP node of geodata/nodes.geojson joining those countries lies within 10 km, and gets its
    ``bcp_id``; other cross-border edges are dropped. A BCP the data does not cross gets a zero-length crossing
    edge between two BCP nodes, each joined to the nearest network node of its side (inferred link);
+   Railways in no track file (STATION_LINES: Zhetygen-Altynkol) are drawn before that as schematic chains
+   through their OSM 2026 station points (``--stations``), in order along the line;
 5. ferries: the sea legs of the corridor sections (port ~ ... ~ port), ports joined to the nearest road and rail
    node of their country;
 6. write one deterministic zip of numpy arrays (coordinates quantised to 1e-5 deg, delta-coded).
@@ -66,6 +68,28 @@ BIG = 200  # BCP links go to components of at least this many nodes
 LINK_KM = 25.0  # a BCP is joined to network nodes this close
 CROSS_KM = 5.0  # a source edge crossing at a BCP with both ends this close replaces the inferred crossing
 PORT_KM = 60.0  # a port is joined to its country's road and rail nodes this close
+STATION_LINK_KM = 10.0  # a station chain's end station is joined to the nearest rail node of its country this close
+# Railways in no track file (opened after the data; shared/networks README "Known gaps"), drawn as chains through
+# their OSM 2026 station points in order along the line: (line name, OSM ids of the stations, first to last).
+# Which stations belong to the line, and their order, is read from the station points and the line's description
+# (key route khorgos-altynkol: along the south side of the Kapchagay reservoir via Shelek and Ortakudyk); the
+# edges stay schematic (a station chain is shorter than the track: it cuts the curves between stations).
+STATION_LINES = [
+    ("Zhetygen-Altynkol railway (2011)",  # Zhetygen, Kurozek, Ekpindi, Zharsu, Zhinishkesu, Shelek, ... Altynkol
+     [2406190344, 3789961474, 3789505242, 3790638768, 3790634710, 3789960760, 3789960682, 3791057520,
+      3791058496, 3791054349, 3791839378, 3791842657, 3791839392, 4046956026]),
+    # the two new pieces of Zhezkazgan-Beineu (2014), joined by the Trans-Aral line (calibration_lengths.json note)
+    ("Zhezkazgan-Saksaulskaya railway (2014)",  # Zhezkazgan, Satbayev, Karsakbay, Baikonyr, ... Abay, Karashegen
+     [922818608, 8968841631, 3619094580, 3617792725, 4430883078, 3617761158, 4430891192, 3617596426, 3617596427,
+      3617549887, 7081964685, 2404537552]),
+    ("Shalkar-Beineu railway (2014)",  # Shalkar, Saryzhide, Akkaitym, ... Kabel, Turysh, Nogaity, Sam, Kok-Bekty
+     [4032336057, 7061767086, 5887782963, 7062781084, 7062790362, 7076958179, 7076966073, 7076944047, 7076942982,
+      4280997490, 7072155558, 7076966076, 4323957789, 7062977473, 4264573137, 4264573203, 2992341383, 4064729697]),
+    ("Jinghe-Yining-Khorgos railway (2009-2013)",  # Jinghe, Jinghenan, over the Borohoro to Nilka, Yining, Huocheng
+     [1902381604, 1902355169, 7368824856, 6318167561, 7368822661, 6318167562, 7368822660, 7368822659, 6318167566,
+      7368822658, 7368822657, 7368822656, 583129128, 6318167570, 583127919, 6318134526, 583119960, 6318126109,
+      6318115609, 6318115610, 6316474613]),
+]
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
@@ -80,6 +104,8 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--tertiary", nargs="*", type=Path,
                    help="OSM tertiary road files (default: osm2021_roads_tertiary_carec_other.geojson; the AFG/PAK "
                         "file is left out for size)")
+    p.add_argument("--stations", type=Path, default=net / "osm2026_rail_stations_carec.geojson",
+                   help="OSM rail station points (osm_id, name) for the lines in no track file (STATION_LINES)")
     p.add_argument("--osm-date", default="2021-08-06", help="date of the OSM extract")
     p.add_argument("--out", type=Path, default=ROOT / "geodata" / "network.npz")
     p.add_argument("--cache", type=Path, default=Path("/tmp/corridors_network_cache"),
@@ -93,7 +119,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     a.rail_osm = a.rail_osm or [a.networks / "osm2021_rail_carec_iran.geojson"]
     a.road_fallback = a.road_fallback or [a.networks / "omt2017z7_roads_kaz_nwchina_srus.geojson"]
     a.rail_fallback = a.rail_fallback or [a.ne_rail]
-    for f in [*a.road_osm, *a.rail_osm, *a.road_fallback, *a.rail_fallback]:
+    for f in [*a.road_osm, *a.rail_osm, *a.road_fallback, *a.rail_fallback, a.stations]:
         if not f.is_file():
             sys.exit(f"input file {f} does not exist; pass the right path (see --help)")
     return a
@@ -564,15 +590,59 @@ def ferries(E: dict[str, list[Any]], lookup: Any, nodes: dict[str, Any], section
     print(f"ferries: {len(seen)} sea links, {len(ports)} ports", flush=True)
 
 
+# ---------------------------------------------------------------- lines in no track file: station chains
+
+def station_chains(E: dict[str, list[Any]], lookup: Any, stations: Path) -> None:
+    """Each STATION_LINES railway as schematic rail edges between consecutive OSM station points (geodesics), the
+    OSM ids and names of both stations in the edge name; each end station joined to the nearest rail node of its
+    own country within STATION_LINK_KM (inferred link). Much closer to the track than a chain of section nodes."""
+    feats = json.loads(stations.read_text(encoding="utf-8"))["features"]
+    pts = {f["properties"]["osm_id"]: (f["geometry"]["coordinates"], f["properties"]["name"]) for f in feats}
+    keys, xy, u, v = _topology(E)
+    rail = np.array([m == "rail" and c != "schematic" for m, c in zip(E["mode"], E["cls"])])
+    net = np.unique(np.concatenate([u[rail], v[rail]]))
+    ctry = lookup(xy[net] / Q)
+    for line, ids in STATION_LINES:
+        missing = [i for i in ids if i not in pts]
+        if missing:
+            raise ValueError(f"{line}: OSM station ids {missing} are not in {stations}; update STATION_LINES")
+        ll = np.array([pts[i][0] for i in ids], dtype=float)
+        km = 0.0
+        for j in range(len(ids) - 1):
+            q = np.round(np.array(geodesy.densify(ll[j:j + 2].tolist(), 5.0)) * Q).astype(np.int64)
+            _add(E, "rail", "schematic", f"osm-stations:{stations.name}", "2026 (OSM station points)", q,
+                 name=f"{line}: {pts[ids[j]][1]} (osm {ids[j]}) - {pts[ids[j + 1]][1]} (osm {ids[j + 1]}), "
+                      "station chain", country=None, bcp=None)
+            km += E["km"][-1]
+        for end in (ll[0], ll[-1]):
+            c = lookup(end[None, :])[0]
+            cand = net[ctry == c]
+            d = geodesy.GEOD.inv(np.full(len(cand), end[0]), np.full(len(cand), end[1]),
+                                 xy[cand, 0] / Q, xy[cand, 1] / Q)[2] / 1000.0
+            if len(d) and d.min() <= STATION_LINK_KM:
+                k = int(np.argmin(d))
+                _add(E, "rail", "link", "inferred:station-chain-link", "build",
+                     np.array([np.round(end * Q).astype(np.int64), xy[cand[k]]]), country=None, bcp=None)
+        print(f"station chain {line}: {len(ids)} stations, {km:.1f} km", flush=True)
+
+
 # ---------------------------------------------------------------- section legs the network lacks
 
 def schematic(E: dict[str, list[Any]], nodes: dict[str, Any], sections: list[dict[str, Any]]) -> None:
     """A corridor section leg (road or rail) that runs more than SCHEMATIC_KM from every vertex of that mode's
-    network (a line opened after the data, e.g. Zhetygen-Altynkol) becomes a schematic edge along the geodesic
-    between its sourced nodes; the ends of such chains are linked to the nearest node of the network."""
+    network (a line opened after the data) becomes a schematic edge along the geodesic between its sourced nodes;
+    the ends of such chains are linked to the nearest node of the network. A rail leg whose two ends lie within
+    STATION_LINK_KM of one station chain (station_chains) is left to that chain, the better-sourced line, even
+    where the chain bows more than SCHEMATIC_KM away from the straight leg."""
     from corridors.network import legs
 
     added: dict[str, set[tuple[str, str]]] = {"road": set(), "rail": set()}
+    # the vertices of each station chain (STATION_LINES): a leg whose two ends both lie on one chain follows it
+    chains: dict[str, list[np.ndarray]] = {}
+    for c, src, name in zip(E["coords"], E["source"], E["name"]):
+        if src.startswith("osm-stations:"):
+            chains.setdefault(name.split(":")[0], []).append(c)
+    chain_trees = [cKDTree(_ecef(np.concatenate(cs) / Q)) for _, cs in sorted(chains.items())]
     for mode in ("road", "rail"):
         ismode = [m == mode for m in E["mode"]]
         verts = np.concatenate([c for c, ok in zip(E["coords"], ismode) if ok]) / Q
@@ -588,6 +658,9 @@ def schematic(E: dict[str, list[Any]], nodes: dict[str, Any], sections: list[dic
                 d, _ = tree.query(_ecef(pts))
                 if d.max() <= SCHEMATIC_KM:
                     continue
+                if mode == "rail" and any(t.query(_ecef(pts[[0, -1]]))[0].max() <= STATION_LINK_KM
+                                          for t in chain_trees):
+                    continue  # a station chain (e.g. Zhezkazgan-Saksaulskaya) runs between the leg's ends
                 added[mode].add((a, b))
                 q = np.round(pts * Q).astype(np.int64)
                 _add(E, mode, "schematic", f"schematic:{s['id']}", "sections", q, country=None, bcp=None,
@@ -686,16 +759,18 @@ def main(argv: list[str] | None = None) -> int:
     E["bcp"] = [None] * len(E["coords"])
     E["country"] = [None] * len(E["coords"])
     bridge(E, lookup)
+    station_chains(E, lookup, a.stations)
     schematic(E, nodes, sections)
     borders(E, lookup, bcps)
     detours(E, lookup, nodes, sections)
     ferries(E, lookup, nodes, sections)
     bcp_sides(E, lookup, bcps)
-    inputs = [*a.road_osm, *a.rail_osm, *a.road_fallback, *a.rail_fallback]
+    inputs = [*a.road_osm, *a.rail_osm, *a.road_fallback, *a.rail_fallback, a.stations]
     meta = {
         "licence": "ODbL-1.0 (derived database); see LICENSE-ODbL.txt",
         "attribution": "© OpenStreetMap contributors; © OpenMapTiles (Kazakhstan, north-west China, southern "
-                       "Russia roads); Natural Earth (rail outside the OSM extracts, public domain)",
+                       "Russia roads); Natural Earth (rail outside the OSM extracts, public domain); OSM 2026 rail "
+                       "station points (lines in no track file, drawn as schematic station chains)",
         "inputs": [f.name for f in inputs],
         "tertiary": [f.name for f in a.tertiary],
         "units": {"km": "geodesic WGS84 length of the full-resolution source line", "coords": "1e-5 degree"},

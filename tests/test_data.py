@@ -226,7 +226,8 @@ def test_network_edges_carry_mode_km_class_country_source(net):
     e = graph.load().edge_data(0)
     assert set(e) >= {"km", "mode", "class", "ref", "name", "country", "source", "date", "bcp_id", "bcp_countries"}
     assert {x.split("\t")[0].split(":")[0] for x in net.tables["source"]} == {"osm", "omt", "ne", "inferred",
-                                                                              "schematic", "corridor-sections"}
+                                                                              "schematic", "corridor-sections",
+                                                                              "osm-stations"}
 
 
 def test_network_changes_country_only_at_bcps(net, nodes):
