@@ -331,11 +331,12 @@ def _parts(geom: shapely.Geometry) -> list[np.ndarray]:
     return [q for p in parts for q in _split_antimeridian(p)]
 
 
-def _parts_many(geoms: list[shapely.Geometry]) -> list[list[np.ndarray]]:
+def _parts_many(geoms: list[shapely.Geometry]) -> tuple[list[list[np.ndarray]], np.ndarray, np.ndarray]:
     """``_parts`` for many routes: one vectorised pass when every route is a sound line in lon/lat; else the
-    per-route checks run, so the first bad route raises its own clear error."""
+    per-route checks run, so the first bad route raises its own clear error. Also gives every part's vertices
+    as one flat (n, 2) array, part after part, and each part's vertex count."""
     if not geoms:
-        return []
+        return [], np.empty((0, 2)), np.empty(0, dtype=np.int64)
     arr = np.asarray(geoms, dtype=object)
     types = shapely.get_type_id(arr)  # 1 LineString, 5 MultiLineString; None gives -1
     if np.isin(types, (1, 5)).all() and not shapely.is_empty(arr).any():
@@ -358,10 +359,15 @@ def _parts_many(geoms: list[shapely.Geometry]) -> list[list[np.ndarray]]:
             ends = np.append(starts[1:], len(xy)).tolist()
             chunks = [xy[i:j] for i, j in zip(starts.tolist(), ends)]  # views; np.split is slower per piece
             out: list[list[np.ndarray]] = [[] for _ in range(len(arr))]
-            for o, c in zip(owner, chunks):
-                out[o].append(c)
-            return out
-    return [_parts(g) for g in geoms]
+            if len(chunks) == len(arr):  # one part per route
+                out = [[c] for c in chunks]
+            else:
+                for o, c in zip(owner.tolist(), chunks):
+                    out[o].append(c)
+            return out, xy, counts.astype(np.int64)
+    out = [_parts(g) for g in geoms]
+    flat = [p for ps in out for p in ps]
+    return out, np.concatenate(flat).astype(float), np.array([len(p) for p in flat], dtype=np.int64)
 
 
 def _touches_region(xy: np.ndarray) -> bool:
@@ -390,7 +396,8 @@ def _ends_at_places(ends: np.ndarray, within_deg: float) -> np.ndarray:
     return hit
 
 
-def _swap_notes(parts: list[list[np.ndarray]], refuse: bool = True) -> list[list[str]]:
+def _swap_notes(parts: list[list[np.ndarray]], refuse: bool = True, xy: np.ndarray | None = None,
+                counts: np.ndarray | None = None) -> list[list[str]]:
     """Warnings per route about swapped coordinates; raises (``refuse``) when a route is almost surely (lat, lon).
 
     Only lines that would lie wholly inside the countries' frame with lon and lat swapped are checked; their two
@@ -400,12 +407,19 @@ def _swap_notes(parts: list[list[np.ndarray]], refuse: bool = True) -> list[list
     outside the frame (as when the coordinates of two towns are typed in the wrong order); with ``refuse`` False
     (analyze_many) that route gets a warning saying so instead.
     Warned (in ``warnings`` and an OutsideDataWarning): the swapped line has more ends near known places
-    (within SWAP_NEAR_DEG) than the line as given.
+    (within SWAP_NEAR_DEG) than the line as given. ``xy``, ``counts``: the parts' vertices as one array and the
+    parts' vertex counts (as ``_parts_many`` gives them), if already at hand.
     """
     notes: list[list[str]] = [[] for _ in parts]
     x0, y0, x1, y1 = FRAME
-    xy = np.concatenate([p for ps in parts for p in ps])
-    starts = np.r_[0, np.cumsum([sum(len(p) for p in ps) for ps in parts])[:-1]]
+    if xy is None or counts is None:
+        xy = np.concatenate([p for ps in parts for p in ps])
+        counts = np.array([len(p) for ps in parts for p in ps])
+    n_parts = np.fromiter((len(ps) for ps in parts), dtype=np.int64, count=len(parts))
+    if len(n_parts) == len(counts):
+        starts = np.r_[0, np.cumsum(counts)[:-1]]
+    else:
+        starts = np.r_[0, np.cumsum(np.add.reduceat(counts, np.r_[0, np.cumsum(n_parts)[:-1]]))[:-1]]
     lo, hi = np.minimum.reduceat(xy, starts), np.maximum.reduceat(xy, starts)
     swapped_in = (lo[:, 1] >= x0) & (hi[:, 1] <= x1) & (lo[:, 0] >= y0) & (hi[:, 0] <= y1)
     inside = (xy[:, 0] >= x0) & (xy[:, 0] <= x1) & (xy[:, 1] >= y0) & (xy[:, 1] <= y1)
@@ -477,8 +491,8 @@ def _at(xy: np.ndarray, cum: np.ndarray, km: np.ndarray | float) -> np.ndarray:
     return np.stack([np.interp(k, cum, xy[:, 0]), np.interp(k, cum, xy[:, 1])], axis=-1)
 
 
-def _settle_boundaries(parts: list[np.ndarray], pieces: list[list[borders.Piece]],
-                       layer: borders.Layer) -> list[list[borders.Piece]]:
+def _settle_boundaries(xy: np.ndarray, counts: np.ndarray, runs: borders.Runs,
+                       layer: borders.Layer) -> borders.Runs:
     """Give runs that lie along a boundary (within ON_BOUNDARY_DEG along their whole length) to a side.
 
     A run along a border or coast is in neither polygon by midpoint, so it would read as "sea" and flicker
@@ -486,32 +500,48 @@ def _settle_boundaries(parts: list[np.ndarray], pieces: list[list[borders.Piece]
     that its neighbouring runs are in; between two different neighbours it is split at its middle; with no
     such neighbour it goes to the touching polygon whose label sorts first. Short excursions (< 1 km)
     that this leaves between runs of one polygon are folded into it.
+
+    ``xy``/``counts``: the lines' vertices, line after line, and their vertex counts; ``runs``: their runs as
+    ``borders.split_xy`` gives them. Only lines of more than one run are looked at, and only lines with a run
+    along a boundary leave this function changed (the rest of ``runs`` is passed through as it is).
     """
-    todo = [k for k, ps in enumerate(pieces) if len(ps) > 1]
-    if not todo:
-        return pieces
+    n_lines = len(counts)
+    n_runs = np.bincount(runs.line, minlength=n_lines)
+    multi = n_runs > 1
+    todo = np.flatnonzero(multi)
+    if not len(todo):
+        return runs
     tree, labels = _boundary_tree(layer)
-    # every todo part on one km axis (parts 1 km apart), so all sample points come from one interpolation
-    xy = np.concatenate([parts[k] for k in todo])
-    n = np.array([len(parts[k]) for k in todo])
-    step = geodesy.segment_lengths_m(xy[:, 0], xy[:, 1]) / 1000.0
+    # every todo line on one km axis (lines 1 km apart), so all sample points come from one interpolation
+    v_line = np.repeat(np.arange(n_lines), counts)
+    last = np.cumsum(counts) - 1
+    step_v = np.ones(len(xy))  # km from each vertex to the next; 1 km from a line's last vertex to the next line
+    not_last = np.ones(len(xy), dtype=bool)
+    not_last[last] = False
+    step_v[not_last] = runs.segment_km  # segments in order: vertex i starts segment i - (its line's index)
+    sel = multi[v_line]
+    txy = xy[sel]
+    n = counts[todo]
+    step = step_v[sel][:-1]
     first = np.r_[0, np.cumsum(n)[:-1]]
-    step[first[1:] - 1] = 1.0  # the jump between parts
     axis = np.r_[0.0, np.cumsum(step)]
     offset = axis[first]
-    owner = np.repeat(np.arange(len(todo)), [len(pieces[k]) for k in todo])
-    s_km = np.array([p.start_km for k in todo for p in pieces[k]]) + offset[owner]
-    e_km = np.array([p.end_km for k in todo for p in pieces[k]]) + offset[owner]
+    t_of_line = np.full(n_lines, -1)
+    t_of_line[todo] = np.arange(len(todo))
+    in_todo = multi[runs.line]
+    owner = t_of_line[runs.line[in_todo]]
+    s_km = runs.start_km[in_todo] + offset[owner]
+    e_km = runs.end_km[in_todo] + offset[owner]
     e_km = np.minimum(e_km, axis[first + n - 1][owner])
 
     def points_at(km: np.ndarray) -> np.ndarray:
-        pts: np.ndarray = shapely.points(np.interp(km, axis, xy[:, 0]), np.interp(km, axis, xy[:, 1]))
+        pts: np.ndarray = shapely.points(np.interp(km, axis, txy[:, 0]), np.interp(km, axis, txy[:, 1]))
         return pts
 
     mid_hit, mid_edge = tree.query(points_at((s_km + e_km) / 2), predicate="dwithin", distance=ON_BOUNDARY_DEG)
     cand = np.unique(mid_hit)
     if not len(cand):
-        return pieces
+        return runs
     fr = np.array([0.1, 0.3, 0.7, 0.9])
     samples = s_km[cand, None] + fr[None, :] * (e_km - s_km)[cand, None]
     hit, _ = tree.query(points_at(samples.ravel()), predicate="dwithin", distance=ON_BOUNDARY_DEG)
@@ -520,18 +550,39 @@ def _settle_boundaries(parts: list[np.ndarray], pieces: list[list[borders.Piece]
     on_flat = np.zeros(len(s_km), dtype=bool)
     on_flat[cand[ok.reshape(-1, len(fr)).all(axis=1)]] = True
     if not on_flat.any():
-        return pieces
+        return runs
     touch: dict[int, set[Hashable]] = {}
-    for m, e in zip(mid_hit, mid_edge):
-        touch.setdefault(int(m), set()).add(labels[e])
-    base = np.r_[0, np.cumsum([len(pieces[k]) for k in todo])[:-1]]
-    out = list(pieces)
-    for t, k in enumerate(todo):
-        flags = on_flat[base[t]:base[t] + len(pieces[k])].tolist()
-        if any(flags):
-            out[k] = _settled(parts[k], pieces[k], flags, [touch.get(int(base[t]) + j, set())
-                                                           for j in range(len(pieces[k]))])
-    return out
+    for m, e in zip(mid_hit.tolist(), mid_edge.tolist()):
+        touch.setdefault(m, set()).add(labels[e])
+    row = np.flatnonzero(in_todo)  # index in runs of each todo run
+    changed = np.unique(runs.line[row[on_flat]])
+    names = [*layer.labels, None]
+    code = {lab: i for i, lab in reversed(list(enumerate(layer.labels)))}
+    code[None] = len(layer.labels)
+    bounds = np.r_[0, np.cumsum(n_runs)]
+    new: list[tuple[int, int, float, float, tuple[float, float], tuple[float, float]]] = []
+    for ln in changed.tolist():
+        r0, r1 = int(bounds[ln]), int(bounds[ln + 1])
+        ps = [borders.Piece(names[lab], a, b, (sx, sy), (ex, ey)) for lab, a, b, (sx, sy), (ex, ey) in zip(
+            runs.label[r0:r1].tolist(), runs.start_km[r0:r1].tolist(), runs.end_km[r0:r1].tolist(),
+            runs.start[r0:r1].tolist(), runs.end[r0:r1].tolist())]
+        j0 = int(np.searchsorted(row, r0))  # this line's runs among the todo runs
+        flags = on_flat[j0:j0 + r1 - r0].tolist()
+        part = xy[last[ln] + 1 - counts[ln]:last[ln] + 1]
+        for p in _settled(part, ps, flags, [touch.get(j0 + j, set()) for j in range(r1 - r0)]):
+            new.append((ln, code[p.label], p.start_km, p.end_km, p.start, p.end))
+    keep = ~np.isin(runs.line, changed)
+    line = np.concatenate([runs.line[keep], np.array([r[0] for r in new], dtype=np.int64)])
+    order = np.argsort(line, kind="stable")
+    return borders.Runs(
+        line[order],
+        np.concatenate([runs.label[keep], np.array([r[1] for r in new], dtype=np.int64)])[order],
+        np.concatenate([runs.start_km[keep], np.array([r[2] for r in new], dtype=float)])[order],
+        np.concatenate([runs.end_km[keep], np.array([r[3] for r in new], dtype=float)])[order],
+        np.concatenate([runs.start[keep], np.array([r[4] for r in new], dtype=float).reshape(-1, 2)])[order],
+        np.concatenate([runs.end[keep], np.array([r[5] for r in new], dtype=float).reshape(-1, 2)])[order],
+        runs.segment_km,
+    )
 
 
 def _settled(xy: np.ndarray, ps: list[borders.Piece], flags: list[bool],
@@ -577,10 +628,10 @@ def _settled(xy: np.ndarray, ps: list[borders.Piece], flags: list[bool],
             for lab, a, b in merged]
 
 
-def _inside_frame(parts: list[np.ndarray]) -> np.ndarray:
-    """Per part: whether every vertex lies inside FRAME (then the part lies inside it: the frame is a box)."""
-    xy = np.concatenate(parts)
-    starts = np.r_[0, np.cumsum([len(p) for p in parts])[:-1]]
+def _inside_frame(xy: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Per part (vertices ``xy``, part after part, ``counts`` each): whether every vertex lies inside FRAME (then
+    the part lies inside it: the frame is a box)."""
+    starts = np.r_[0, np.cumsum(counts)[:-1]]
     lo, hi = np.minimum.reduceat(xy, starts), np.maximum.reduceat(xy, starts)
     return np.asarray((lo[:, 0] >= FRAME[0]) & (hi[:, 0] <= FRAME[2]) & (lo[:, 1] >= FRAME[1]) & (hi[:, 1] <= FRAME[3]))
 
@@ -709,6 +760,103 @@ def _figures(parts: list[np.ndarray], pieces: list[list[borders.Piece]], outside
                 countries.append(lab)
     return {"length_km": offset, "length_by_country_km": by, "countries": countries,
             "crossings": crossings, "sea_legs": sea_legs, "gaps": gaps}
+
+
+def _figures_many(parts: list[list[np.ndarray]], xy: np.ndarray, counts: np.ndarray, runs: borders.Runs,
+                  layer: borders.Layer, frame: tuple[float, float, float, float] | None) -> list[dict[str, Any]]:
+    """``_figures`` of every route (``parts``: each route's parts; ``xy``/``counts``/``runs``: all parts flat).
+
+    A route of one part that lies inside ``frame`` (or any route with ``frame`` None) is done on flat arrays for
+    all such routes at once; the others (gaps between parts, length outside the frame) go through ``_figures``.
+    Both give the same figures, bitwise.
+    """
+    n_parts = np.fromiter((len(ps) for ps in parts), dtype=np.int64, count=len(parts))
+    part0 = np.r_[0, np.cumsum(n_parts)[:-1]]
+    inside = np.ones(len(counts), dtype=bool) if frame is None else _inside_frame(xy, counts)
+    simple = (n_parts == 1) & inside[np.minimum(part0, len(counts) - 1)]
+    outside_label = OUTSIDE if frame is None else SEA  # label of a run outside every polygon, inside the frame
+    names = [*map(str, layer.labels), outside_label]
+    canon: dict[str, int] = {}
+    code = np.array([canon.setdefault(nm, len(canon)) for nm in names], dtype=np.int64)  # one code per name
+    text = list(canon)
+    is_open = np.array([nm in (SEA, OUTSIDE) for nm in text], dtype=bool)
+    sea = canon.get(SEA, -1)
+
+    figs: list[dict[str, Any]] = [{} for _ in parts]
+    n_runs = np.bincount(runs.line, minlength=len(counts))
+    bounds = np.r_[0, np.cumsum(n_runs)]
+    # ---- simple routes, on flat arrays
+    route = np.flatnonzero(simple)
+    part = part0[route]
+    take = simple[np.repeat(np.arange(len(parts)), n_parts)][runs.line]  # runs of simple routes, in order
+    lab = code[runs.label[take]]
+    rt = np.repeat(np.arange(len(route)), n_runs[part])  # index into ``route`` of each run
+    a, b = runs.start_km[take], runs.end_km[take]
+    sx, sy = runs.start[take, 0], runs.start[take, 1]
+    ex, ey = runs.end[take, 0], runs.end[take, 1]
+    r0 = np.r_[0, np.cumsum(n_runs[part])]  # runs of route i: r0[i]:r0[i + 1]
+    length = b - a
+    land = ~is_open[lab]
+    # length per label, in order of first appearance (np.bincount adds in order, from 0.0, as a dict would)
+    key = rt * len(text) + lab
+    uniq, first_at, inv = np.unique(key, return_index=True, return_inverse=True)
+    sums = np.bincount(inv, weights=length, minlength=len(uniq))
+    order = np.argsort(first_at, kind="stable")
+    g_rt = rt[first_at[order]]
+    g_bounds = np.searchsorted(g_rt, np.arange(len(route) + 1)).tolist()
+    g_name = [text[c] for c in lab[first_at[order]].tolist()]
+    g_km = sums[order].tolist()
+    # countries: land runs, consecutive repeats dropped
+    li = np.flatnonzero(land)
+    new_c = np.ones(len(li), dtype=bool)
+    new_c[1:] = (rt[li[1:]] != rt[li[:-1]]) | (lab[li[1:]] != lab[li[:-1]])
+    ci = li[new_c]
+    c_bounds = np.searchsorted(rt[ci], np.arange(len(route) + 1)).tolist()
+    c_name = [text[c] for c in lab[ci].tolist()]
+    # crossings: consecutive land runs of one route with different labels
+    pair = (rt[li[1:]] == rt[li[:-1]]) & (lab[li[1:]] != lab[li[:-1]])
+    left, right = li[:-1][pair], li[1:][pair]
+    sea_run = np.r_[0, np.cumsum(lab == sea)]
+    between = right - left - 1
+    n_sea = sea_run[right] - sea_run[left + 1]
+    via = np.where(between == 0, 0, np.where(n_sea == between, 1, 2))
+    x_bounds = np.searchsorted(rt[right], np.arange(len(route) + 1)).tolist()
+    vias = ("land", "sea", "outside")
+    x_rec = [{"from": text[f], "to": text[t], "lon": lon, "lat": lat, "km": km, "via": vias[v]}
+             for f, t, lon, lat, km, v in zip(lab[left].tolist(), lab[right].tolist(), sx[right].tolist(),
+                                               sy[right].tolist(), a[right].tolist(), via.tolist())]
+    # sea legs: sea runs between two land runs
+    si = np.flatnonzero(lab == sea)
+    if len(si):
+        inner = (si > 0) & (si < len(lab) - 1)
+        si = si[inner]
+        si = si[(rt[si - 1] == rt[si]) & (rt[si + 1] == rt[si]) & land[si - 1] & land[si + 1]]
+    s_bounds = np.searchsorted(rt[si], np.arange(len(route) + 1)).tolist()
+    s_rec = [{"from_country": text[f], "to_country": text[t], "start_km": u, "end_km": v, "length_km": w,
+              "from_lon": x0, "from_lat": y0, "to_lon": x1, "to_lat": y1}
+             for f, t, u, v, w, x0, y0, x1, y1 in zip(
+                 lab[si - 1].tolist(), lab[si + 1].tolist(), a[si].tolist(), b[si].tolist(), length[si].tolist(),
+                 sx[si].tolist(), sy[si].tolist(), ex[si].tolist(), ey[si].tolist())]
+    total = b[np.r_[r0[1:]] - 1].tolist() if len(route) else []
+    for i, k in enumerate(route.tolist()):
+        figs[k] = {"length_km": total[i],
+                   "length_by_country_km": dict(zip(g_name[g_bounds[i]:g_bounds[i + 1]],
+                                                    g_km[g_bounds[i]:g_bounds[i + 1]])),
+                   "countries": c_name[c_bounds[i]:c_bounds[i + 1]],
+                   "crossings": x_rec[x_bounds[i]:x_bounds[i + 1]],
+                   "sea_legs": s_rec[s_bounds[i]:s_bounds[i + 1]], "gaps": []}
+    # ---- the others, route by route
+    labels = [*layer.labels, None]
+    for k in np.flatnonzero(~simple).tolist():
+        ps = []
+        for p in range(part0[k], part0[k] + n_parts[k]):
+            q0, q1 = int(bounds[p]), int(bounds[p + 1])
+            ps.append([borders.Piece(labels[c], u, v, (s0, s1), (e0, e1)) for c, u, v, (s0, s1), (e0, e1) in zip(
+                runs.label[q0:q1].tolist(), runs.start_km[q0:q1].tolist(), runs.end_km[q0:q1].tolist(),
+                runs.start[q0:q1].tolist(), runs.end[q0:q1].tolist())])
+        inside_k = None if frame is None else inside[part0[k]:part0[k] + n_parts[k]]
+        figs[k] = _figures(parts[k], ps, OUTSIDE, frame, inside_k)
+    return figs
 
 
 @functools.cache
@@ -904,16 +1052,12 @@ def _gc_paused() -> Iterator[None]:
 def _analyze_batch(items: list[Any], layer: borders.Layer, countries: gpd.GeoDataFrame | None,
                    refuse_swapped: bool) -> list[RouteAnalysis]:
     parsed = [_as_geometry(r) for r in items]
-    parts = _parts_many([g for g, _ in parsed])
-    notes = _swap_notes(parts, refuse_swapped) if countries is None else [[] for _ in parts]
-    flat = [p for ps in parts for p in ps]
-    pieces = _settle_boundaries(flat, borders.pieces_many(flat, layer), layer) if flat else []
-    figs, k = [], 0
-    inside = _inside_frame(flat) if countries is None and flat else None
-    for ps in parts:
-        figs.append(_figures(ps, pieces[k:k + len(ps)], OUTSIDE, FRAME if countries is None else None,
-                             None if inside is None else inside[k:k + len(ps)]))
-        k += len(ps)
+    parts, xy, counts = _parts_many([g for g, _ in parsed])
+    notes = _swap_notes(parts, refuse_swapped, xy, counts) if countries is None else [[] for _ in parts]
+    if not parts:
+        return []
+    runs = _settle_boundaries(xy, counts, borders.split_xy(xy, counts, layer), layer)
+    figs = _figures_many(parts, xy, counts, runs, layer, FRAME if countries is None else None)
     n_out = n_swap = 0
     for fig, note in zip(figs, notes):
         n_swap += bool(note)

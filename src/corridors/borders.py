@@ -50,7 +50,8 @@ class Runs(NamedTuple):
     """Ordered runs of many lines as flat arrays, sorted by line then position.
 
     ``label`` indexes the layer's labels; ``len(layer.labels)`` means outside every polygon. ``start``/``end``
-    are (n, 2) lon/lat arrays of each run's first and last point.
+    are (n, 2) lon/lat arrays of each run's first and last point. ``segment_km``: the geodesic length of every
+    segment of every line (line by line, in order), each measured whole.
     """
 
     line: np.ndarray
@@ -59,6 +60,7 @@ class Runs(NamedTuple):
     end_km: np.ndarray
     start: np.ndarray
     end: np.ndarray
+    segment_km: np.ndarray | None = None  # geodesic km of every segment of every line, whole (uncut), flat
 
 
 class Layer:
@@ -139,11 +141,22 @@ def split(lines: Sequence[np.ndarray], layer: Layer, min_excursion_km: float = M
     if (counts < 2).any():
         raise ValueError("every line needs at least two vertices")
     if not n_lines:
-        e = np.empty(0)
-        return Runs(e.astype(np.int64), e.astype(np.int64), e, e, np.empty((0, 2)), np.empty((0, 2)))
+        return split_xy(np.empty((0, 2)), counts, layer, min_excursion_km)
     xy = np.concatenate(lines) if n_lines > 1 else np.asarray(lines[0])
     if xy.ndim != 2 or xy.shape[1] != 2 or xy.dtype != np.float64:  # z values, integers ...
         xy = np.concatenate([np.asarray(c, dtype=float).reshape(len(c), -1)[:, :2] for c in lines])
+    return split_xy(xy, counts, layer, min_excursion_km)
+
+
+def split_xy(xy: np.ndarray, counts: np.ndarray, layer: Layer, min_excursion_km: float = MIN_EXCURSION_KM) -> Runs:
+    """``split`` of lines given as one (n, 2) float lon/lat array, line after line, and each line's vertex count."""
+    counts = np.asarray(counts, dtype=np.int64)
+    n_lines = len(counts)
+    if (counts < 2).any():
+        raise ValueError("every line needs at least two vertices")
+    if not n_lines:
+        e = np.empty(0)
+        return Runs(e.astype(np.int64), e.astype(np.int64), e, e, np.empty((0, 2)), np.empty((0, 2)), e)
     nseg = counts - 1
     seg_end = np.cumsum(nseg)
     seg0 = seg_end - nseg  # first segment of each line
@@ -169,14 +182,19 @@ def split(lines: Sequence[np.ndarray], layer: Layer, min_excursion_km: float = M
         prev_xy[1:][~first_in_seg[1:]] = cxy[:-1][~first_in_seg[1:]]
         whole = np.ones(len(a), dtype=bool)  # segments measured in one piece
         whole[cseg] = False
-        px = np.concatenate([a[whole], prev_xy, cxy[last_in_seg]])
-        qx = np.concatenate([b[whole], cxy, b[cseg[last_in_seg]]])
+        cut_seg = np.flatnonzero(~whole)  # also measured whole, for segment_km
+        px = np.concatenate([a[whole], prev_xy, cxy[last_in_seg], a[cut_seg]])
+        qx = np.concatenate([b[whole], cxy, b[cseg[last_in_seg]], b[cut_seg]])
         n_whole = int(whole.sum())
     else:
         whole, px, qx, n_whole = np.ones(len(a), dtype=bool), a, b, len(a)
     km = np.asarray(GEOD.inv(px[:, 0], px[:, 1], qx[:, 0], qx[:, 1])[2]) / 1000.0
     seg_km = np.zeros(len(a))
     seg_km[whole] = km[:n_whole]
+    segment_km = seg_km.copy()
+    if nc:
+        segment_km[cut_seg] = km[len(km) - len(cut_seg):]
+        km = km[:len(km) - len(cut_seg)]
     sub_km = km[n_whole:]
     if nc:
         seg_km += np.bincount(np.concatenate([cseg, cseg[last_in_seg]]), weights=sub_km, minlength=len(a))
@@ -221,17 +239,28 @@ def split(lines: Sequence[np.ndarray], layer: Layer, min_excursion_km: float = M
     r_end_km[:-1][~last_of_line[:-1]] = r_start_km[1:][~last_of_line[:-1]]
     r_end[:-1][~last_of_line[:-1]] = r_start[1:][~last_of_line[:-1]]
     runs = Runs(r_line, r_label, r_start_km, r_end_km, r_start, r_end)
-    return _fold(runs, n_lines, min_excursion_km, outside=len(layer.labels))
+    return _fold(runs, n_lines, min_excursion_km, outside=len(layer.labels))._replace(segment_km=segment_km)
 
 
 def _running_sum(values: np.ndarray, first: np.ndarray, count: np.ndarray) -> np.ndarray:
     """Running sum of ``values`` before each element, restarting at each group (``first`` index, ``count``).
     Summed group by group, so a line's figures are bitwise the same whatever lines are batched with it (a global
-    cumsum minus the group's start would carry rounding from the lines before it)."""
+    cumsum minus the group's start would carry rounding from the lines before it). The groups are laid out as
+    rows of a zero-padded matrix (rows of one power-of-two width at a time) and summed along the rows: each
+    row's sums are added in the same order as ``np.cumsum`` of that group alone, so they are bitwise equal."""
     out = np.zeros_like(values)
-    for s, n in zip(first.tolist(), count.tolist()):
-        if n > 1:
-            out[s + 1:s + n] = np.cumsum(values[s:s + n - 1])
+    m = np.asarray(count, dtype=np.int64) - 1  # sums per group: element s + 1 + j gets values[s] + ... + values[s + j]
+    g = np.flatnonzero(m > 0)
+    if not len(g):
+        return out
+    width = np.left_shift(1, np.ceil(np.log2(m[g])).astype(np.int64))  # padding wastes at most half of a row
+    for w in np.unique(width).tolist():
+        rows = g[width == w]
+        col = np.arange(w)
+        idx = first[rows, None] + col[None, :]
+        used = col[None, :] < m[rows, None]
+        vals = np.where(used, values[np.minimum(idx, len(values) - 1)], 0.0)
+        out[idx[used] + 1] = np.cumsum(vals, axis=1)[used]
     return out
 
 
