@@ -51,7 +51,7 @@ class Runs(NamedTuple):
 
     ``label`` indexes the layer's labels; ``len(layer.labels)`` means outside every polygon. ``start``/``end``
     are (n, 2) lon/lat arrays of each run's first and last point. ``segment_km``: the geodesic length of every
-    segment of every line (line by line, in order), each measured whole.
+    segment of every line (line by line, in order; a segment cut at boundaries is the sum of its pieces).
     """
 
     line: np.ndarray
@@ -60,7 +60,7 @@ class Runs(NamedTuple):
     end_km: np.ndarray
     start: np.ndarray
     end: np.ndarray
-    segment_km: np.ndarray | None = None  # geodesic km of every segment of every line, whole (uncut), flat
+    segment_km: np.ndarray | None = None  # geodesic km of every segment of every line, flat
 
 
 class Layer:
@@ -182,19 +182,14 @@ def split_xy(xy: np.ndarray, counts: np.ndarray, layer: Layer, min_excursion_km:
         prev_xy[1:][~first_in_seg[1:]] = cxy[:-1][~first_in_seg[1:]]
         whole = np.ones(len(a), dtype=bool)  # segments measured in one piece
         whole[cseg] = False
-        cut_seg = np.flatnonzero(~whole)  # also measured whole, for segment_km
-        px = np.concatenate([a[whole], prev_xy, cxy[last_in_seg], a[cut_seg]])
-        qx = np.concatenate([b[whole], cxy, b[cseg[last_in_seg]], b[cut_seg]])
+        px = np.concatenate([a[whole], prev_xy, cxy[last_in_seg]])
+        qx = np.concatenate([b[whole], cxy, b[cseg[last_in_seg]]])
         n_whole = int(whole.sum())
     else:
         whole, px, qx, n_whole = np.ones(len(a), dtype=bool), a, b, len(a)
     km = np.asarray(GEOD.inv(px[:, 0], px[:, 1], qx[:, 0], qx[:, 1])[2]) / 1000.0
     seg_km = np.zeros(len(a))
     seg_km[whole] = km[:n_whole]
-    segment_km = seg_km.copy()
-    if nc:
-        segment_km[cut_seg] = km[len(km) - len(cut_seg):]
-        km = km[:len(km) - len(cut_seg)]
     sub_km = km[n_whole:]
     if nc:
         seg_km += np.bincount(np.concatenate([cseg, cseg[last_in_seg]]), weights=sub_km, minlength=len(a))
@@ -239,7 +234,7 @@ def split_xy(xy: np.ndarray, counts: np.ndarray, layer: Layer, min_excursion_km:
     r_end_km[:-1][~last_of_line[:-1]] = r_start_km[1:][~last_of_line[:-1]]
     r_end[:-1][~last_of_line[:-1]] = r_start[1:][~last_of_line[:-1]]
     runs = Runs(r_line, r_label, r_start_km, r_end_km, r_start, r_end)
-    return _fold(runs, n_lines, min_excursion_km, outside=len(layer.labels))._replace(segment_km=segment_km)
+    return _fold(runs, n_lines, min_excursion_km, outside=len(layer.labels))._replace(segment_km=seg_km)
 
 
 def _running_sum(values: np.ndarray, first: np.ndarray, count: np.ndarray) -> np.ndarray:
