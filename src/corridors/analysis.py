@@ -32,6 +32,7 @@ REGION = (20.0, 15.0, 130.0, 65.0)  # lon/lat box of the shipped data and bounda
 FRAME = (25.0, 20.0, 125.0, 60.0)  # the box the shipped countries are clipped to (scripts/build_countries.py)
 GAP_KM = 0.001  # consecutive parts further apart than this (1 m) leave a gap: nothing is inferred across it
 ON_BOUNDARY_DEG = 1e-6  # a run this close (about 0.1 m) to a boundary along its whole length runs along it
+assert ON_BOUNDARY_DEG < borders.GRID_MARGIN_DEG  # a clear grid cell of the layer has no boundary this close
 SWAP_NEAR_DEG = 0.1  # an end this close (about 10 km) to a node or town of 15,000+ is near a known place
 SWAP_AT_DEG = 0.02  # an end this close (about 2 km) to one is at it
 
@@ -544,7 +545,13 @@ def _settle_boundaries(xy: np.ndarray, counts: np.ndarray, runs: borders.Runs,
         pts: np.ndarray = shapely.points(np.interp(km, axis, txy[:, 0]), np.interp(km, axis, txy[:, 1]))
         return pts
 
-    mid_hit, mid_edge = tree.query(points_at((s_km + e_km) / 2), predicate="dwithin", distance=ON_BOUNDARY_DEG)
+    mid = (s_km + e_km) / 2
+    near = np.arange(len(mid))
+    if len(mid) >= borders.GRID_MIN_POINTS:  # only midpoints in grid cells that a boundary comes near
+        mxy = np.column_stack([np.interp(mid, axis, txy[:, 0]), np.interp(mid, axis, txy[:, 1])])
+        near = np.flatnonzero(layer.grid_cells(mxy) < 0)
+    mid_hit, mid_edge = tree.query(points_at(mid[near]), predicate="dwithin", distance=ON_BOUNDARY_DEG)
+    mid_hit = near[mid_hit]
     cand = np.unique(mid_hit)
     if not len(cand):
         return runs

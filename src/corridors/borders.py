@@ -29,6 +29,9 @@ MIN_EXCURSION_KM = 1.0
 SMALL_LAYER = 256  # up to this many polygons, points are screened against their boxes in numpy
 CHUNK_SEGMENTS = 6  # consecutive segments whose joint box queries the boundary index
 ON_BOUNDARY_DEG = 1e-9  # a midpoint this close to a boundary (about 0.1 mm) lies on it
+GRID_CELLS = 2**20  # cells of a layer's grid (``Layer.grid``)
+GRID_MARGIN_DEG = 1e-5  # a grid cell is clear when no boundary passes within this distance (about 1 m) of it
+GRID_MIN_POINTS = 5000  # points labelled at once from which the grid is used (and built, once per layer)
 
 
 @dataclass(frozen=True)
@@ -114,6 +117,50 @@ class Layer:
         q0, q1 = self.edge_xy[:-1], self.edge_xy[1:]  # boxes of boundary segments (by first vertex index)
         lo, hi = np.minimum(q0, q1), np.maximum(q0, q1)
         self.seg_box = (lo[:, 0].copy(), lo[:, 1].copy(), hi[:, 0].copy(), hi[:, 1].copy())
+        self._grid: tuple[float, float, float, int, int, np.ndarray] | None = None
+
+    def grid(self) -> tuple[float, float, float, int, int, np.ndarray]:
+        """A grid over the layer (built on first use): x0, y0, cell size, columns, rows, and per cell the label
+        index of the polygon holding the whole cell, ``len(labels)`` outside every polygon, or -1 when a
+        boundary passes within GRID_MARGIN_DEG of the cell (then its points need the exact test). In a clear
+        cell every point lies in the interior of the same polygons, so it gets the label of the cell's centre."""
+        if self._grid is None:
+            x0, y0 = self.poly_box[0].min(), self.poly_box[1].min()
+            x1, y1 = self.poly_box[2].max(), self.poly_box[3].max()
+            d = max(np.sqrt((x1 - x0) * (y1 - y0) / GRID_CELLS), (x1 - x0) / GRID_CELLS, (y1 - y0) / GRID_CELLS, 1e-9)
+            nx, ny = int(np.ceil((x1 - x0) / d)) + 1, int(np.ceil((y1 - y0) / d)) + 1
+            # cells that a boundary edge's box (grown by the margin) reaches are not clear
+            m = GRID_MARGIN_DEG
+            ex0, ey0, ex1, ey1 = self.edge_box
+            i0 = np.clip(np.floor((ex0 - m - x0) / d), 0, nx - 1).astype(np.int64)
+            i1 = np.clip(np.floor((ex1 + m - x0) / d), 0, nx - 1).astype(np.int64)
+            j0 = np.clip(np.floor((ey0 - m - y0) / d), 0, ny - 1).astype(np.int64)
+            j1 = np.clip(np.floor((ey1 + m - y0) / d), 0, ny - 1).astype(np.int64)
+            wi, wj = i1 - i0 + 1, j1 - j0 + 1
+            k = np.repeat(np.arange(len(i0)), wi * wj)
+            r = np.arange(len(k)) - np.repeat(np.cumsum(wi * wj) - wi * wj, wi * wj)
+            touched = np.zeros(nx * ny, dtype=bool)
+            touched[(j0[k] + r // wi[k]) * nx + i0[k] + r % wi[k]] = True
+            # a row's consecutive clear cells share a side no boundary crosses: one point labels the whole run
+            clear = ~touched
+            start = clear.copy()
+            start[1:] &= ~clear[:-1] | (np.arange(1, nx * ny) % nx == 0)
+            first = np.flatnonzero(start)
+            run = np.cumsum(start) - 1
+            centre = np.column_stack([x0 + d * (first % nx + 0.5), y0 + d * (first // nx + 0.5)])
+            cell = np.where(clear, _label_exact(centre, self, np.zeros(len(first), dtype=bool))[run], -1)
+            self._grid = (float(x0), float(y0), float(d), nx, ny, cell)
+        return self._grid
+
+    def grid_cells(self, xy: np.ndarray) -> np.ndarray:
+        """Per point: its grid cell's value (see ``grid``), -1 for points off the grid."""
+        x0, y0, d, nx, ny, cell = self.grid()
+        i = np.floor((xy[:, 0] - x0) / d)
+        j = np.floor((xy[:, 1] - y0) / d)
+        on = (i >= 0) & (i < nx) & (j >= 0) & (j < ny)
+        out = np.full(len(xy), -1, dtype=np.int64)
+        out[on] = cell[(j[on] * nx + i[on]).astype(np.int64)]
+        return out
 
 
 def pieces(coords: np.ndarray, layer: Layer, min_excursion_km: float = MIN_EXCURSION_KM) -> list[Piece]:
@@ -344,8 +391,20 @@ def label_points(xy: np.ndarray, layer: Layer, maybe_on_boundary: np.ndarray | N
 
     Where polygons overlap the lowest layer index wins. A point within ``ON_BOUNDARY_DEG`` of a boundary
     belongs to the lowest-index polygon whose boundary it lies on (or that holds it); only the points flagged in
-    ``maybe_on_boundary`` (default: all) are tested for that.
+    ``maybe_on_boundary`` (default: all) are tested for that. For many points, those in a clear cell of the
+    layer's grid take the cell's label (the same answer, see ``Layer.grid``); the others are tested exactly.
     """
+    if len(xy) < GRID_MIN_POINTS:
+        return _label_exact(xy, layer, maybe_on_boundary)
+    label = layer.grid_cells(xy)
+    rest = np.flatnonzero(label < 0)
+    if len(rest):
+        label[rest] = _label_exact(xy[rest], layer, None if maybe_on_boundary is None else maybe_on_boundary[rest])
+    return label
+
+
+def _label_exact(xy: np.ndarray, layer: Layer, maybe_on_boundary: np.ndarray | None) -> np.ndarray:
+    """``label_points`` by point-in-polygon and boundary distance tests for every point."""
     label = np.full(len(xy), len(layer.labels), dtype=np.int64)
     if not len(xy):
         return label
