@@ -174,6 +174,8 @@ def make_layer(polygons: gpd.GeoDataFrame | None, id_column: str | None = None) 
 def _as_geometry(route: Any) -> tuple[shapely.Geometry, dict[str, Any]]:
     """The route's line in EPSG:4326 and what is known about it (id, name, nodes ...)."""
     meta: dict[str, Any] = {}
+    if isinstance(route, shapely.Geometry):
+        return route, meta
     if isinstance(route, str):
         rec = data.section_record(route)
         return rec["geometry"], rec
@@ -207,8 +209,6 @@ def _as_geometry(route: Any) -> tuple[shapely.Geometry, dict[str, Any]]:
         except Exception as exc:  # malformed coordinates
             raise RouteError(f"the GeoJSON geometry cannot be read ({exc}); check its coordinates") from exc
         return _to_4326(geom, crs), meta
-    if isinstance(route, shapely.Geometry):
-        return route, meta
     raise RouteError(f"cannot analyse a {type(route).__name__}: pass a section id or name, a shapely LineString, "
                      "a GeoJSON Feature or a GeoDataFrame row")
 
@@ -431,13 +431,20 @@ def _swap_notes(parts: list[list[np.ndarray]], refuse: bool = True, xy: np.ndarr
     swapped_in = (lo[:, 1] >= x0) & (hi[:, 1] <= x1) & (lo[:, 0] >= y0) & (hi[:, 0] <= y1)
     inside = (xy[:, 0] >= x0) & (xy[:, 0] <= x1) & (xy[:, 1] >= y0) & (xy[:, 1] <= y1)
     any_inside = np.logical_or.reduceat(inside, starts)
-    cand = np.flatnonzero(swapped_in).tolist()
-    if not cand:
+    cand = np.flatnonzero(swapped_in)
+    if not len(cand):
         return notes
-    ends = np.array([[parts[k][0][0], parts[k][-1][-1]] for k in cand]).reshape(-1, 2)
-    given = _ends_at_places(ends, SWAP_NEAR_DEG).reshape(-1, 2).sum(axis=1)
-    swapped = _ends_at_places(ends[:, ::-1], SWAP_NEAR_DEG).reshape(-1, 2).sum(axis=1)
+    # every note needs: neither end as given near a known place, both ends swapped near one (AT implies NEAR)
+    last = np.r_[starts[1:], len(xy)] - 1
+    ends = np.column_stack([xy[starts[cand]], xy[last[cand]]]).reshape(-1, 2)  # first, last end of each candidate
+    keep = _ends_at_places(ends, SWAP_NEAR_DEG).reshape(-1, 2).sum(axis=1) == 0
+    cand, ends = cand[keep], ends.reshape(-1, 4)[keep].reshape(-1, 2)
+    keep = _ends_at_places(ends[:, ::-1], SWAP_NEAR_DEG).reshape(-1, 2).sum(axis=1) == 2
+    cand, ends = cand[keep], ends.reshape(-1, 4)[keep].reshape(-1, 2)
     exact = _ends_at_places(ends[:, ::-1], SWAP_AT_DEG).reshape(-1, 2).sum(axis=1)
+    n = len(cand)
+    cand = cand.tolist()
+    given, swapped = [0] * n, [2] * n
     for k, g, sw, ex in zip(cand, given, swapped, exact):
         outside = not any_inside[k]
         a, b = parts[k][0][0], parts[k][-1][-1]
@@ -776,12 +783,13 @@ def _figures(parts: list[np.ndarray], pieces: list[list[borders.Piece]], outside
 
 
 def _figures_many(parts: list[list[np.ndarray]], xy: np.ndarray, counts: np.ndarray, runs: borders.Runs,
-                  layer: borders.Layer, frame: tuple[float, float, float, float] | None) -> list[dict[str, Any]]:
+                  layer: borders.Layer, frame: tuple[float, float, float, float] | None
+                  ) -> tuple[list[dict[str, Any]], np.ndarray]:
     """``_figures`` of every route (``parts``: each route's parts; ``xy``/``counts``/``runs``: all parts flat).
 
-    A route of one part that lies inside ``frame`` (or any route with ``frame`` None) is done on flat arrays for
-    all such routes at once; the others (gaps between parts, length outside the frame) go through ``_figures``.
-    Both give the same figures, bitwise.
+    A simple route, of one part that lies inside ``frame`` (any one-part route with ``frame`` None), is done on
+    flat arrays with all such routes at once; the others (gaps between parts, length outside the frame) go
+    through ``_figures``. Both give the same figures, bitwise. Also gives which routes were simple.
     """
     n_parts = np.fromiter((len(ps) for ps in parts), dtype=np.int64, count=len(parts))
     part0 = np.r_[0, np.cumsum(n_parts)[:-1]]
@@ -869,7 +877,9 @@ def _figures_many(parts: list[list[np.ndarray]], xy: np.ndarray, counts: np.ndar
                 runs.start[q0:q1].tolist(), runs.end[q0:q1].tolist())])
         inside_k = None if frame is None else inside[part0[k]:part0[k] + n_parts[k]]
         figs[k] = _figures(parts[k], ps, OUTSIDE, frame, inside_k)
-    return figs
+    if OUTSIDE in canon and frame is not None:  # a polygon labelled 'outside': leave its warning to the slow loop
+        simple[:] = False
+    return figs, simple
 
 
 @functools.cache
@@ -1072,10 +1082,11 @@ def _analyze_batch(items: list[Any], layer: borders.Layer, countries: gpd.GeoDat
     if not parts:
         return []
     runs = _settle_boundaries(xy, counts, borders.split_xy(xy, counts, layer), layer)
-    figs = _figures_many(parts, xy, counts, runs, layer, FRAME if countries is None else None)
-    n_out = n_swap = 0
-    for fig, note in zip(figs, notes):
-        n_swap += bool(note)
+    figs, simple = _figures_many(parts, xy, counts, runs, layer, FRAME if countries is None else None)
+    n_out = 0
+    n_swap = sum(map(bool, notes))
+    for k in np.flatnonzero(~simple).tolist():  # a simple route has no gap and no length outside the frame
+        fig, note = figs[k], notes[k]
         out_km = fig["length_by_country_km"].get(OUTSIDE, 0.0)
         if countries is None and out_km > 0:
             n_out += 1
@@ -1085,7 +1096,6 @@ def _analyze_batch(items: list[Any], layer: borders.Layer, countries: gpd.GeoDat
             note.append(f"{len(fig['gaps'])} gap(s) between parts of the line (e.g. {fig['gaps'][0]['gap_km']:.3f} km "
                         f"at km {fig['gaps'][0]['km']:.1f}): nothing is inferred across a gap (no crossing); merge "
                         "the parts (shapely.line_merge) or order them if they belong together")
-        fig["warnings"] = note
     if n_swap:
         warnings.warn(f"{n_swap} route(s) may have lon and lat swapped; see each result's warnings",
                       OutsideDataWarning, stacklevel=3)
@@ -1095,7 +1105,8 @@ def _analyze_batch(items: list[Any], layer: borders.Layer, countries: gpd.GeoDat
                       "warnings", OutsideDataWarning, stacklevel=3)
     _match(figs, countries is None)
     results = []
-    for (geom, meta), fig in zip(parsed, figs):
+    for (geom, meta), fig, note in zip(parsed, figs, notes):
+        fig["warnings"] = note
         if not meta:  # a bare geometry: nothing known beyond the figures
             results.append(RouteAnalysis(geometry=geom, length_by_mode_km={"unspecified": fig["length_km"]}, **fig))
             continue
