@@ -422,10 +422,10 @@ def _swap_notes(parts: list[list[np.ndarray]], refuse: bool = True, xy: np.ndarr
     if xy is None or counts is None:
         xy = np.concatenate([p for ps in parts for p in ps])
         counts = np.array([len(p) for ps in parts for p in ps])
-    n_parts = np.fromiter((len(ps) for ps in parts), dtype=np.int64, count=len(parts))
-    if len(n_parts) == len(counts):
+    if len(parts) == len(counts):  # one part per route
         starts = np.r_[0, np.cumsum(counts)[:-1]]
     else:
+        n_parts = np.fromiter((len(ps) for ps in parts), dtype=np.int64, count=len(parts))
         starts = np.r_[0, np.cumsum(np.add.reduceat(counts, np.r_[0, np.cumsum(n_parts)[:-1]]))[:-1]]
     lo, hi = np.minimum.reduceat(xy, starts), np.maximum.reduceat(xy, starts)
     swapped_in = (lo[:, 1] >= x0) & (hi[:, 1] <= x1) & (lo[:, 0] >= y0) & (hi[:, 0] <= y1)
@@ -791,7 +791,10 @@ def _figures_many(parts: list[list[np.ndarray]], xy: np.ndarray, counts: np.ndar
     flat arrays with all such routes at once; the others (gaps between parts, length outside the frame) go
     through ``_figures``. Both give the same figures, bitwise. Also gives which routes were simple.
     """
-    n_parts = np.fromiter((len(ps) for ps in parts), dtype=np.int64, count=len(parts))
+    if len(parts) == len(counts):  # one part per route
+        n_parts = np.ones(len(parts), dtype=np.int64)
+    else:
+        n_parts = np.fromiter((len(ps) for ps in parts), dtype=np.int64, count=len(parts))
     part0 = np.r_[0, np.cumsum(n_parts)[:-1]]
     inside = np.ones(len(counts), dtype=bool) if frame is None else _inside_frame(xy, counts)
     simple = (n_parts == 1) & inside[np.minimum(part0, len(counts) - 1)]
@@ -803,7 +806,7 @@ def _figures_many(parts: list[list[np.ndarray]], xy: np.ndarray, counts: np.ndar
     is_open = np.array([nm in (SEA, OUTSIDE) for nm in text], dtype=bool)
     sea = canon.get(SEA, -1)
 
-    figs: list[dict[str, Any]] = [{} for _ in parts]
+    figs: list[dict[str, Any]] = [{}] * len(parts)  # every entry is replaced below
     n_runs = np.bincount(runs.line, minlength=len(counts))
     bounds = np.r_[0, np.cumsum(n_runs)]
     # ---- simple routes, on flat arrays
@@ -858,14 +861,18 @@ def _figures_many(parts: list[list[np.ndarray]], xy: np.ndarray, counts: np.ndar
              for f, t, u, v, w, x0, y0, x1, y1 in zip(
                  lab[si - 1].tolist(), lab[si + 1].tolist(), a[si].tolist(), b[si].tolist(), length[si].tolist(),
                  sx[si].tolist(), sy[si].tolist(), ex[si].tolist(), ey[si].tolist())]
-    total = b[np.r_[r0[1:]] - 1].tolist() if len(route) else []
-    for i, k in enumerate(route.tolist()):
-        figs[k] = {"length_km": total[i],
-                   "length_by_country_km": dict(zip(g_name[g_bounds[i]:g_bounds[i + 1]],
-                                                    g_km[g_bounds[i]:g_bounds[i + 1]])),
-                   "countries": c_name[c_bounds[i]:c_bounds[i + 1]],
-                   "crossings": x_rec[x_bounds[i]:x_bounds[i + 1]],
-                   "sea_legs": s_rec[s_bounds[i]:s_bounds[i + 1]], "gaps": []}
+    total = b[r0[1:] - 1].tolist() if len(route) else []
+    by = [{g_name[i]: g_km[i]} if j == i + 1 else dict(zip(g_name[i:j], g_km[i:j]))
+          for i, j in zip(g_bounds[:-1], g_bounds[1:])]
+    simple_figs = [{"length_km": t, "length_by_country_km": d, "countries": c_name[c0:c1],
+                    "crossings": x_rec[x0:x1], "sea_legs": s_rec[s0:s1], "gaps": []}
+                   for t, d, c0, c1, x0, x1, s0, s1 in zip(total, by, c_bounds[:-1], c_bounds[1:], x_bounds[:-1],
+                                                           x_bounds[1:], s_bounds[:-1], s_bounds[1:])]
+    if len(route) == len(parts):
+        figs = simple_figs
+    else:
+        for k, fig in zip(route.tolist(), simple_figs):
+            figs[k] = fig
     # ---- the others, route by route
     labels = [*layer.labels, None]
     for k in np.flatnonzero(~simple).tolist():
