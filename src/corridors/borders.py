@@ -150,7 +150,21 @@ class Layer:
             centre = np.column_stack([x0 + d * (first % nx + 0.5), y0 + d * (first // nx + 0.5)])
             cell = np.where(clear, _label_exact(centre, self, np.zeros(len(first), dtype=bool))[run], -1)
             self._grid = (float(x0), float(y0), float(d), nx, ny, cell)
+            blocked = np.zeros((ny + 1, nx + 1), dtype=np.int64)  # cells not clear, summed over rows and columns
+            blocked[1:, 1:] = np.cumsum(np.cumsum((cell < 0).reshape(ny, nx), axis=0), axis=1)
+            self._blocked = blocked
         return self._grid
+
+    def clear_boxes(self, bx0: np.ndarray, by0: np.ndarray, bx1: np.ndarray, by1: np.ndarray) -> np.ndarray:
+        """Per box: whether it lies wholly in clear grid cells (no boundary within GRID_MARGIN_DEG of it)."""
+        x0, y0, d, nx, ny, _ = self.grid()
+        i0, i1 = np.floor((bx0 - x0) / d), np.floor((bx1 - x0) / d)
+        j0, j1 = np.floor((by0 - y0) / d), np.floor((by1 - y0) / d)
+        on = (i0 >= 0) & (i1 < nx) & (j0 >= 0) & (j1 < ny)
+        i0, i1, j0, j1 = (np.where(on, v, 0).astype(np.int64) for v in (i0, i1, j0, j1))
+        s = self._blocked
+        n = s[j1 + 1, i1 + 1] - s[j0, i1 + 1] - s[j1 + 1, i0] + s[j0, i0]
+        return np.asarray(on & (n == 0))
 
     def grid_cells(self, xy: np.ndarray) -> np.ndarray:
         """Per point: its grid cell's value (see ``grid``), -1 for points off the grid."""
@@ -322,7 +336,13 @@ def _cuts(a: np.ndarray, b: np.ndarray, counts: np.ndarray, layer: Layer
     corners = np.empty((len(c0), 2, 2))  # the diagonal of each chunk's box: same envelope, cheaper than a box
     corners[:, 0, 0], corners[:, 0, 1] = np.minimum.reduceat(sx0, c0), np.minimum.reduceat(sy0, c0)
     corners[:, 1, 0], corners[:, 1, 1] = np.maximum.reduceat(sx1, c0), np.maximum.reduceat(sy1, c0)
-    ci, ei = layer.edge_tree.query(shapely.linestrings(corners))
+    if len(c0) >= GRID_MIN_POINTS:  # chunks whose box lies in clear grid cells meet no boundary
+        near = np.flatnonzero(~layer.clear_boxes(corners[:, 0, 0], corners[:, 0, 1], corners[:, 1, 0],
+                                                 corners[:, 1, 1]))
+        ci, ei = layer.edge_tree.query(shapely.linestrings(corners[near]))
+        ci = near[ci]
+    else:
+        ci, ei = layer.edge_tree.query(shapely.linestrings(corners))
     along = np.zeros(len(a), dtype=bool)  # segments that run along a boundary segment
     empty = (np.empty(0, dtype=np.int64), np.empty((0, 2)), along)
     if not len(ci):
