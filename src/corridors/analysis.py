@@ -13,7 +13,7 @@ import json
 import math
 import warnings
 import weakref
-from collections.abc import Hashable, Iterable, Iterator
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -846,9 +846,19 @@ def _figures_many(parts: list[list[np.ndarray]], xy: np.ndarray, counts: np.ndar
     via = np.where(between == 0, 0, np.where(n_sea == between, 1, 2))
     x_bounds = np.searchsorted(rt[right], np.arange(len(route) + 1)).tolist()
     vias = ("land", "sea", "outside")
-    x_rec = [{"from": text[f], "to": text[t], "lon": lon, "lat": lat, "km": km, "via": vias[v]}
-             for f, t, lon, lat, km, v in zip(lab[left].tolist(), lab[right].tolist(), sx[right].tolist(),
-                                               sy[right].tolist(), a[right].tolist(), via.tolist())]
+    f_lab, t_lab = lab[left].tolist(), lab[right].tolist()
+    bcp: list[tuple[str | None, str | None, float | None]] = [(None, None, None)] * len(right)
+    if frame is not None and len(right):  # the shipped countries: the BCP of each land crossing (see _match)
+        at = np.flatnonzero(via == 0)
+        hit, node, km = _nearest_nodes(np.column_stack([sx[right[at]], sy[right[at]]]), "bcp", BCP_MATCH_KM,
+                                       lambda i: (text[f_lab[at[i]]], text[t_lab[at[i]]]))
+        rows = _nodes_xy("bcp")[1]
+        for i, n, d in zip(at[hit].tolist(), node.tolist(), km.tolist()):
+            bcp[i] = (rows[n]["name"], rows[n]["id"], d)
+    x_rec = [{"from": text[f], "to": text[t], "lon": lon, "lat": lat, "km": km, "via": vias[v], "bcp": bc[0],
+              "bcp_id": bc[1], "bcp_km": bc[2]}
+             for f, t, lon, lat, km, v, bc in zip(f_lab, t_lab, sx[right].tolist(), sy[right].tolist(),
+                                                  a[right].tolist(), via.tolist(), bcp)]
     # sea legs: sea runs between two land runs
     si = np.flatnonzero(lab == sea)
     if len(si):
@@ -904,11 +914,25 @@ def _nodes_xy(kind: str) -> tuple[np.ndarray, list[dict[str, Any]], np.ndarray, 
 def _nearest(points: list[tuple[float, float]], kind: str, limit_km: float,
              joins: list[Iterable[str]] | None = None) -> list[dict[str, Any] | None]:
     """For each (lon, lat): the nearest node of ``kind`` within ``limit_km`` (preferring the given joins)."""
-    xy, rows, keys, by_lat = _nodes_xy(kind)
+    _, rows, _, _ = _nodes_xy(kind)
     out: list[dict[str, Any] | None] = [None] * len(points)
-    if not points or not len(xy):
+    if not points:
         return out
-    p = np.asarray(points, dtype=float)
+    k_idx, n_idx, d = _nearest_nodes(np.asarray(points, dtype=float), kind, limit_km,
+                                     None if joins is None else joins.__getitem__)
+    for k, n, km in zip(k_idx.tolist(), n_idx.tolist(), d.tolist()):
+        out[k] = {**rows[n], "km": km}
+    return out
+
+
+def _nearest_nodes(p: np.ndarray, kind: str, limit_km: float, joins: Callable[[int], Iterable[str]] | None = None
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``_nearest`` as arrays: the points (rows of ``p``, lon/lat) that have a node of ``kind`` within
+    ``limit_km``, that node's index (in ``_nodes_xy(kind)``) and its distance (km). ``joins(i)``: the two
+    countries point i joins (nodes joining them are preferred)."""
+    xy, rows, keys, by_lat = _nodes_xy(kind)
+    if not len(p) or not len(xy):
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64), np.empty(0)
     # cheap screen: nodes in the latitude band, then equirectangular distance (1 deg lat = 111.3 km), then
     # geodesic distances for the pairs that pass
     screen_km = limit_km * 1.5 + 1.0
@@ -925,9 +949,9 @@ def _nearest(points: list[tuple[float, float]], kind: str, limit_km: float,
     ok = d <= limit_km
     k_idx, n_idx, d = k_idx[ok], n_idx[ok], d[ok]
     if joins is not None:  # the sorted 'A|B' key of the points that have a node near them
-        want = np.empty(len(points), dtype=object)
+        want = np.empty(len(p), dtype=object)
         near_k = np.unique(k_idx)
-        want[near_k] = ["|".join(sorted(joins[k])) for k in near_k.tolist()]
+        want[near_k] = ["|".join(sorted(joins(k))) for k in near_k.tolist()]
         other = (keys[n_idx] != want[k_idx]).astype(np.int8)
     else:
         other = np.zeros(len(k_idx), dtype=np.int8)
@@ -935,15 +959,14 @@ def _nearest(points: list[tuple[float, float]], kind: str, limit_km: float,
     head = np.ones(len(order), dtype=bool)
     head[1:] = k_idx[order][1:] != k_idx[order][:-1]
     first = order[head]
-    for k, n, km in zip(k_idx[first].tolist(), n_idx[first].tolist(), d[first].tolist()):
-        out[k] = {**rows[n], "km": km}
-    return out
+    return k_idx[first], n_idx[first], d[first]
 
 
-def _match(figs: list[dict[str, Any]], countries_layer: bool) -> None:
-    """Name the BCP of every land crossing and the ports of every sea leg, in one batch for all routes."""
+def _match(figs: list[dict[str, Any]], countries_layer: bool, crossings: bool = True) -> None:
+    """Name the BCP of every land crossing and the ports of every sea leg, in one batch for all routes
+    (``crossings`` False: the ports only; the crossings are matched already)."""
     land = []
-    for f in figs:
+    for f in figs if crossings else ():
         for c in f["crossings"]:
             c["bcp"] = c["bcp_id"] = c["bcp_km"] = None
             if countries_layer and c["via"] == "land":
@@ -1110,7 +1133,8 @@ def _analyze_batch(items: list[Any], layer: borders.Layer, countries: gpd.GeoDat
         warnings.warn(f"{n_out} route(s) run partly outside the data (lon {FRAME[0]:g}..{FRAME[2]:g}, lat "
                       f"{FRAME[1]:g}..{FRAME[3]:g}); that length is reported as '{OUTSIDE}'; see each result's "
                       "warnings", OutsideDataWarning, stacklevel=3)
-    _match(figs, countries is None)
+    _match([figs[k] for k in np.flatnonzero(~simple).tolist()], countries is None)  # simple ones are matched
+    _match(figs, countries is None, crossings=False)
     results = []
     for (geom, meta), fig, note in zip(parsed, figs, notes):
         fig["warnings"] = note
