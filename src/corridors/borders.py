@@ -29,7 +29,7 @@ MIN_EXCURSION_KM = 1.0
 SMALL_LAYER = 256  # up to this many polygons, points are screened against their boxes in numpy
 CHUNK_SEGMENTS = 6  # consecutive segments whose joint box queries the boundary index
 ON_BOUNDARY_DEG = 1e-9  # a midpoint this close to a boundary (about 0.1 mm) lies on it
-GRID_CELLS = 2**20  # cells of a layer's grid (``Layer.grid``)
+GRID_CELLS = 2**16  # cells of a layer's grid (``Layer.grid``)
 GRID_MARGIN_DEG = 1e-5  # a grid cell is clear when no boundary passes within this distance (about 1 m) of it
 GRID_MIN_POINTS = 5000  # points labelled at once from which the grid is used (and built, once per layer)
 
