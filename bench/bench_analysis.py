@@ -18,6 +18,7 @@ as ``corridors report`` does) within 3x of the floor on the same lines. (``route
 ``bench/bench_routes.py``.) One ``analyze(id)`` call per section is printed too, without a target: it shows the fixed
 cost of a single call.
 
+Times are CPU seconds of this process (see ``best``).
 Run: python bench/bench_analysis.py [--n 10000 100000] [--repeat 3]
 """
 
@@ -61,12 +62,14 @@ def floor(lines: np.ndarray, polygons: np.ndarray) -> tuple[np.ndarray, np.ndarr
 
 
 def best(fn: Callable[[], object], repeat: int) -> float:
+    """Best CPU time of ``repeat`` runs (``time.process_time``): both sides are single-threaded, and CPU time is
+    not inflated by other processes on a shared machine the way wall time is."""
     times = []
     for _ in range(repeat):
         gc.collect()
-        t = time.perf_counter()
+        t = time.process_time()
         result = fn()
-        times.append(time.perf_counter() - t)  # freeing the result is not part of the work measured
+        times.append(time.process_time() - t)  # freeing the result is not part of the work measured
         del result
     return min(times)
 

@@ -1106,7 +1106,7 @@ def _gc_paused() -> Iterator[None]:
 
 def _analyze_batch(items: list[Any], layer: borders.Layer, countries: gpd.GeoDataFrame | None,
                    refuse_swapped: bool) -> list[RouteAnalysis]:
-    parsed = [_as_geometry(r) for r in items]
+    parsed = [(r, {}) if isinstance(r, shapely.Geometry) else _as_geometry(r) for r in items]
     parts, xy, counts = _parts_many([g for g, _ in parsed])
     notes = _swap_notes(parts, refuse_swapped, xy, counts) if countries is None else [[] for _ in parts]
     if not parts:
