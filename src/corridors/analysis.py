@@ -361,13 +361,12 @@ def _parts_many(geoms: list[shapely.Geometry]) -> tuple[list[list[np.ndarray]], 
                  and in_region.all() and not (np.abs(np.diff(xy[:, 0]))[same] > 180).any())
         if sound:
             ends = np.append(starts[1:], len(xy)).tolist()
-            chunks = [xy[i:j] for i, j in zip(starts.tolist(), ends)]  # views; np.split is slower per piece
-            out: list[list[np.ndarray]] = [[] for _ in range(len(arr))]
-            if len(chunks) == len(arr):  # one part per route
-                out = [[c] for c in chunks]
+            if len(starts) == len(arr):  # one part per route; views (np.split is slower per piece)
+                out = [[xy[i:j]] for i, j in zip(starts.tolist(), ends)]
             else:
-                for o, c in zip(owner.tolist(), chunks):
-                    out[o].append(c)
+                out = [[] for _ in range(len(arr))]
+                for o, i, j in zip(owner.tolist(), starts.tolist(), ends):
+                    out[o].append(xy[i:j])
             return out, xy, counts.astype(np.int64)
     out = [_parts(g) for g in geoms]
     flat = [p for ps in out for p in ps]
@@ -1138,8 +1137,10 @@ def _analyze_batch(items: list[Any], layer: borders.Layer, countries: gpd.GeoDat
     results = []
     for (geom, meta), fig, note in zip(parsed, figs, notes):
         fig["warnings"] = note
-        if not meta:  # a bare geometry: nothing known beyond the figures
-            results.append(RouteAnalysis(geometry=geom, length_by_mode_km={"unspecified": fig["length_km"]}, **fig))
+        if not meta:  # a bare geometry: nothing known beyond the figures (fields in order, without keywords)
+            results.append(RouteAnalysis(geom, fig["length_km"], fig["length_by_country_km"],
+                                         {"unspecified": fig["length_km"]}, fig["countries"], fig["crossings"],
+                                         fig["sea_legs"], [], None, None, None, None, fig["gaps"], note))
             continue
         nodes, by_mode = _section_nodes(meta)
         if not by_mode:

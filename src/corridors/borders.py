@@ -129,9 +129,11 @@ class Layer:
             x1, y1 = self.poly_box[2].max(), self.poly_box[3].max()
             d = max(np.sqrt((x1 - x0) * (y1 - y0) / GRID_CELLS), (x1 - x0) / GRID_CELLS, (y1 - y0) / GRID_CELLS, 1e-9)
             nx, ny = int(np.ceil((x1 - x0) / d)) + 1, int(np.ceil((y1 - y0) / d)) + 1
-            # cells that a boundary edge's box (grown by the margin) reaches are not clear
+            # cells that a boundary segment's box (grown by the margin) reaches are not clear
             m = GRID_MARGIN_DEG
-            ex0, ey0, ex1, ey1 = self.edge_box
+            real = np.ones(len(self.seg_box[0]), dtype=bool)  # seg_box also boxes the step from edge to edge
+            real[(self.edge_start + self.edge_count - 1)[:-1]] = False
+            ex0, ey0, ex1, ey1 = (c[real] for c in self.seg_box)
             i0 = np.clip(np.floor((ex0 - m - x0) / d), 0, nx - 1).astype(np.int64)
             i1 = np.clip(np.floor((ex1 + m - x0) / d), 0, nx - 1).astype(np.int64)
             j0 = np.clip(np.floor((ey0 - m - y0) / d), 0, ny - 1).astype(np.int64)
