@@ -14,10 +14,11 @@ the polygons and querying it with the lines gives the same pairs about 30x slowe
 Targets (issue 14): analyze_many of 10^4 and 10^5 random routes x 20 vertices within 2x of the floor, with
 memory linear in the routes and under 400 MB at 10^5 (measured in a fresh process: the growth of its peak RSS
 while analysing, results included); the analysis of every section and key route (``analyze_many`` of their ids,
-as ``corridors report`` does) within 3x of the floor on the same lines; ``route()`` between two network nodes,
-warm, within 3 ms. One ``analyze(id)`` call per section is printed too, without a target: it shows the fixed
+as ``corridors report`` does) within 3x of the floor on the same lines. (``route()`` is benchmarked in
+``bench/bench_routes.py``.) One ``analyze(id)`` call per section is printed too, without a target: it shows the fixed
 cost of a single call.
 
+Times are CPU seconds of this process (see ``best``).
 Run: python bench/bench_analysis.py [--n 10000 100000] [--repeat 3]
 """
 
@@ -38,7 +39,6 @@ import numpy as np
 import shapely
 
 import corridors
-from corridors import routes
 from corridors.geodesy import GEOD
 
 
@@ -62,12 +62,14 @@ def floor(lines: np.ndarray, polygons: np.ndarray) -> tuple[np.ndarray, np.ndarr
 
 
 def best(fn: Callable[[], object], repeat: int) -> float:
+    """Best CPU time of ``repeat`` runs (``time.process_time``): both sides are single-threaded, and CPU time is
+    not inflated by other processes on a shared machine the way wall time is."""
     times = []
     for _ in range(repeat):
         gc.collect()
-        t = time.perf_counter()
+        t = time.process_time()
         result = fn()
-        times.append(time.perf_counter() - t)  # freeing the result is not part of the work measured
+        times.append(time.process_time() - t)  # freeing the result is not part of the work measured
         del result
     return min(times)
 
@@ -171,19 +173,6 @@ def main() -> None:
     print(f"  {len(ids)} x analyze(id), one call each {t_each * 1000:9.3f} ms  floor {t_floor * 1000:9.3f} ms  "
           f"ratio {t_each / t_floor:5.2f}x (no target: {t_each / len(ids) * 1000:.2f} ms per call)")
 
-    print("route() between two network nodes, warm (floor: networkx shortest path on the same graph):")
-    import networkx as nx
-
-    g = routes.network_graph("road")
-    pairs_ = [("almaty", "bishkek"), ("almaty", "tashkent"), ("aktau", "almaty")]
-    pairs_ = [(a, b) for a, b in pairs_ if a in g and b in g] or [tuple(list(g.nodes)[:2])]
-    for a, b in pairs_:
-        corridors.route(a, b)  # warm
-        t_route, t_path = side_by_side(lambda a=a, b=b: corridors.route(a, b),
-                                       lambda a=a, b=b: nx.shortest_path(g, a, b, weight="km"), args.repeat * 5)
-        ok = "ok" if t_route <= 0.003 else "MISSED"
-        print(f"  route({a!r}, {b!r}) {t_route * 1000:7.3f} ms (aim <= 3 ms) {ok}; shortest path alone "
-              f"{t_path * 1000:.3f} ms, ratio {t_route / t_path:.1f}x")
     print(f"process peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
 
 

@@ -13,7 +13,7 @@ import json
 import math
 import warnings
 import weakref
-from collections.abc import Hashable, Iterable, Iterator
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,6 +32,7 @@ REGION = (20.0, 15.0, 130.0, 65.0)  # lon/lat box of the shipped data and bounda
 FRAME = (25.0, 20.0, 125.0, 60.0)  # the box the shipped countries are clipped to (scripts/build_countries.py)
 GAP_KM = 0.001  # consecutive parts further apart than this (1 m) leave a gap: nothing is inferred across it
 ON_BOUNDARY_DEG = 1e-6  # a run this close (about 0.1 m) to a boundary along its whole length runs along it
+assert ON_BOUNDARY_DEG < borders.GRID_MARGIN_DEG  # a clear grid cell of the layer has no boundary this close
 SWAP_NEAR_DEG = 0.1  # an end this close (about 10 km) to a node or town of 15,000+ is near a known place
 SWAP_AT_DEG = 0.02  # an end this close (about 2 km) to one is at it
 
@@ -173,6 +174,8 @@ def make_layer(polygons: gpd.GeoDataFrame | None, id_column: str | None = None) 
 def _as_geometry(route: Any) -> tuple[shapely.Geometry, dict[str, Any]]:
     """The route's line in EPSG:4326 and what is known about it (id, name, nodes ...)."""
     meta: dict[str, Any] = {}
+    if isinstance(route, shapely.Geometry):
+        return route, meta
     if isinstance(route, str):
         rec = data.section_record(route)
         return rec["geometry"], rec
@@ -206,8 +209,6 @@ def _as_geometry(route: Any) -> tuple[shapely.Geometry, dict[str, Any]]:
         except Exception as exc:  # malformed coordinates
             raise RouteError(f"the GeoJSON geometry cannot be read ({exc}); check its coordinates") from exc
         return _to_4326(geom, crs), meta
-    if isinstance(route, shapely.Geometry):
-        return route, meta
     raise RouteError(f"cannot analyse a {type(route).__name__}: pass a section id or name, a shapely LineString, "
                      "a GeoJSON Feature or a GeoDataFrame row")
 
@@ -331,11 +332,12 @@ def _parts(geom: shapely.Geometry) -> list[np.ndarray]:
     return [q for p in parts for q in _split_antimeridian(p)]
 
 
-def _parts_many(geoms: list[shapely.Geometry]) -> list[list[np.ndarray]]:
+def _parts_many(geoms: list[shapely.Geometry]) -> tuple[list[list[np.ndarray]], np.ndarray, np.ndarray]:
     """``_parts`` for many routes: one vectorised pass when every route is a sound line in lon/lat; else the
-    per-route checks run, so the first bad route raises its own clear error."""
+    per-route checks run, so the first bad route raises its own clear error. Also gives every part's vertices
+    as one flat (n, 2) array, part after part, and each part's vertex count."""
     if not geoms:
-        return []
+        return [], np.empty((0, 2)), np.empty(0, dtype=np.int64)
     arr = np.asarray(geoms, dtype=object)
     types = shapely.get_type_id(arr)  # 1 LineString, 5 MultiLineString; None gives -1
     if np.isin(types, (1, 5)).all() and not shapely.is_empty(arr).any():
@@ -344,10 +346,13 @@ def _parts_many(geoms: list[shapely.Geometry]) -> list[list[np.ndarray]]:
         starts = np.flatnonzero(np.r_[True, pidx[1:] != pidx[:-1]])
         counts = np.diff(np.r_[starts, len(pidx)])
         lo, hi = np.minimum.reduceat(xy, starts), np.maximum.reduceat(xy, starts)
-        rlo = np.full((len(arr), 2), np.inf)
-        rhi = np.full((len(arr), 2), -np.inf)
-        np.minimum.at(rlo, owner, lo)
-        np.maximum.at(rhi, owner, hi)
+        if len(lo) == len(arr):  # one part per route
+            rlo, rhi = lo, hi
+        else:
+            rlo = np.full((len(arr), 2), np.inf)
+            rhi = np.full((len(arr), 2), -np.inf)
+            np.minimum.at(rlo, owner, lo)
+            np.maximum.at(rhi, owner, hi)
         in_region = ((rlo[:, 0] <= REGION[2]) & (rhi[:, 0] >= REGION[0])
                      & (rlo[:, 1] <= REGION[3]) & (rhi[:, 1] >= REGION[1]))
         same = pidx[1:] == pidx[:-1]
@@ -356,12 +361,16 @@ def _parts_many(geoms: list[shapely.Geometry]) -> list[list[np.ndarray]]:
                  and in_region.all() and not (np.abs(np.diff(xy[:, 0]))[same] > 180).any())
         if sound:
             ends = np.append(starts[1:], len(xy)).tolist()
-            chunks = [xy[i:j] for i, j in zip(starts.tolist(), ends)]  # views; np.split is slower per piece
-            out: list[list[np.ndarray]] = [[] for _ in range(len(arr))]
-            for o, c in zip(owner, chunks):
-                out[o].append(c)
-            return out
-    return [_parts(g) for g in geoms]
+            if len(starts) == len(arr):  # one part per route; views (np.split is slower per piece)
+                out = [[xy[i:j]] for i, j in zip(starts.tolist(), ends)]
+            else:
+                out = [[] for _ in range(len(arr))]
+                for o, i, j in zip(owner.tolist(), starts.tolist(), ends):
+                    out[o].append(xy[i:j])
+            return out, xy, counts.astype(np.int64)
+    out = [_parts(g) for g in geoms]
+    flat = [p for ps in out for p in ps]
+    return out, np.concatenate(flat).astype(float), np.array([len(p) for p in flat], dtype=np.int64)
 
 
 def _touches_region(xy: np.ndarray) -> bool:
@@ -390,7 +399,8 @@ def _ends_at_places(ends: np.ndarray, within_deg: float) -> np.ndarray:
     return hit
 
 
-def _swap_notes(parts: list[list[np.ndarray]], refuse: bool = True) -> list[list[str]]:
+def _swap_notes(parts: list[list[np.ndarray]], refuse: bool = True, xy: np.ndarray | None = None,
+                counts: np.ndarray | None = None) -> list[list[str]]:
     """Warnings per route about swapped coordinates; raises (``refuse``) when a route is almost surely (lat, lon).
 
     Only lines that would lie wholly inside the countries' frame with lon and lat swapped are checked; their two
@@ -399,24 +409,41 @@ def _swap_notes(parts: list[list[np.ndarray]], refuse: bool = True) -> list[list
     line lie within SWAP_AT_DEG (about 2 km) of one, or within SWAP_NEAR_DEG when the line as given lies wholly
     outside the frame (as when the coordinates of two towns are typed in the wrong order); with ``refuse`` False
     (analyze_many) that route gets a warning saying so instead.
-    Warned (in ``warnings`` and an OutsideDataWarning): the swapped line has more ends near known places
-    (within SWAP_NEAR_DEG) than the line as given.
+    Warned (in ``warnings`` and an OutsideDataWarning): both ends of the swapped line lie near known places
+    (within SWAP_NEAR_DEG) while neither end as given does. (A route usually starts or ends at a known place, so
+    a real line as given is not flagged; of random 20-vertex walks over Central Asia about 0.1 % are. The rule
+    before, "more ends near known places swapped than as given", flagged 2.5 % of them.)
+    ``xy``, ``counts``: the parts' vertices as one array and the parts' vertex counts (as ``_parts_many`` gives
+    them), if already at hand.
     """
     notes: list[list[str]] = [[] for _ in parts]
     x0, y0, x1, y1 = FRAME
-    xy = np.concatenate([p for ps in parts for p in ps])
-    starts = np.r_[0, np.cumsum([sum(len(p) for p in ps) for ps in parts])[:-1]]
+    if xy is None or counts is None:
+        xy = np.concatenate([p for ps in parts for p in ps])
+        counts = np.array([len(p) for ps in parts for p in ps])
+    if len(parts) == len(counts):  # one part per route
+        starts = np.r_[0, np.cumsum(counts)[:-1]]
+    else:
+        n_parts = np.fromiter((len(ps) for ps in parts), dtype=np.int64, count=len(parts))
+        starts = np.r_[0, np.cumsum(np.add.reduceat(counts, np.r_[0, np.cumsum(n_parts)[:-1]]))[:-1]]
     lo, hi = np.minimum.reduceat(xy, starts), np.maximum.reduceat(xy, starts)
     swapped_in = (lo[:, 1] >= x0) & (hi[:, 1] <= x1) & (lo[:, 0] >= y0) & (hi[:, 0] <= y1)
     inside = (xy[:, 0] >= x0) & (xy[:, 0] <= x1) & (xy[:, 1] >= y0) & (xy[:, 1] <= y1)
     any_inside = np.logical_or.reduceat(inside, starts)
-    cand = np.flatnonzero(swapped_in).tolist()
-    if not cand:
+    cand = np.flatnonzero(swapped_in)
+    if not len(cand):
         return notes
-    ends = np.array([[parts[k][0][0], parts[k][-1][-1]] for k in cand]).reshape(-1, 2)
-    given = _ends_at_places(ends, SWAP_NEAR_DEG).reshape(-1, 2).sum(axis=1)
-    swapped = _ends_at_places(ends[:, ::-1], SWAP_NEAR_DEG).reshape(-1, 2).sum(axis=1)
+    # every note needs: neither end as given near a known place, both ends swapped near one (AT implies NEAR)
+    last = np.r_[starts[1:], len(xy)] - 1
+    ends = np.column_stack([xy[starts[cand]], xy[last[cand]]]).reshape(-1, 2)  # first, last end of each candidate
+    keep = _ends_at_places(ends, SWAP_NEAR_DEG).reshape(-1, 2).sum(axis=1) == 0
+    cand, ends = cand[keep], ends.reshape(-1, 4)[keep].reshape(-1, 2)
+    keep = _ends_at_places(ends[:, ::-1], SWAP_NEAR_DEG).reshape(-1, 2).sum(axis=1) == 2
+    cand, ends = cand[keep], ends.reshape(-1, 4)[keep].reshape(-1, 2)
     exact = _ends_at_places(ends[:, ::-1], SWAP_AT_DEG).reshape(-1, 2).sum(axis=1)
+    n = len(cand)
+    cand = cand.tolist()
+    given, swapped = [0] * n, [2] * n
     for k, g, sw, ex in zip(cand, given, swapped, exact):
         outside = not any_inside[k]
         a, b = parts[k][0][0], parts[k][-1][-1]
@@ -429,10 +456,10 @@ def _swap_notes(parts: list[list[np.ndarray]], refuse: bool = True) -> list[list
                              f"({a[1]:.4g}, {a[0]:.4g}) to ({b[1]:.4g}, {b[0]:.4g}), both at known places, "
                              "while as given neither end is. GeoJSON and shapely order them (lon, lat); swap them, "
                              "e.g. shapely.ops.transform(lambda x, y: (y, x), geom)")
-        if sw > g:
+        if sw == 2 and g == 0:
             notes[k].append("lon and lat may be swapped: with them swapped the whole line lies in the data region "
-                            "and more of its ends are near known places; GeoJSON and shapely order coordinates "
-                            "(lon, lat)")
+                            "and both its ends are near known places, while as given neither is; GeoJSON and "
+                            "shapely order coordinates (lon, lat)")
     return notes
 
 
@@ -477,8 +504,8 @@ def _at(xy: np.ndarray, cum: np.ndarray, km: np.ndarray | float) -> np.ndarray:
     return np.stack([np.interp(k, cum, xy[:, 0]), np.interp(k, cum, xy[:, 1])], axis=-1)
 
 
-def _settle_boundaries(parts: list[np.ndarray], pieces: list[list[borders.Piece]],
-                       layer: borders.Layer) -> list[list[borders.Piece]]:
+def _settle_boundaries(xy: np.ndarray, counts: np.ndarray, runs: borders.Runs,
+                       layer: borders.Layer) -> borders.Runs:
     """Give runs that lie along a boundary (within ON_BOUNDARY_DEG along their whole length) to a side.
 
     A run along a border or coast is in neither polygon by midpoint, so it would read as "sea" and flicker
@@ -486,32 +513,54 @@ def _settle_boundaries(parts: list[np.ndarray], pieces: list[list[borders.Piece]
     that its neighbouring runs are in; between two different neighbours it is split at its middle; with no
     such neighbour it goes to the touching polygon whose label sorts first. Short excursions (< 1 km)
     that this leaves between runs of one polygon are folded into it.
+
+    ``xy``/``counts``: the lines' vertices, line after line, and their vertex counts; ``runs``: their runs as
+    ``borders.split_xy`` gives them. Only lines of more than one run are looked at, and only lines with a run
+    along a boundary leave this function changed (the rest of ``runs`` is passed through as it is).
     """
-    todo = [k for k, ps in enumerate(pieces) if len(ps) > 1]
-    if not todo:
-        return pieces
+    n_lines = len(counts)
+    n_runs = np.bincount(runs.line, minlength=n_lines)
+    multi = n_runs > 1
+    todo = np.flatnonzero(multi)
+    if not len(todo):
+        return runs
     tree, labels = _boundary_tree(layer)
-    # every todo part on one km axis (parts 1 km apart), so all sample points come from one interpolation
-    xy = np.concatenate([parts[k] for k in todo])
-    n = np.array([len(parts[k]) for k in todo])
-    step = geodesy.segment_lengths_m(xy[:, 0], xy[:, 1]) / 1000.0
+    # every todo line on one km axis (lines 1 km apart), so all sample points come from one interpolation
+    v_line = np.repeat(np.arange(n_lines), counts)
+    last = np.cumsum(counts) - 1
+    step_v = np.ones(len(xy))  # km from each vertex to the next; 1 km from a line's last vertex to the next line
+    not_last = np.ones(len(xy), dtype=bool)
+    not_last[last] = False
+    step_v[not_last] = runs.segment_km  # segments in order: vertex i starts segment i - (its line's index)
+    sel = multi[v_line]
+    txy = xy[sel]
+    n = counts[todo]
+    step = step_v[sel][:-1]
     first = np.r_[0, np.cumsum(n)[:-1]]
-    step[first[1:] - 1] = 1.0  # the jump between parts
     axis = np.r_[0.0, np.cumsum(step)]
     offset = axis[first]
-    owner = np.repeat(np.arange(len(todo)), [len(pieces[k]) for k in todo])
-    s_km = np.array([p.start_km for k in todo for p in pieces[k]]) + offset[owner]
-    e_km = np.array([p.end_km for k in todo for p in pieces[k]]) + offset[owner]
+    t_of_line = np.full(n_lines, -1)
+    t_of_line[todo] = np.arange(len(todo))
+    in_todo = multi[runs.line]
+    owner = t_of_line[runs.line[in_todo]]
+    s_km = runs.start_km[in_todo] + offset[owner]
+    e_km = runs.end_km[in_todo] + offset[owner]
     e_km = np.minimum(e_km, axis[first + n - 1][owner])
 
     def points_at(km: np.ndarray) -> np.ndarray:
-        pts: np.ndarray = shapely.points(np.interp(km, axis, xy[:, 0]), np.interp(km, axis, xy[:, 1]))
+        pts: np.ndarray = shapely.points(np.interp(km, axis, txy[:, 0]), np.interp(km, axis, txy[:, 1]))
         return pts
 
-    mid_hit, mid_edge = tree.query(points_at((s_km + e_km) / 2), predicate="dwithin", distance=ON_BOUNDARY_DEG)
+    mid = (s_km + e_km) / 2
+    near = np.arange(len(mid))
+    if len(mid) >= borders.GRID_MIN_POINTS:  # only midpoints in grid cells that a boundary comes near
+        mxy = np.column_stack([np.interp(mid, axis, txy[:, 0]), np.interp(mid, axis, txy[:, 1])])
+        near = np.flatnonzero(layer.grid_cells(mxy) < 0)
+    mid_hit, mid_edge = tree.query(points_at(mid[near]), predicate="dwithin", distance=ON_BOUNDARY_DEG)
+    mid_hit = near[mid_hit]
     cand = np.unique(mid_hit)
     if not len(cand):
-        return pieces
+        return runs
     fr = np.array([0.1, 0.3, 0.7, 0.9])
     samples = s_km[cand, None] + fr[None, :] * (e_km - s_km)[cand, None]
     hit, _ = tree.query(points_at(samples.ravel()), predicate="dwithin", distance=ON_BOUNDARY_DEG)
@@ -520,18 +569,39 @@ def _settle_boundaries(parts: list[np.ndarray], pieces: list[list[borders.Piece]
     on_flat = np.zeros(len(s_km), dtype=bool)
     on_flat[cand[ok.reshape(-1, len(fr)).all(axis=1)]] = True
     if not on_flat.any():
-        return pieces
+        return runs
     touch: dict[int, set[Hashable]] = {}
-    for m, e in zip(mid_hit, mid_edge):
-        touch.setdefault(int(m), set()).add(labels[e])
-    base = np.r_[0, np.cumsum([len(pieces[k]) for k in todo])[:-1]]
-    out = list(pieces)
-    for t, k in enumerate(todo):
-        flags = on_flat[base[t]:base[t] + len(pieces[k])].tolist()
-        if any(flags):
-            out[k] = _settled(parts[k], pieces[k], flags, [touch.get(int(base[t]) + j, set())
-                                                           for j in range(len(pieces[k]))])
-    return out
+    for m, e in zip(mid_hit.tolist(), mid_edge.tolist()):
+        touch.setdefault(m, set()).add(labels[e])
+    row = np.flatnonzero(in_todo)  # index in runs of each todo run
+    changed = np.unique(runs.line[row[on_flat]])
+    names = [*layer.labels, None]
+    code = {lab: i for i, lab in reversed(list(enumerate(layer.labels)))}
+    code[None] = len(layer.labels)
+    bounds = np.r_[0, np.cumsum(n_runs)]
+    new: list[tuple[int, int, float, float, tuple[float, float], tuple[float, float]]] = []
+    for ln in changed.tolist():
+        r0, r1 = int(bounds[ln]), int(bounds[ln + 1])
+        ps = [borders.Piece(names[lab], a, b, (sx, sy), (ex, ey)) for lab, a, b, (sx, sy), (ex, ey) in zip(
+            runs.label[r0:r1].tolist(), runs.start_km[r0:r1].tolist(), runs.end_km[r0:r1].tolist(),
+            runs.start[r0:r1].tolist(), runs.end[r0:r1].tolist())]
+        j0 = int(np.searchsorted(row, r0))  # this line's runs among the todo runs
+        flags = on_flat[j0:j0 + r1 - r0].tolist()
+        part = xy[last[ln] + 1 - counts[ln]:last[ln] + 1]
+        for p in _settled(part, ps, flags, [touch.get(j0 + j, set()) for j in range(r1 - r0)]):
+            new.append((ln, code[p.label], p.start_km, p.end_km, p.start, p.end))
+    keep = ~np.isin(runs.line, changed)
+    line = np.concatenate([runs.line[keep], np.array([r[0] for r in new], dtype=np.int64)])
+    order = np.argsort(line, kind="stable")
+    return borders.Runs(
+        line[order],
+        np.concatenate([runs.label[keep], np.array([r[1] for r in new], dtype=np.int64)])[order],
+        np.concatenate([runs.start_km[keep], np.array([r[2] for r in new], dtype=float)])[order],
+        np.concatenate([runs.end_km[keep], np.array([r[3] for r in new], dtype=float)])[order],
+        np.concatenate([runs.start[keep], np.array([r[4] for r in new], dtype=float).reshape(-1, 2)])[order],
+        np.concatenate([runs.end[keep], np.array([r[5] for r in new], dtype=float).reshape(-1, 2)])[order],
+        runs.segment_km,
+    )
 
 
 def _settled(xy: np.ndarray, ps: list[borders.Piece], flags: list[bool],
@@ -577,10 +647,10 @@ def _settled(xy: np.ndarray, ps: list[borders.Piece], flags: list[bool],
             for lab, a, b in merged]
 
 
-def _inside_frame(parts: list[np.ndarray]) -> np.ndarray:
-    """Per part: whether every vertex lies inside FRAME (then the part lies inside it: the frame is a box)."""
-    xy = np.concatenate(parts)
-    starts = np.r_[0, np.cumsum([len(p) for p in parts])[:-1]]
+def _inside_frame(xy: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Per part (vertices ``xy``, part after part, ``counts`` each): whether every vertex lies inside FRAME (then
+    the part lies inside it: the frame is a box)."""
+    starts = np.r_[0, np.cumsum(counts)[:-1]]
     lo, hi = np.minimum.reduceat(xy, starts), np.maximum.reduceat(xy, starts)
     return np.asarray((lo[:, 0] >= FRAME[0]) & (hi[:, 0] <= FRAME[2]) & (lo[:, 1] >= FRAME[1]) & (hi[:, 1] <= FRAME[3]))
 
@@ -711,6 +781,123 @@ def _figures(parts: list[np.ndarray], pieces: list[list[borders.Piece]], outside
             "crossings": crossings, "sea_legs": sea_legs, "gaps": gaps}
 
 
+def _figures_many(parts: list[list[np.ndarray]], xy: np.ndarray, counts: np.ndarray, runs: borders.Runs,
+                  layer: borders.Layer, frame: tuple[float, float, float, float] | None
+                  ) -> tuple[list[dict[str, Any]], np.ndarray]:
+    """``_figures`` of every route (``parts``: each route's parts; ``xy``/``counts``/``runs``: all parts flat).
+
+    A simple route, of one part that lies inside ``frame`` (any one-part route with ``frame`` None), is done on
+    flat arrays with all such routes at once; the others (gaps between parts, length outside the frame) go
+    through ``_figures``. Both give the same figures, bitwise. Also gives which routes were simple.
+    """
+    if len(parts) == len(counts):  # one part per route
+        n_parts = np.ones(len(parts), dtype=np.int64)
+    else:
+        n_parts = np.fromiter((len(ps) for ps in parts), dtype=np.int64, count=len(parts))
+    part0 = np.r_[0, np.cumsum(n_parts)[:-1]]
+    inside = np.ones(len(counts), dtype=bool) if frame is None else _inside_frame(xy, counts)
+    simple = (n_parts == 1) & inside[np.minimum(part0, len(counts) - 1)]
+    outside_label = OUTSIDE if frame is None else SEA  # label of a run outside every polygon, inside the frame
+    names = [*map(str, layer.labels), outside_label]
+    canon: dict[str, int] = {}
+    code = np.array([canon.setdefault(nm, len(canon)) for nm in names], dtype=np.int64)  # one code per name
+    text = list(canon)
+    is_open = np.array([nm in (SEA, OUTSIDE) for nm in text], dtype=bool)
+    sea = canon.get(SEA, -1)
+
+    figs: list[dict[str, Any]] = [{}] * len(parts)  # every entry is replaced below
+    n_runs = np.bincount(runs.line, minlength=len(counts))
+    bounds = np.r_[0, np.cumsum(n_runs)]
+    # ---- simple routes, on flat arrays
+    route = np.flatnonzero(simple)
+    part = part0[route]
+    take = simple[np.repeat(np.arange(len(parts)), n_parts)][runs.line]  # runs of simple routes, in order
+    lab = code[runs.label[take]]
+    rt = np.repeat(np.arange(len(route)), n_runs[part])  # index into ``route`` of each run
+    a, b = runs.start_km[take], runs.end_km[take]
+    sx, sy = runs.start[take, 0], runs.start[take, 1]
+    ex, ey = runs.end[take, 0], runs.end[take, 1]
+    r0 = np.r_[0, np.cumsum(n_runs[part])]  # runs of route i: r0[i]:r0[i + 1]
+    length = b - a
+    land = ~is_open[lab]
+    # length per label, in order of first appearance (np.bincount adds in order, from 0.0, as a dict would)
+    key = rt * len(text) + lab
+    uniq, first_at, inv = np.unique(key, return_index=True, return_inverse=True)
+    sums = np.bincount(inv, weights=length, minlength=len(uniq))
+    order = np.argsort(first_at, kind="stable")
+    g_rt = rt[first_at[order]]
+    g_bounds = np.searchsorted(g_rt, np.arange(len(route) + 1)).tolist()
+    g_name = [text[c] for c in lab[first_at[order]].tolist()]
+    g_km = sums[order].tolist()
+    # countries: land runs, consecutive repeats dropped
+    li = np.flatnonzero(land)
+    new_c = np.ones(len(li), dtype=bool)
+    new_c[1:] = (rt[li[1:]] != rt[li[:-1]]) | (lab[li[1:]] != lab[li[:-1]])
+    ci = li[new_c]
+    c_bounds = np.searchsorted(rt[ci], np.arange(len(route) + 1)).tolist()
+    c_name = [text[c] for c in lab[ci].tolist()]
+    # crossings: consecutive land runs of one route with different labels
+    pair = (rt[li[1:]] == rt[li[:-1]]) & (lab[li[1:]] != lab[li[:-1]])
+    left, right = li[:-1][pair], li[1:][pair]
+    sea_run = np.r_[0, np.cumsum(lab == sea)]
+    between = right - left - 1
+    n_sea = sea_run[right] - sea_run[left + 1]
+    via = np.where(between == 0, 0, np.where(n_sea == between, 1, 2))
+    x_bounds = np.searchsorted(rt[right], np.arange(len(route) + 1)).tolist()
+    vias = ("land", "sea", "outside")
+    f_lab, t_lab = lab[left].tolist(), lab[right].tolist()
+    bcp: list[tuple[str | None, str | None, float | None]] = [(None, None, None)] * len(right)
+    if frame is not None and len(right):  # the shipped countries: the BCP of each land crossing (see _match)
+        at = np.flatnonzero(via == 0)
+        hit, node, km = _nearest_nodes(np.column_stack([sx[right[at]], sy[right[at]]]), "bcp", BCP_MATCH_KM,
+                                       lambda i: (text[f_lab[at[i]]], text[t_lab[at[i]]]))
+        rows = _nodes_xy("bcp")[1]
+        for i, n, d in zip(at[hit].tolist(), node.tolist(), km.tolist()):
+            bcp[i] = (rows[n]["name"], rows[n]["id"], d)
+    x_rec = [{"from": text[f], "to": text[t], "lon": lon, "lat": lat, "km": km, "via": vias[v], "bcp": bc[0],
+              "bcp_id": bc[1], "bcp_km": bc[2]}
+             for f, t, lon, lat, km, v, bc in zip(f_lab, t_lab, sx[right].tolist(), sy[right].tolist(),
+                                                  a[right].tolist(), via.tolist(), bcp)]
+    # sea legs: sea runs between two land runs
+    si = np.flatnonzero(lab == sea)
+    if len(si):
+        inner = (si > 0) & (si < len(lab) - 1)
+        si = si[inner]
+        si = si[(rt[si - 1] == rt[si]) & (rt[si + 1] == rt[si]) & land[si - 1] & land[si + 1]]
+    s_bounds = np.searchsorted(rt[si], np.arange(len(route) + 1)).tolist()
+    s_rec = [{"from_country": text[f], "to_country": text[t], "start_km": u, "end_km": v, "length_km": w,
+              "from_lon": x0, "from_lat": y0, "to_lon": x1, "to_lat": y1}
+             for f, t, u, v, w, x0, y0, x1, y1 in zip(
+                 lab[si - 1].tolist(), lab[si + 1].tolist(), a[si].tolist(), b[si].tolist(), length[si].tolist(),
+                 sx[si].tolist(), sy[si].tolist(), ex[si].tolist(), ey[si].tolist())]
+    total = b[r0[1:] - 1].tolist() if len(route) else []
+    by = [{g_name[i]: g_km[i]} if j == i + 1 else dict(zip(g_name[i:j], g_km[i:j]))
+          for i, j in zip(g_bounds[:-1], g_bounds[1:])]
+    simple_figs = [{"length_km": t, "length_by_country_km": d, "countries": c_name[c0:c1],
+                    "crossings": x_rec[x0:x1], "sea_legs": s_rec[s0:s1], "gaps": []}
+                   for t, d, c0, c1, x0, x1, s0, s1 in zip(total, by, c_bounds[:-1], c_bounds[1:], x_bounds[:-1],
+                                                           x_bounds[1:], s_bounds[:-1], s_bounds[1:])]
+    if len(route) == len(parts):
+        figs = simple_figs
+    else:
+        for k, fig in zip(route.tolist(), simple_figs):
+            figs[k] = fig
+    # ---- the others, route by route
+    labels = [*layer.labels, None]
+    for k in np.flatnonzero(~simple).tolist():
+        ps = []
+        for p in range(part0[k], part0[k] + n_parts[k]):
+            q0, q1 = int(bounds[p]), int(bounds[p + 1])
+            ps.append([borders.Piece(labels[c], u, v, (s0, s1), (e0, e1)) for c, u, v, (s0, s1), (e0, e1) in zip(
+                runs.label[q0:q1].tolist(), runs.start_km[q0:q1].tolist(), runs.end_km[q0:q1].tolist(),
+                runs.start[q0:q1].tolist(), runs.end[q0:q1].tolist())])
+        inside_k = None if frame is None else inside[part0[k]:part0[k] + n_parts[k]]
+        figs[k] = _figures(parts[k], ps, OUTSIDE, frame, inside_k)
+    if OUTSIDE in canon and frame is not None:  # a polygon labelled 'outside': leave its warning to the slow loop
+        simple[:] = False
+    return figs, simple
+
+
 @functools.cache
 def _nodes_xy(kind: str) -> tuple[np.ndarray, list[dict[str, Any]], np.ndarray, np.ndarray]:
     """Coordinates, id/name/joins, the sorted 'A|B' joins key and the order by latitude of the nodes of one kind
@@ -724,13 +911,27 @@ def _nodes_xy(kind: str) -> tuple[np.ndarray, list[dict[str, Any]], np.ndarray, 
 
 
 def _nearest(points: list[tuple[float, float]], kind: str, limit_km: float,
-             joins: list[set[str]] | None = None) -> list[dict[str, Any] | None]:
+             joins: list[Iterable[str]] | None = None) -> list[dict[str, Any] | None]:
     """For each (lon, lat): the nearest node of ``kind`` within ``limit_km`` (preferring the given joins)."""
-    xy, rows, keys, by_lat = _nodes_xy(kind)
+    _, rows, _, _ = _nodes_xy(kind)
     out: list[dict[str, Any] | None] = [None] * len(points)
-    if not points or not len(xy):
+    if not points:
         return out
-    p = np.asarray(points, dtype=float)
+    k_idx, n_idx, d = _nearest_nodes(np.asarray(points, dtype=float), kind, limit_km,
+                                     None if joins is None else joins.__getitem__)
+    for k, n, km in zip(k_idx.tolist(), n_idx.tolist(), d.tolist()):
+        out[k] = {**rows[n], "km": km}
+    return out
+
+
+def _nearest_nodes(p: np.ndarray, kind: str, limit_km: float, joins: Callable[[int], Iterable[str]] | None = None
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``_nearest`` as arrays: the points (rows of ``p``, lon/lat) that have a node of ``kind`` within
+    ``limit_km``, that node's index (in ``_nodes_xy(kind)``) and its distance (km). ``joins(i)``: the two
+    countries point i joins (nodes joining them are preferred)."""
+    xy, rows, keys, by_lat = _nodes_xy(kind)
+    if not len(p) or not len(xy):
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64), np.empty(0)
     # cheap screen: nodes in the latitude band, then equirectangular distance (1 deg lat = 111.3 km), then
     # geodesic distances for the pairs that pass
     screen_km = limit_km * 1.5 + 1.0
@@ -746,8 +947,10 @@ def _nearest(points: list[tuple[float, float]], kind: str, limit_km: float,
     d = np.asarray(geodesy.GEOD.inv(p[k_idx, 0], p[k_idx, 1], xy[n_idx, 0], xy[n_idx, 1])[2]) / 1000.0
     ok = d <= limit_km
     k_idx, n_idx, d = k_idx[ok], n_idx[ok], d[ok]
-    if joins is not None:
-        want = np.array(["|".join(sorted(j)) for j in joins], dtype=object)
+    if joins is not None:  # the sorted 'A|B' key of the points that have a node near them
+        want = np.empty(len(p), dtype=object)
+        near_k = np.unique(k_idx)
+        want[near_k] = ["|".join(sorted(joins(k))) for k in near_k.tolist()]
         other = (keys[n_idx] != want[k_idx]).astype(np.int8)
     else:
         other = np.zeros(len(k_idx), dtype=np.int8)
@@ -755,20 +958,19 @@ def _nearest(points: list[tuple[float, float]], kind: str, limit_km: float,
     head = np.ones(len(order), dtype=bool)
     head[1:] = k_idx[order][1:] != k_idx[order][:-1]
     first = order[head]
-    for k, n, km in zip(k_idx[first].tolist(), n_idx[first].tolist(), d[first].tolist()):
-        out[k] = {**rows[n], "km": km}
-    return out
+    return k_idx[first], n_idx[first], d[first]
 
 
-def _match(figs: list[dict[str, Any]], countries_layer: bool) -> None:
-    """Name the BCP of every land crossing and the ports of every sea leg, in one batch for all routes."""
+def _match(figs: list[dict[str, Any]], countries_layer: bool, crossings: bool = True) -> None:
+    """Name the BCP of every land crossing and the ports of every sea leg, in one batch for all routes
+    (``crossings`` False: the ports only; the crossings are matched already)."""
     land = []
-    for f in figs:
+    for f in figs if crossings else ():
         for c in f["crossings"]:
             c["bcp"] = c["bcp_id"] = c["bcp_km"] = None
             if countries_layer and c["via"] == "land":
                 land.append(c)
-    hits = _nearest([(c["lon"], c["lat"]) for c in land], "bcp", BCP_MATCH_KM, [{c["from"], c["to"]} for c in land])
+    hits = _nearest([(c["lon"], c["lat"]) for c in land], "bcp", BCP_MATCH_KM, [(c["from"], c["to"]) for c in land])
     for c, hit in zip(land, hits):
         if hit:
             c.update(bcp=hit["name"], bcp_id=hit["id"], bcp_km=hit["km"])
@@ -903,20 +1105,17 @@ def _gc_paused() -> Iterator[None]:
 
 def _analyze_batch(items: list[Any], layer: borders.Layer, countries: gpd.GeoDataFrame | None,
                    refuse_swapped: bool) -> list[RouteAnalysis]:
-    parsed = [_as_geometry(r) for r in items]
-    parts = _parts_many([g for g, _ in parsed])
-    notes = _swap_notes(parts, refuse_swapped) if countries is None else [[] for _ in parts]
-    flat = [p for ps in parts for p in ps]
-    pieces = _settle_boundaries(flat, borders.pieces_many(flat, layer), layer) if flat else []
-    figs, k = [], 0
-    inside = _inside_frame(flat) if countries is None and flat else None
-    for ps in parts:
-        figs.append(_figures(ps, pieces[k:k + len(ps)], OUTSIDE, FRAME if countries is None else None,
-                             None if inside is None else inside[k:k + len(ps)]))
-        k += len(ps)
-    n_out = n_swap = 0
-    for fig, note in zip(figs, notes):
-        n_swap += bool(note)
+    parsed = [(r, {}) if isinstance(r, shapely.Geometry) else _as_geometry(r) for r in items]
+    parts, xy, counts = _parts_many([g for g, _ in parsed])
+    notes = _swap_notes(parts, refuse_swapped, xy, counts) if countries is None else [[] for _ in parts]
+    if not parts:
+        return []
+    runs = _settle_boundaries(xy, counts, borders.split_xy(xy, counts, layer), layer)
+    figs, simple = _figures_many(parts, xy, counts, runs, layer, FRAME if countries is None else None)
+    n_out = 0
+    n_swap = sum(map(bool, notes))
+    for k in np.flatnonzero(~simple).tolist():  # a simple route has no gap and no length outside the frame
+        fig, note = figs[k], notes[k]
         out_km = fig["length_by_country_km"].get(OUTSIDE, 0.0)
         if countries is None and out_km > 0:
             n_out += 1
@@ -926,7 +1125,6 @@ def _analyze_batch(items: list[Any], layer: borders.Layer, countries: gpd.GeoDat
             note.append(f"{len(fig['gaps'])} gap(s) between parts of the line (e.g. {fig['gaps'][0]['gap_km']:.3f} km "
                         f"at km {fig['gaps'][0]['km']:.1f}): nothing is inferred across a gap (no crossing); merge "
                         "the parts (shapely.line_merge) or order them if they belong together")
-        fig["warnings"] = note
     if n_swap:
         warnings.warn(f"{n_swap} route(s) may have lon and lat swapped; see each result's warnings",
                       OutsideDataWarning, stacklevel=3)
@@ -934,11 +1132,15 @@ def _analyze_batch(items: list[Any], layer: borders.Layer, countries: gpd.GeoDat
         warnings.warn(f"{n_out} route(s) run partly outside the data (lon {FRAME[0]:g}..{FRAME[2]:g}, lat "
                       f"{FRAME[1]:g}..{FRAME[3]:g}); that length is reported as '{OUTSIDE}'; see each result's "
                       "warnings", OutsideDataWarning, stacklevel=3)
-    _match(figs, countries is None)
+    _match([figs[k] for k in np.flatnonzero(~simple).tolist()], countries is None)  # simple ones are matched
+    _match(figs, countries is None, crossings=False)
     results = []
-    for (geom, meta), fig in zip(parsed, figs):
-        if not meta:  # a bare geometry: nothing known beyond the figures
-            results.append(RouteAnalysis(geometry=geom, length_by_mode_km={"unspecified": fig["length_km"]}, **fig))
+    for (geom, meta), fig, note in zip(parsed, figs, notes):
+        fig["warnings"] = note
+        if not meta:  # a bare geometry: nothing known beyond the figures (fields in order, without keywords)
+            results.append(RouteAnalysis(geom, fig["length_km"], fig["length_by_country_km"],
+                                         {"unspecified": fig["length_km"]}, fig["countries"], fig["crossings"],
+                                         fig["sea_legs"], [], None, None, None, None, fig["gaps"], note))
             continue
         nodes, by_mode = _section_nodes(meta)
         if not by_mode:

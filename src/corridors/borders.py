@@ -29,6 +29,9 @@ MIN_EXCURSION_KM = 1.0
 SMALL_LAYER = 256  # up to this many polygons, points are screened against their boxes in numpy
 CHUNK_SEGMENTS = 6  # consecutive segments whose joint box queries the boundary index
 ON_BOUNDARY_DEG = 1e-9  # a midpoint this close to a boundary (about 0.1 mm) lies on it
+GRID_CELLS = 2**16  # cells of a layer's grid (``Layer.grid``)
+GRID_MARGIN_DEG = 1e-5  # a grid cell is clear when no boundary passes within this distance (about 1 m) of it
+GRID_MIN_POINTS = 5000  # points labelled at once from which the grid is used (and built, once per layer)
 
 
 @dataclass(frozen=True)
@@ -50,7 +53,8 @@ class Runs(NamedTuple):
     """Ordered runs of many lines as flat arrays, sorted by line then position.
 
     ``label`` indexes the layer's labels; ``len(layer.labels)`` means outside every polygon. ``start``/``end``
-    are (n, 2) lon/lat arrays of each run's first and last point.
+    are (n, 2) lon/lat arrays of each run's first and last point. ``segment_km``: the geodesic length of every
+    segment of every line (line by line, in order; a segment cut at boundaries is the sum of its pieces).
     """
 
     line: np.ndarray
@@ -59,6 +63,7 @@ class Runs(NamedTuple):
     end_km: np.ndarray
     start: np.ndarray
     end: np.ndarray
+    segment_km: np.ndarray | None = None  # geodesic km of every segment of every line, flat
 
 
 class Layer:
@@ -112,6 +117,66 @@ class Layer:
         q0, q1 = self.edge_xy[:-1], self.edge_xy[1:]  # boxes of boundary segments (by first vertex index)
         lo, hi = np.minimum(q0, q1), np.maximum(q0, q1)
         self.seg_box = (lo[:, 0].copy(), lo[:, 1].copy(), hi[:, 0].copy(), hi[:, 1].copy())
+        self._grid: tuple[float, float, float, int, int, np.ndarray] | None = None
+
+    def grid(self) -> tuple[float, float, float, int, int, np.ndarray]:
+        """A grid over the layer (built on first use): x0, y0, cell size, columns, rows, and per cell the label
+        index of the polygon holding the whole cell, ``len(labels)`` outside every polygon, or -1 when a
+        boundary passes within GRID_MARGIN_DEG of the cell (then its points need the exact test). In a clear
+        cell every point lies in the interior of the same polygons, so it gets the label of the cell's centre."""
+        if self._grid is None:
+            x0, y0 = self.poly_box[0].min(), self.poly_box[1].min()
+            x1, y1 = self.poly_box[2].max(), self.poly_box[3].max()
+            d = max(np.sqrt((x1 - x0) * (y1 - y0) / GRID_CELLS), (x1 - x0) / GRID_CELLS, (y1 - y0) / GRID_CELLS, 1e-9)
+            nx, ny = int(np.ceil((x1 - x0) / d)) + 1, int(np.ceil((y1 - y0) / d)) + 1
+            # cells that a boundary segment's box (grown by the margin) reaches are not clear
+            m = GRID_MARGIN_DEG
+            real = np.ones(len(self.seg_box[0]), dtype=bool)  # seg_box also boxes the step from edge to edge
+            real[(self.edge_start + self.edge_count - 1)[:-1]] = False
+            ex0, ey0, ex1, ey1 = (c[real] for c in self.seg_box)
+            i0 = np.clip(np.floor((ex0 - m - x0) / d), 0, nx - 1).astype(np.int64)
+            i1 = np.clip(np.floor((ex1 + m - x0) / d), 0, nx - 1).astype(np.int64)
+            j0 = np.clip(np.floor((ey0 - m - y0) / d), 0, ny - 1).astype(np.int64)
+            j1 = np.clip(np.floor((ey1 + m - y0) / d), 0, ny - 1).astype(np.int64)
+            wi, wj = i1 - i0 + 1, j1 - j0 + 1
+            k = np.repeat(np.arange(len(i0)), wi * wj)
+            r = np.arange(len(k)) - np.repeat(np.cumsum(wi * wj) - wi * wj, wi * wj)
+            touched = np.zeros(nx * ny, dtype=bool)
+            touched[(j0[k] + r // wi[k]) * nx + i0[k] + r % wi[k]] = True
+            # a row's consecutive clear cells share a side no boundary crosses: one point labels the whole run
+            clear = ~touched
+            start = clear.copy()
+            start[1:] &= ~clear[:-1] | (np.arange(1, nx * ny) % nx == 0)
+            first = np.flatnonzero(start)
+            run = np.cumsum(start) - 1
+            centre = np.column_stack([x0 + d * (first % nx + 0.5), y0 + d * (first // nx + 0.5)])
+            cell = np.where(clear, _label_exact(centre, self, np.zeros(len(first), dtype=bool))[run], -1)
+            self._grid = (float(x0), float(y0), float(d), nx, ny, cell)
+            blocked = np.zeros((ny + 1, nx + 1), dtype=np.int64)  # cells not clear, summed over rows and columns
+            blocked[1:, 1:] = np.cumsum(np.cumsum((cell < 0).reshape(ny, nx), axis=0), axis=1)
+            self._blocked = blocked
+        return self._grid
+
+    def clear_boxes(self, bx0: np.ndarray, by0: np.ndarray, bx1: np.ndarray, by1: np.ndarray) -> np.ndarray:
+        """Per box: whether it lies wholly in clear grid cells (no boundary within GRID_MARGIN_DEG of it)."""
+        x0, y0, d, nx, ny, _ = self.grid()
+        i0, i1 = np.floor((bx0 - x0) / d), np.floor((bx1 - x0) / d)
+        j0, j1 = np.floor((by0 - y0) / d), np.floor((by1 - y0) / d)
+        on = (i0 >= 0) & (i1 < nx) & (j0 >= 0) & (j1 < ny)
+        i0, i1, j0, j1 = (np.where(on, v, 0).astype(np.int64) for v in (i0, i1, j0, j1))
+        s = self._blocked
+        n = s[j1 + 1, i1 + 1] - s[j0, i1 + 1] - s[j1 + 1, i0] + s[j0, i0]
+        return np.asarray(on & (n == 0))
+
+    def grid_cells(self, xy: np.ndarray) -> np.ndarray:
+        """Per point: its grid cell's value (see ``grid``), -1 for points off the grid."""
+        x0, y0, d, nx, ny, cell = self.grid()
+        i = np.floor((xy[:, 0] - x0) / d)
+        j = np.floor((xy[:, 1] - y0) / d)
+        on = (i >= 0) & (i < nx) & (j >= 0) & (j < ny)
+        out = np.full(len(xy), -1, dtype=np.int64)
+        out[on] = cell[(j[on] * nx + i[on]).astype(np.int64)]
+        return out
 
 
 def pieces(coords: np.ndarray, layer: Layer, min_excursion_km: float = MIN_EXCURSION_KM) -> list[Piece]:
@@ -139,11 +204,22 @@ def split(lines: Sequence[np.ndarray], layer: Layer, min_excursion_km: float = M
     if (counts < 2).any():
         raise ValueError("every line needs at least two vertices")
     if not n_lines:
-        e = np.empty(0)
-        return Runs(e.astype(np.int64), e.astype(np.int64), e, e, np.empty((0, 2)), np.empty((0, 2)))
+        return split_xy(np.empty((0, 2)), counts, layer, min_excursion_km)
     xy = np.concatenate(lines) if n_lines > 1 else np.asarray(lines[0])
     if xy.ndim != 2 or xy.shape[1] != 2 or xy.dtype != np.float64:  # z values, integers ...
         xy = np.concatenate([np.asarray(c, dtype=float).reshape(len(c), -1)[:, :2] for c in lines])
+    return split_xy(xy, counts, layer, min_excursion_km)
+
+
+def split_xy(xy: np.ndarray, counts: np.ndarray, layer: Layer, min_excursion_km: float = MIN_EXCURSION_KM) -> Runs:
+    """``split`` of lines given as one (n, 2) float lon/lat array, line after line, and each line's vertex count."""
+    counts = np.asarray(counts, dtype=np.int64)
+    n_lines = len(counts)
+    if (counts < 2).any():
+        raise ValueError("every line needs at least two vertices")
+    if not n_lines:
+        e = np.empty(0)
+        return Runs(e.astype(np.int64), e.astype(np.int64), e, e, np.empty((0, 2)), np.empty((0, 2)), e)
     nseg = counts - 1
     seg_end = np.cumsum(nseg)
     seg0 = seg_end - nseg  # first segment of each line
@@ -221,17 +297,28 @@ def split(lines: Sequence[np.ndarray], layer: Layer, min_excursion_km: float = M
     r_end_km[:-1][~last_of_line[:-1]] = r_start_km[1:][~last_of_line[:-1]]
     r_end[:-1][~last_of_line[:-1]] = r_start[1:][~last_of_line[:-1]]
     runs = Runs(r_line, r_label, r_start_km, r_end_km, r_start, r_end)
-    return _fold(runs, n_lines, min_excursion_km, outside=len(layer.labels))
+    return _fold(runs, n_lines, min_excursion_km, outside=len(layer.labels))._replace(segment_km=seg_km)
 
 
 def _running_sum(values: np.ndarray, first: np.ndarray, count: np.ndarray) -> np.ndarray:
     """Running sum of ``values`` before each element, restarting at each group (``first`` index, ``count``).
     Summed group by group, so a line's figures are bitwise the same whatever lines are batched with it (a global
-    cumsum minus the group's start would carry rounding from the lines before it)."""
+    cumsum minus the group's start would carry rounding from the lines before it). The groups are laid out as
+    rows of a zero-padded matrix (rows of one power-of-two width at a time) and summed along the rows: each
+    row's sums are added in the same order as ``np.cumsum`` of that group alone, so they are bitwise equal."""
     out = np.zeros_like(values)
-    for s, n in zip(first.tolist(), count.tolist()):
-        if n > 1:
-            out[s + 1:s + n] = np.cumsum(values[s:s + n - 1])
+    m = np.asarray(count, dtype=np.int64) - 1  # sums per group: element s + 1 + j gets values[s] + ... + values[s + j]
+    g = np.flatnonzero(m > 0)
+    if not len(g):
+        return out
+    width = np.left_shift(1, np.ceil(np.log2(m[g])).astype(np.int64))  # padding wastes at most half of a row
+    for w in np.unique(width).tolist():
+        rows = g[width == w]
+        col = np.arange(w)
+        idx = first[rows, None] + col[None, :]
+        used = col[None, :] < m[rows, None]
+        vals = np.where(used, values[np.minimum(idx, len(values) - 1)], 0.0)
+        out[idx[used] + 1] = np.cumsum(vals, axis=1)[used]
     return out
 
 
@@ -251,7 +338,13 @@ def _cuts(a: np.ndarray, b: np.ndarray, counts: np.ndarray, layer: Layer
     corners = np.empty((len(c0), 2, 2))  # the diagonal of each chunk's box: same envelope, cheaper than a box
     corners[:, 0, 0], corners[:, 0, 1] = np.minimum.reduceat(sx0, c0), np.minimum.reduceat(sy0, c0)
     corners[:, 1, 0], corners[:, 1, 1] = np.maximum.reduceat(sx1, c0), np.maximum.reduceat(sy1, c0)
-    ci, ei = layer.edge_tree.query(shapely.linestrings(corners))
+    if len(c0) >= GRID_MIN_POINTS:  # chunks whose box lies in clear grid cells meet no boundary
+        near = np.flatnonzero(~layer.clear_boxes(corners[:, 0, 0], corners[:, 0, 1], corners[:, 1, 0],
+                                                 corners[:, 1, 1]))
+        ci, ei = layer.edge_tree.query(shapely.linestrings(corners[near]))
+        ci = near[ci]
+    else:
+        ci, ei = layer.edge_tree.query(shapely.linestrings(corners))
     along = np.zeros(len(a), dtype=bool)  # segments that run along a boundary segment
     empty = (np.empty(0, dtype=np.int64), np.empty((0, 2)), along)
     if not len(ci):
@@ -320,8 +413,20 @@ def label_points(xy: np.ndarray, layer: Layer, maybe_on_boundary: np.ndarray | N
 
     Where polygons overlap the lowest layer index wins. A point within ``ON_BOUNDARY_DEG`` of a boundary
     belongs to the lowest-index polygon whose boundary it lies on (or that holds it); only the points flagged in
-    ``maybe_on_boundary`` (default: all) are tested for that.
+    ``maybe_on_boundary`` (default: all) are tested for that. For many points, those in a clear cell of the
+    layer's grid take the cell's label (the same answer, see ``Layer.grid``); the others are tested exactly.
     """
+    if len(xy) < GRID_MIN_POINTS:
+        return _label_exact(xy, layer, maybe_on_boundary)
+    label = layer.grid_cells(xy)
+    rest = np.flatnonzero(label < 0)
+    if len(rest):
+        label[rest] = _label_exact(xy[rest], layer, None if maybe_on_boundary is None else maybe_on_boundary[rest])
+    return label
+
+
+def _label_exact(xy: np.ndarray, layer: Layer, maybe_on_boundary: np.ndarray | None) -> np.ndarray:
+    """``label_points`` by point-in-polygon and boundary distance tests for every point."""
     label = np.full(len(xy), len(layer.labels), dtype=np.int64)
     if not len(xy):
         return label
