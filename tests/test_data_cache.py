@@ -168,7 +168,8 @@ def test_numeric_columns_and_missing_geometries_round_trip():
     frame["i"] = np.array([1, 2, 3, -(2 ** 62)], dtype=np.int64)
     frame["b"] = [True, False, True, True]
     frame.loc[2, "geometry"] = None
+    frame.loc[3, "geometry"] = shapely.Point(74.5, 43.2, 812.0)  # a height is kept, never dropped
     back = data.decode_frame(data.encode_frame(frame, "k"), "k")
     assert data.same_frame(back, frame)
     pd.testing.assert_frame_equal(back, frame, check_exact=True)
-    assert back.geometry.iloc[2] is None
+    assert back.geometry.iloc[2] is None and back.geometry.iloc[3].z == 812.0

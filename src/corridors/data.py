@@ -114,14 +114,15 @@ def encode_frame(gdf: gpd.GeoDataFrame, key: str) -> bytes | None:
         if col == gdf.geometry.name:
             continue
         dtype = gdf[col].dtype
-        if not (dtype == object or (isinstance(dtype, np.dtype) and dtype.kind in "biuf")):
+        plain = isinstance(dtype, np.dtype) and dtype.kind == "O"
+        if not (plain or (isinstance(dtype, np.dtype) and dtype.kind in "biuf")):
             return None
-        columns.append({"name": col, "dtype": dtype.str if dtype != object else "object",
-                        "values": gdf[col].tolist()})
-    wkb = shapely.to_wkb(gdf.geometry.values, output_dimension=2)
+        columns.append({"name": col, "dtype": "object" if plain else dtype.str, "values": gdf[col].tolist()})
+    wkb = shapely.to_wkb(gdf.geometry.values, output_dimension=3)  # z kept where there is one
     try:
         header = json.dumps({"source_sha256": key, "rows": len(gdf), "geometry": gdf.geometry.name,
-                             "geometry_at": list(gdf.columns).index(gdf.geometry.name), "columns": columns, "wkb_bytes": [-1 if b is None else len(b) for b in wkb]},
+                             "geometry_at": list(gdf.columns).index(gdf.geometry.name), "columns": columns,
+                             "wkb_bytes": [-1 if b is None else len(b) for b in wkb]},
                             ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     except (TypeError, ValueError):  # a value JSON cannot hold: not cached
         return None
@@ -194,7 +195,7 @@ def same_frame(a: gpd.GeoDataFrame | None, b: gpd.GeoDataFrame) -> bool:
         return False
     for col in a.columns:
         if col == a.geometry.name:
-            wa, wb = (shapely.to_wkb(g.values, output_dimension=2) for g in (a[col], b[col]))
+            wa, wb = (shapely.to_wkb(g.values, output_dimension=3) for g in (a[col], b[col]))
             if wa.tolist() != wb.tolist():  # WKB holds the type, the parts and every coordinate's exact bits
                 return False
         elif a[col].dtype != b[col].dtype or repr(a[col].tolist()) != repr(b[col].tolist()):  # types too
