@@ -94,14 +94,15 @@ def test_a_copy_of_other_data_is_never_used(cache):
     assert not stale.exists() and len(copies(cache, name)) == 1
 
 
-@pytest.mark.parametrize("damage", ["truncate", "garbage", "empty", "header"])
+@pytest.mark.parametrize("damage", ["truncate", "garbage", "empty", "header", "fields"])
 def test_a_damaged_copy_is_ignored_and_rewritten(cache, damage):
     name = "countries.geojson"
     data._read(name)
     path = copies(cache, name)[0]
     good = path.read_bytes()
     bad = {"truncate": good[:-100], "garbage": b"\x00" * 1000, "empty": b"",
-           "header": good[:len(data.CACHE_MAGIC) + 8] + b"{not json" + good[len(data.CACHE_MAGIC) + 17:]}[damage]
+           "header": good[:len(data.CACHE_MAGIC) + 8] + b"{not json" + good[len(data.CACHE_MAGIC) + 17:],
+           "fields": good.replace(b'"geometry_at"', b'"geometry_xx"', 1)}[damage]  # e.g. another layout
     path.write_bytes(bad)
     data._read.cache_clear()
     assert data.same_frame(data._read(name), parsed(name))

@@ -56,8 +56,8 @@ def _read(name: str) -> gpd.GeoDataFrame:
     if path is not None:
         try:
             cached = decode_frame(path.read_bytes(), key)
-        except (OSError, ValueError):  # absent, unreadable or damaged: parse the GeoJSON (and rewrite the copy)
-            cached = None
+        except (OSError, ValueError, LookupError, TypeError, struct.error):  # absent, unreadable, damaged or
+            cached = None  # of another layout: parse the GeoJSON (and rewrite the copy)
         if cached is not None:
             return cached
     gdf = parse_geojson(raw.decode("utf-8"))
@@ -90,7 +90,7 @@ def _from_features(text: str, features: list[dict[str, Any]]) -> gpd.GeoDataFram
                             crs=CRS)
 
 
-CACHE_MAGIC = b"corridors frame 1\n"
+CACHE_MAGIC = b"corridors frame 2\n"  # a new number for any change of layout
 CACHE_SUFFIX = ".frame"
 
 
