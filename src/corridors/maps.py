@@ -14,6 +14,7 @@ encoded-polyline strings, decoded in the browser. Same inputs give byte-identica
 from __future__ import annotations
 
 import functools
+import hashlib
 import html
 import json
 import math
@@ -174,22 +175,70 @@ def _drawn_once(groups: Sequence[str], pieces: list[list[tuple[shapely.Geometry,
                 ) -> list[list[tuple[shapely.Geometry, bool, bool]]]:
     """A stretch shared by sections of one corridor is drawn by the first of them only (overlaid dash patterns
     would blur into a solid line); a section wholly inside earlier ones keeps its line. Multi-part results
-    become single lines."""
-    seen: dict[str, shapely.Geometry] = {}
-    out = []
-    for g, ps in zip(groups, pieces):
+    become single lines. Worked out per corridor and remembered by content (``_remembered``): the overview,
+    the corridor's own page and the Kazakhstan page draw the same sections in the same order."""
+    out = list(pieces)
+    for g in dict.fromkeys(groups):
         if g not in COLORS:
-            out.append(ps)
             continue
+        rows = [i for i, gg in enumerate(groups) if gg == g]
+        mine = [pieces[i] for i in rows]
+        flat = [p for ps in mine for p in ps]
+        wkb = shapely.to_wkb(np.asarray([geom for geom, _, _ in flat], dtype=object), output_dimension=3)
+        key = _digest("drawn-once", [len(ps) for ps in mine], [[f, geo] for _, f, geo in flat], *wkb)
+        for i, ps in zip(rows, _remembered(key, functools.partial(_drawn_once_group, mine))):
+            out[i] = ps
+    return out
+
+
+def _drawn_once_group(pieces: list[list[tuple[shapely.Geometry, bool, bool]]],
+                      ) -> list[list[tuple[shapely.Geometry, bool, bool]]]:
+    """``_drawn_once`` for the rows of one corridor, in order."""
+    seen: shapely.Geometry | None = None
+    out = []
+    for ps in pieces:
         mine: list[tuple[shapely.Geometry, bool, bool]] = []
         for geom, ferry, geo in ps:
-            rest = shapely.difference(geom, seen[g]) if g in seen else geom
+            rest = shapely.difference(geom, seen) if seen is not None else geom
             parts = [p for p in shapely.get_parts(shapely.line_merge(rest)) if p.length > 0]
             mine += [(p, ferry, geo) for p in parts]
         union = shapely.union_all([geom for geom, _, _ in ps])
-        seen[g] = shapely.union(seen[g], union) if g in seen else union
+        seen = shapely.union(seen, union) if seen is not None else union
         out.append(mine or ps)
     return out
+
+
+_MEMO: dict[bytes, Any] = {}
+MEMO_ITEMS = 256  # results kept per process (the curated set needs ~60)
+
+
+def _digest(*parts: Any) -> bytes:
+    """A content key: bytes as they are, anything else as its JSON text."""
+    h = hashlib.blake2b(digest_size=20)
+    for part in parts:
+        b = part if isinstance(part, bytes) else json.dumps(part, sort_keys=True, default=str).encode()
+        h.update(len(b).to_bytes(8, "little"))
+        h.update(b)
+    return h.digest()
+
+
+def _remembered(key: bytes, make: Any) -> Any:
+    """``make()``, computed once per content ``key`` while the process lives (the oldest forgotten first).
+    Geometries are immutable, so sharing the result between maps is safe."""
+    if key not in _MEMO:
+        if len(_MEMO) >= MEMO_ITEMS:
+            del _MEMO[next(iter(_MEMO))]
+        _MEMO[key] = make()
+    return _MEMO[key]
+
+
+def _alignment_runs(geom: shapely.Geometry, align: Any) -> list[tuple[shapely.Geometry, bool, bool]]:
+    """``style.alignment_runs``, remembered by content (the same traced section is cut the same on every map)."""
+    try:
+        key = _digest("alignment", shapely.to_wkb(geom, output_dimension=3), align)
+    except (TypeError, ValueError):
+        return style.alignment_runs(geom, align)
+    return list(_remembered(key, functools.partial(style.alignment_runs, geom, align)))
 
 
 def _shared_offsets(groups: Sequence[str], lines: Sequence[shapely.Geometry]) -> list[list[int]]:
@@ -214,10 +263,11 @@ def _shared_offsets(groups: Sequence[str], lines: Sequence[shapely.Geometry]) ->
             nb[1:] |= hit[:-1]
             nb[:-1] |= hit[1:]
             near[o] = hit & nb
-        offs = []
-        for i in range(len(pts)):
-            s = sorted([g, *(o for o in near if near[o][i])], key=GROUPS.index)
-            offs.append(2 * s.index(g) - (len(s) - 1))
+        # slot among [g, *corridors near here] in GROUPS order, centred: 2 * (those before g) - (those near)
+        before = sum((near[o].astype(np.int64) for o in near if GROUPS.index(o) < GROUPS.index(g)),
+                     np.zeros(len(pts), np.int64))
+        total = sum((near[o].astype(np.int64) for o in near), np.zeros(len(pts), np.int64))
+        offs = (2 * before - total).tolist()
         out.append(offs if any(offs) else [])
     return out
 
@@ -243,7 +293,7 @@ def route_features(rows: gpd.GeoDataFrame, results: Sequence[analysis.RouteAnaly
     for i in range(n):  # ferry legs (drawn dotted) and routed pieces off the network (schematic): own pieces
         modes, segs, align = col["leg_modes"][i], col["segments"][i], col["alignment"][i]
         if isinstance(align, (list, tuple, np.ndarray)) and len(align):  # traced on the road and rail network
-            pieces.append(style.alignment_runs(geoms[i], align))
+            pieces.append(_alignment_runs(geoms[i], align))
         elif isinstance(modes, (list, tuple, np.ndarray)) and "ferry" in list(modes):
             runs = style.leg_runs({"geometry": geoms[i], "nodes": col["nodes"][i], "leg_modes": modes})
             pieces.append([(g, f, False) for g, f in runs])
