@@ -47,8 +47,9 @@ def geodata_dir() -> Path:
 def _read(name: str) -> gpd.GeoDataFrame:
     """One shipped GeoJSON file as a frame, parsed once per process. Parsing the GeoJSON text costs ~0.2 s for the
     three main files; a compact binary copy in the per-user cache (``cache_dir()``), keyed by the file's SHA-256,
-    is read in a few ms instead. The cache never changes a result: a copy that does not match the file's hash,
-    is damaged, or does not decode to the very frame parsed from the GeoJSON is ignored."""
+    is read in a few ms instead. The cache never changes a result: a copy is written only when it decodes back
+    to the very frame parsed from the GeoJSON, and one that does not match the file's hash, or is damaged, is
+    ignored (and rewritten)."""
     raw = (geodata_dir() / name).read_bytes()
     key = hashlib.sha256(raw).hexdigest()
     folder = cache_dir()
