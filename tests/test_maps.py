@@ -345,3 +345,27 @@ def test_side_by_side_slots() -> None:
     c = shapely.LineString([(60, 30), (61, 30)])
     offs = maps._shared_offsets(["1", "3", "2"], [a, b, c])
     assert offs[0] == [0, -1, -1, -1] and offs[1] == [1, 1, 1, 0] and offs[2] == []
+
+
+def test_make_map_analyses_the_users_lines_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One batch analysis per map of the user's lines (none when ``results`` are given), never per row."""
+    from corridors import analysis
+
+    calls: list[int] = []
+    real = analysis.analyze_many
+
+    def counting(routes, *args, **kwargs):
+        calls.append(len(routes))
+        return real(routes, *args, **kwargs)
+
+    monkeypatch.setattr(analysis, "analyze_many", counting)
+    monkeypatch.setattr(analysis, "analyze", lambda *a, **k: pytest.fail("per-row analysis"))
+    gdf = gpd.GeoDataFrame({"name": ["a", "b", "c"]}, crs="EPSG:4326", geometry=[
+        shapely.LineString([(76.9, 43.25), (74.6, 42.87)]), shapely.LineString([(69.3, 41.3), (71.4, 51.1)]),
+        shapely.LineString([(71.4, 51.1), (76.9, 43.25)])])
+    html = maps.render(corridors.make_map(gdf, offline=True))
+    assert calls == [3] and html.count('"id":') >= 3
+    res = real(gdf)
+    calls.clear()
+    maps.page(maps.routes_spec(gdf, offline=True, results=res))
+    assert calls == []
