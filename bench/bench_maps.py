@@ -13,7 +13,7 @@
 The build and the user-lines runs use a temporary per-user data cache (``CORRIDORS_CACHE_DIR``), filled by a
 first untimed build, as on a user's machine after the first run.
 
-Run: python bench/bench_maps.py [--quick]   (--quick leaves out the 10^5 lines, about two minutes)
+Run: PYTHONPATH=src python bench/bench_maps.py [--quick]   (--quick leaves out the 10^5 lines, about two minutes)
 """
 
 from __future__ import annotations

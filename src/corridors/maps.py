@@ -539,17 +539,16 @@ def _base_layer_cached() -> str:
     enc = encode([g for g, _, _ in items], BASE_SCALE)
     shapes = [{"g": e, "st": st, "poly": poly} for (_, st, poly), e in zip(items, enc)]
     places = basemap.basemap("places", bbox=DISPLAY_BOUNDS)
-    labels = [{"ll": [round(g.y, 3), round(g.x, 3)], "text": str(n), "rank": int(r), "minzoom": int(z) - 1,
-               "cls": PLACE_CLASS.get(k, "")}
+    # place labels as rows [lat, lon, text, rank, min zoom, class]: ~8 KB less on every page than objects
+    labels = [[round(g.y, 3), round(g.x, 3), str(n), int(r), int(z) - 1, PLACE_CLASS.get(k, "")]
               for n, k, r, z, g in zip(places["name"], places["kind"], places["rank"], places["min_zoom"],
                                        places.geometry) if n]
     named = water[water["name"].notna()]
     for n, g in zip(named["name"], named.geometry):
         p = g.representative_point()
-        labels.append({"ll": [round(p.y, 3), round(p.x, 3)], "text": str(n), "rank": 6, "minzoom": 4,
-                       "cls": "cr-water"})
+        labels.append([round(p.y, 3), round(p.x, 3), str(n), 6, 4, "cr-water"])
     return json.dumps({"type": "base", "name": "Reference: countries, water, places", "q": BASE_SCALE,
-                       "shapes": shapes, "labels": labels}, sort_keys=True, separators=(",", ":"),
+                       "shapes": shapes, "places": labels}, sort_keys=True, separators=(",", ":"),
                       ensure_ascii=False)
 
 
@@ -571,12 +570,19 @@ def _static(name: str) -> str:
     return (resources.files("corridors") / "static" / name).read_text(encoding="utf-8")
 
 
+def _compact_css(css: str) -> str:
+    """A stylesheet without comments and without the whitespace around ``{ } ; ,`` and ``>`` (where it never
+    matters; ``:`` is left alone, as ``a :hover`` differs from ``a:hover``): ~2.8 KB less on every page."""
+    css = re.sub(r"/\*.*?\*/", "", css, flags=re.S)
+    return re.sub(r"\s*([{};,>])\s*", r"\1", re.sub(r"\s+", " ", css)).strip()
+
+
 @functools.cache
 def inline_assets() -> str:
     """Leaflet (CSS and JS), our CSS and our program, inlined once; none of it can close its own block."""
     js = re.sub(r"//# sourceMappingURL=\S+\s*$", "", _static("leaflet.js"))
-    css = re.sub(r"url\(images/[^)]*\)", "none", _static("leaflet.css"))
-    ours, prog = _static("maps.css"), _static("corridors.js")
+    css = _compact_css(re.sub(r"url\(images/[^)]*\)", "none", _static("leaflet.css")))
+    ours, prog = _compact_css(_static("maps.css")), _static("corridors.js")
     for text in (js, prog):
         if "</script" in text.lower():
             raise ValueError("a static script would close its own inline block")
