@@ -308,6 +308,7 @@ def route_features(rows: gpd.GeoDataFrame, results: Sequence[analysis.RouteAnaly
     offsets = _shared_offsets([g for g, ps in zip(groups, pieces) for _ in ps], flat) \
         if side_by_side and len(user) < n else None
     feats, k = [], 0
+    note_cols = [c for c in ("note", "notes") if c in rows]
     for i, a in enumerate(results):
         rid, g = _text(ids[i] if ids[i] is not None else a.id), groups[i]
         p: dict[str, Any] = {
@@ -331,23 +332,28 @@ def route_features(rows: gpd.GeoDataFrame, results: Sequence[analysis.RouteAnaly
         if src:
             p["sources"] = src
         note = notes.get(rid) if rid in notes else next(
-            (_text(col[c][i]) for c in ("note", "notes") if g == "user" and col[c][i] is not None), None)
+            (_text(col[c][i]) for c in note_cols if g == "user" and col[c][i] is not None), None) if note_cols \
+            else None
         if note:
             p["note"] = note
         f: dict[str, Any] = {"p": p, "g": []}
         fl, sch, off = [], [], []
+        has_f = has_s = has_o = False  # flags kept only where set (most lines: one plain piece)
         for _, ferry, geodesic in pieces[i]:
-            f["g"].extend(enc[k])
-            fl.extend([int(ferry)] * len(enc[k]))
-            sch.extend([int(geodesic)] * len(enc[k]))
+            m = len(enc[k])
+            f["g"] += enc[k]
+            fl += [int(ferry)] * m
+            sch += [int(geodesic)] * m
+            has_f, has_s = has_f or (bool(ferry) and m > 0), has_s or (bool(geodesic) and m > 0)
             if offsets is not None:
                 off.append(_runs(offsets[k]))
+                has_o = has_o or any(off[-1])
             k += 1
-        if any(fl):
+        if has_f:
             f["f"] = fl
-        if any(sch):
+        if has_s:
             f["s"] = sch
-        if any(any(o) for o in off):
+        if has_o:
             f["o"] = off
         feats.append(f)
     if len(user) > 1:  # the user's own routes: one colour and pattern each, named in their popups
