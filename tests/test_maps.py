@@ -369,3 +369,20 @@ def test_make_map_analyses_the_users_lines_once(monkeypatch: pytest.MonkeyPatch)
     calls.clear()
     maps.page(maps.routes_spec(gdf, offline=True, results=res))
     assert calls == []
+
+
+def test_the_collector_pause_restores_the_state_it_found() -> None:
+    import gc
+
+    assert gc.isenabled()
+    maps.route_layers(maps.select(["1b"]), corridors.analyze_many(["1b"]))
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        maps.route_layers(maps.select(["1b"]), corridors.analyze_many(["1b"]))
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+    with pytest.raises(RuntimeError), maps._collector_paused():
+        raise RuntimeError("an error inside")
+    assert gc.isenabled()

@@ -13,13 +13,15 @@ encoded-polyline strings, decoded in the browser. Same inputs give byte-identica
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import gc
 import hashlib
 import html
 import json
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from importlib import resources
 from typing import Any
 
@@ -366,10 +368,26 @@ def route_features(rows: gpd.GeoDataFrame, results: Sequence[analysis.RouteAnaly
     return feats
 
 
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector paused (then restored as it was) while the features are built: they are
+    plain dicts and lists without reference cycles, 10^5 and more of them, and every few hundred allocations the
+    collector would rescan the young ones (2.3x slower at 3 * 10^4 lines). Nothing is leaked: reference counting
+    frees them as usual, and cycles made meanwhile elsewhere are collected once it runs again."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
 def route_layers(rows: gpd.GeoDataFrame, results: Sequence[analysis.RouteAnalysis],
                  notes: Mapping[str, Rich] | None = None) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """One toggleable layer per corridor (then key routes, then the user's routes) and their legend entries."""
-    feats = route_features(rows, results, notes)
+    with _collector_paused():
+        feats = route_features(rows, results, notes)
     by: dict[str, list[dict[str, Any]]] = {}
     for f in feats:
         by.setdefault(f["p"]["group"], []).append(f)
