@@ -1,7 +1,8 @@
 """The shipped data as GeoDataFrames: corridor sections and key routes, nodes, country boundaries.
 
 Data files live in ``corridors/geodata`` inside the wheel, or in the repository's ``geodata/`` when run
-from a checkout. Loaders cache the parsed files and hand out copies, so callers may modify what they get.
+from a checkout. Loaders cache the parsed files and hand out copies, so callers may modify what they get. Parsed
+files are also kept between processes in a per-user cache (``cache_dir()``), keyed by each file's SHA-256.
 """
 
 from __future__ import annotations
