@@ -315,3 +315,74 @@ def test_bcp_popups_carry_the_cpmm_time_and_cost_with_year_and_source(offline: P
     assert ["KGZ", "CHN", "road", 50.1, 2022, 19.0, 2023, 1] in tor["cpmm"]["rows"]  # cpmm-0912 (hours) exact
     assert "2022-report/kyrgyz-republic" in tor["cpmm"]["src"]
     assert all("cpmm" in p for p in bcps.values() if p["kind"] == "bcp")  # ports: only those CPMM measures
+
+
+def test_the_set_counts_crossing_corridors_as_the_analysis_does() -> None:
+    """The build reuses the corridor lengths it already computed; the answer is corridors_crossing's."""
+    from corridors import analysis, data
+
+    lengths = atlas.corridor_lengths(data.sections())
+    assert list(lengths) == ["1", "2", "3", "4", "5", "6"]
+    for iso in ("KAZ", "CHN", "KGZ", "GEO", "PAK", "MNG"):
+        assert atlas.corridors_crossing(lengths, iso) == analysis.corridors_crossing(iso), iso
+    assert atlas.corridors_crossing(lengths, "KAZ") == ["1", "2", "3", "6"]  # "four of six"
+
+
+def test_drawing_work_shared_between_maps_gives_the_same_features() -> None:
+    """Pieces drawn once per corridor and cut alignments are remembered by content across maps: a map drawn
+    with the memory cleared equals the same map drawn after others filled it."""
+    maps._MEMO.clear()
+    alone = maps.page(maps.routes_spec(2, offline=True))
+    maps.page(maps.routes_spec(None, offline=True))  # the overview fills the memory with every corridor
+    assert maps.page(maps.routes_spec(2, offline=True)) == alone
+    assert 0 < len(maps._MEMO) <= maps.MEMO_ITEMS
+
+
+def test_side_by_side_slots() -> None:
+    """Offsets: the route's slot among the corridors sharing each vertex, centred (alone: 0)."""
+    a = shapely.LineString([(70, 40), (71, 40), (72, 40), (73, 40)])
+    b = shapely.LineString([(71, 40), (72, 40), (73, 40), (74, 41)])
+    c = shapely.LineString([(60, 30), (61, 30)])
+    offs = maps._shared_offsets(["1", "3", "2"], [a, b, c])
+    assert offs[0] == [0, -1, -1, -1] and offs[1] == [1, 1, 1, 0] and offs[2] == []
+
+
+def test_make_map_analyses_the_users_lines_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One batch analysis per map of the user's lines (none when ``results`` are given), never per row."""
+    from corridors import analysis
+
+    calls: list[int] = []
+    real = analysis.analyze_many
+
+    def counting(routes, *args, **kwargs):
+        calls.append(len(routes))
+        return real(routes, *args, **kwargs)
+
+    monkeypatch.setattr(analysis, "analyze_many", counting)
+    monkeypatch.setattr(analysis, "analyze", lambda *a, **k: pytest.fail("per-row analysis"))
+    gdf = gpd.GeoDataFrame({"name": ["a", "b", "c"]}, crs="EPSG:4326", geometry=[
+        shapely.LineString([(76.9, 43.25), (74.6, 42.87)]), shapely.LineString([(69.3, 41.3), (71.4, 51.1)]),
+        shapely.LineString([(71.4, 51.1), (76.9, 43.25)])])
+    html = maps.render(corridors.make_map(gdf, offline=True))
+    assert calls == [3] and html.count('"id":') >= 3
+    res = real(gdf)
+    calls.clear()
+    maps.page(maps.routes_spec(gdf, offline=True, results=res))
+    assert calls == []
+
+
+def test_the_collector_pause_restores_the_state_it_found() -> None:
+    import gc
+
+    assert gc.isenabled()
+    maps.route_layers(maps.select(["1b"]), corridors.analyze_many(["1b"]))
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        maps.route_layers(maps.select(["1b"]), corridors.analyze_many(["1b"]))
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+    with pytest.raises(RuntimeError), maps._collector_paused():
+        raise RuntimeError("an error inside")
+    assert gc.isenabled()

@@ -20,6 +20,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import geopandas as gpd
+
 from . import analysis, data, maps
 
 KAZ_KEY_ROUTES = ("wewc-kaz", "middle-corridor", "middle-corridor-black-sea", "middle-corridor-batumi",
@@ -151,6 +153,19 @@ def index_html(pages: Sequence[tuple[str, str, str, str]]) -> str:
             f'<p><small>{e(" · ".join(maps.CREDITS))}</small></p></body></html>\n')
 
 
+def corridor_lengths(secs: gpd.GeoDataFrame) -> dict[str, dict[str, float]]:
+    """``analysis.corridor_length_by_country`` of every corridor in ``secs``, in corridor order: computed once
+    for the whole set (the corridor pages and the Kazakhstan count both need them)."""
+    ids = set(secs.loc[secs["kind"] == "section", "corridor"].dropna())
+    return {c: analysis.corridor_length_by_country(c) for c in sorted(ids, key=lambda c: (len(c), c))}
+
+
+def corridors_crossing(lengths: dict[str, dict[str, float]], iso3: str, min_km: float = 1.0) -> list[str]:
+    """``analysis.corridors_crossing(iso3)`` from lengths already computed: the corridors running at least
+    ``min_km`` inside the country (tests check the two agree)."""
+    return [c for c, by in lengths.items() if by.get(iso3, 0.0) >= min_km]
+
+
 def pages(offline: bool = False) -> dict[str, str]:
     """Every page of the set as HTML text, by file name (index.html last)."""
     secs = data.sections()
@@ -163,13 +178,14 @@ def pages(offline: bool = False) -> dict[str, str]:
         texts[name] = maps.page(make())
         listing.append((name, title, desc, figures))
 
+    lengths = corridor_lengths(secs)
     count = secs["kind"].value_counts()
     add("carec_corridors.html", "Overview: the six CAREC corridors", "every corridor section and key route, "
         "border crossing points and ports", f"{count.get('section', 0)} sections, {count.get('key_route', 0)} key "
         f"routes, {int((data.nodes()['kind'] == 'bcp').sum())} border crossing points",
         lambda: maps.routes_spec(None, subtitle="Six corridors and the key routes", **kw))
     for c in sorted(maps.COLORS):
-        by = analysis.corridor_length_by_country(c)
+        by = lengths[c] if c in lengths else analysis.corridor_length_by_country(c)
         per = ", ".join(f"{k} {v:,.0f}" for k, v in by.items() if k != analysis.SEA)
         n = int(((secs["corridor"] == c) & (secs["kind"] == "section")).sum())
         add(f"corridor_{c}.html", f"Corridor {c}", f"the {n} sections of CAREC Corridor {c}, labelled",
@@ -190,7 +206,7 @@ def pages(offline: bool = False) -> dict[str, str]:
 
     add("almaty_bishkek.html", "Almaty – Bishkek", "the key route, its towns with km from Almaty and the border "
         "crossing; CAREC's first project in Kazakhstan", f"{maps.km_text(ab.length_km)}; crossing {cross}", almaty)
-    crossing = analysis.corridors_crossing("KAZ")
+    crossing = corridors_crossing(lengths, "KAZ")
     kaz_ids = secs.loc[(secs["kind"] == "section") & secs["corridor"].isin(crossing), "id"].tolist()
     kaz_ids += [i for i in KAZ_KEY_ROUTES if i in results]  # key routes still being added are skipped
     missing = [i for i in KAZ_KEY_ROUTES if i not in results]

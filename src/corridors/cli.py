@@ -332,9 +332,20 @@ class _Version(argparse.Action):
         parser.exit(message=f"corridors {__version__}\n")
 
 
+def _expected_errors() -> tuple[type[Exception], ...]:
+    """The errors a command reports in one line: bad ids and names, bad routes, files, and figure exports. The
+    figures module's error only where that module is loaded (an error of a module never imported cannot have been
+    raised, and importing it costs start-up)."""
+    from . import analysis, data
+
+    figures = sys.modules.get(f"{__package__}.figures")
+    return (data.NotFoundError, analysis.RouteError, OSError,
+            *((figures.FigureError,) if figures is not None else ()))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    from . import analysis, data, figures  # geopandas loads here, once a command is to run
+    from . import analysis  # geopandas loads here, once a command is to run
 
     try:
         with warnings.catch_warnings(record=True) as caught:
@@ -345,7 +356,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"corridors: warning: {' '.join(printable(str(w.message)).split())}", file=sys.stderr)
             else:
                 warnings.showwarning(w.message, w.category, w.filename, w.lineno)
-    except (data.NotFoundError, analysis.RouteError, figures.FigureError, OSError) as exc:
+    except _expected_errors() as exc:
         msg = str(exc) if not isinstance(exc, OSError) or not exc.strerror else \
             f"{exc.filename or ''}: {exc.strerror}".lstrip(": ")
         print(f"corridors: error: {' '.join(printable(msg).split())}", file=sys.stderr)

@@ -1,20 +1,27 @@
 """The shipped data as GeoDataFrames: corridor sections and key routes, nodes, country boundaries.
 
 Data files live in ``corridors/geodata`` inside the wheel, or in the repository's ``geodata/`` when run
-from a checkout. Loaders cache the parsed files and hand out copies, so callers may modify what they get.
+from a checkout. Loaders cache the parsed files and hand out copies, so callers may modify what they get. Parsed
+files are also kept between processes in a per-user cache (``cache_dir()``), keyed by each file's SHA-256.
 """
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import functools
+import hashlib
 import json
+import os
 import re
+import struct
+import tempfile
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import shapely
 from anyascii import anyascii
@@ -39,8 +46,31 @@ def geodata_dir() -> Path:
 
 @functools.cache
 def _read(name: str) -> gpd.GeoDataFrame:
-    with open(geodata_dir() / name, encoding="utf-8") as f:
-        text = f.read()
+    """One shipped GeoJSON file as a frame, parsed once per process. Parsing the GeoJSON text costs ~0.2 s for the
+    three main files; a compact binary copy in the per-user cache (``cache_dir()``), keyed by the file's SHA-256,
+    is read in a few ms instead. The cache never changes a result: a copy is written only when it decodes back
+    to the very frame parsed from the GeoJSON, and one that does not match the file's hash, or is damaged, is
+    ignored (and rewritten)."""
+    raw = (geodata_dir() / name).read_bytes()
+    key = hashlib.sha256(raw).hexdigest()
+    folder = cache_dir()
+    path = folder / f"{Path(name).stem}-{key[:32]}{CACHE_SUFFIX}" if folder is not None else None
+    if path is not None:
+        try:
+            cached = decode_frame(path.read_bytes(), key)
+        except (OSError, ValueError, LookupError, TypeError, struct.error):  # absent, unreadable, damaged or
+            cached = None  # of another layout: parse the GeoJSON (and rewrite the copy)
+        if cached is not None:
+            return cached
+    gdf = parse_geojson(raw.decode("utf-8"))
+    if path is not None:
+        _store(path, encode_frame(gdf, key), gdf, key)
+    return gdf
+
+
+def parse_geojson(text: str) -> gpd.GeoDataFrame:
+    """A FeatureCollection's text as a frame: its property columns in file order, then ``geometry`` (EPSG:4326);
+    JSON null stays None (not NaN) in text columns."""
     fc = json.loads(text)
     gdf = _from_features(text, fc["features"])
     cols = list(fc["features"][0]["properties"]) if fc["features"] else []
@@ -60,6 +90,119 @@ def _from_features(text: str, features: list[dict[str, Any]]) -> gpd.GeoDataFram
         return gpd.GeoDataFrame.from_features(features, crs=CRS)
     return gpd.GeoDataFrame([{"geometry": g, **(f.get("properties") or {})} for g, f in zip(geoms, features)],
                             crs=CRS)
+
+
+CACHE_MAGIC = b"corridors frame 2\n"  # a new number for any change of layout
+CACHE_SUFFIX = ".frame"
+
+
+def cache_dir() -> Path | None:
+    """Folder of the per-user cache of parsed data files: ``$CORRIDORS_CACHE_DIR``, else
+    ``$XDG_CACHE_HOME/corridors``, else ``~/.cache/corridors``. ``CORRIDORS_CACHE_DIR=""`` turns caching off
+    (None)."""
+    env = os.environ.get("CORRIDORS_CACHE_DIR")
+    if env is not None:
+        return Path(env) if env else None
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "corridors"
+
+
+def encode_frame(gdf: gpd.GeoDataFrame, key: str) -> bytes | None:
+    """A frame as bytes: magic line, 8-byte header length, a JSON header (source hash, row count, each column's
+    dtype and values, the length of each geometry's WKB), then the geometries' WKB one after another. None when a
+    column is neither numeric nor plain JSON values. The same frame always gives the same bytes."""
+    columns = []
+    for col in gdf.columns:
+        if col == gdf.geometry.name:
+            continue
+        dtype = gdf[col].dtype
+        plain = isinstance(dtype, np.dtype) and dtype.kind == "O"
+        if not (plain or (isinstance(dtype, np.dtype) and dtype.kind in "biuf")):
+            return None
+        columns.append({"name": col, "dtype": "object" if plain else dtype.str, "values": gdf[col].tolist()})
+    wkb = shapely.to_wkb(gdf.geometry.values, output_dimension=3)  # z kept where there is one
+    try:
+        header = json.dumps({"source_sha256": key, "rows": len(gdf), "geometry": gdf.geometry.name,
+                             "geometry_at": list(gdf.columns).index(gdf.geometry.name), "columns": columns,
+                             "wkb_bytes": [-1 if b is None else len(b) for b in wkb]},
+                            ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    except (TypeError, ValueError):  # a value JSON cannot hold: not cached
+        return None
+    return CACHE_MAGIC + struct.pack("<Q", len(header)) + header + b"".join(b for b in wkb if b is not None)
+
+
+def decode_frame(blob: bytes, key: str) -> gpd.GeoDataFrame | None:
+    """The frame ``encode_frame`` wrote, or None when ``blob`` is not one, is cut short, or was made from a file
+    whose hash is not ``key``."""
+    if not blob.startswith(CACHE_MAGIC):
+        return None
+    start = len(CACHE_MAGIC) + 8
+    (size,) = struct.unpack_from("<Q", blob, len(CACHE_MAGIC))
+    header = json.loads(blob[start:start + size])
+    if header.get("source_sha256") != key:
+        return None
+    n, pos = header["rows"], start + size
+    wkb = np.empty(n, dtype=object)
+    for i, length in enumerate(header["wkb_bytes"]):
+        if length >= 0:
+            wkb[i], pos = blob[pos:pos + length], pos + length
+    if pos != len(blob) or len(header["wkb_bytes"]) != n:
+        return None
+    cols: dict[str, Any] = {}
+    for at, c in enumerate(header["columns"]):
+        if at == header["geometry_at"]:
+            cols[header["geometry"]] = None  # its place in the column order
+        if c["dtype"] == "object":
+            values = np.empty(n, dtype=object)
+            for i, v in enumerate(c["values"]):  # one by one: a list value stays one cell
+                values[i] = v
+            cols[c["name"]] = pd.Series(values, dtype=object, copy=False)
+        else:
+            cols[c["name"]] = pd.Series(np.array(c["values"], dtype=np.dtype(c["dtype"])), copy=False)
+    cols[header["geometry"]] = gpd.GeoSeries(shapely.from_wkb(wkb), crs=CRS)
+    return gpd.GeoDataFrame(cols, geometry=header["geometry"], crs=CRS)
+
+
+def _store(path: Path, blob: bytes | None, gdf: gpd.GeoDataFrame, key: str) -> None:
+    """Write the cache copy atomically (temporary file, then rename), only if it decodes to ``gdf`` exactly; any
+    failure leaves the cache as it was (it is only a cache). Older copies of the same file are removed."""
+    if blob is None or not same_frame(decode_frame(blob, key), gdf):
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(blob)
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+        stem = path.name.split("-")[0]
+        for old in path.parent.glob(f"{stem}-*{CACHE_SUFFIX}"):
+            if old != path:
+                with contextlib.suppress(OSError):
+                    old.unlink()
+    except OSError:
+        pass
+
+
+def same_frame(a: gpd.GeoDataFrame | None, b: gpd.GeoDataFrame) -> bool:
+    """True when the two frames hold the same columns, dtypes, values (compared by ``repr``: None is not NaN, a
+    tuple is not a list, 1 is not 1.0) and exactly the same geometries."""
+    if a is None or list(a.columns) != list(b.columns) or len(a) != len(b) or not a.index.equals(b.index):
+        return False
+    if a.crs != b.crs or a.geometry.name != b.geometry.name:
+        return False
+    for col in a.columns:
+        if col == a.geometry.name:
+            wa, wb = (shapely.to_wkb(g.values, output_dimension=3) for g in (a[col], b[col]))
+            if wa.tolist() != wb.tolist():  # WKB holds the type, the parts and every coordinate's exact bits
+                return False
+        elif a[col].dtype != b[col].dtype or repr(a[col].tolist()) != repr(b[col].tolist()):  # types too
+            return False
+    return True
 
 
 def sections(kind: str | None = None) -> gpd.GeoDataFrame:

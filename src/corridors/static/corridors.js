@@ -353,7 +353,8 @@
                                      interactive: false});
         g.addLayer(s.poly ? L.polygon(rings, st) : L.polyline(rings, st));
       });
-      (layer.labels || []).forEach(function (lb) {
+      (layer.places || []).forEach(function (a) {  // [lat, lon, text, rank, min zoom, class]
+        var lb = {ll: [a[0], a[1]], text: a[2], rank: a[3], minzoom: a[4], cls: a[5]};
         var m = L.marker(lb.ll, {pane: "cr-places", interactive: false, keyboard: false,
           icon: L.divIcon({className: "cr-place " + (lb.cls || ""), html: el("span", "", lb.text), iconSize: null})});
         g.addLayer(m);
