@@ -231,3 +231,18 @@ def test_corridor_functions_take_a_custom_layer():
     assert summary.loc["4", "outside"] > 1000 and summary.loc["1", "east"] > 100
     with pytest.raises(RouteError, match="unknown country code"):
         corridors.corridors_crossing("north", countries=layer, id_column="zone")
+
+
+def test_sections_and_user_lines_in_one_frame():
+    """A frame of sections plus a user's line (no node list: NaN after concat) analyses each row as alone."""
+    import pandas as pd
+
+    s = corridors.sections().set_index("id").loc[["almaty-bishkek", "1a"]].reset_index()
+    mine = gpd.GeoDataFrame({"id": ["mine"], "name": ["my line"]},
+                            geometry=[shapely.LineString([(70, 42), (75, 43)])], crs=4326)
+    both = corridors.analyze_many(pd.concat([s, mine], ignore_index=True))
+    alone = corridors.analyze_many(s) + corridors.analyze_many(mine)
+    assert [r.length_km for r in both] == [r.length_km for r in alone]
+    assert [len(r.nodes) for r in both] == [len(r.nodes) for r in alone]
+    assert len(both[0].nodes) > 2 and both[2].nodes == []
+    assert both[2].length_km == pytest.approx(425.73, abs=0.01)

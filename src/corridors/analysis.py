@@ -1006,20 +1006,25 @@ def _chainage(ids: tuple[str, ...]) -> tuple[list[float], list[float]]:
     return leg.tolist(), np.concatenate([[0.0], np.cumsum(leg)]).tolist()
 
 
+def _as_list(v: Any) -> list[Any]:
+    """A list-valued column's cell as a list; a missing cell (None, NaN: a user line beside sections) as []."""
+    return list(v) if isinstance(v, (list, tuple, np.ndarray)) else []
+
+
 def _section_nodes(meta: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, float]]:
     """Chainage of a section's nodes and its length by mode (road / rail / multimodal / ferry)."""
-    ids = list(meta.get("nodes") or [])
+    ids = _as_list(meta.get("nodes"))
     if not ids:
         return [], {}
     table = _node_table()
     rows = [table[i] for i in ids]
     leg, km = _chainage(tuple(ids))
-    traced = meta.get("leg_km")
-    if traced is not None and len(traced) == len(leg):  # traced on the network (issue 16): the real leg lengths
+    traced = _as_list(meta.get("leg_km"))
+    if traced and len(traced) == len(leg):  # traced on the network (issue 16): the real leg lengths
         leg = [float(v) for v in traced]
         km = np.concatenate([[0.0], np.cumsum(leg)]).tolist()
     by_mode: dict[str, float] = {}
-    for m, d in zip(meta.get("leg_modes") or [], leg):
+    for m, d in zip(_as_list(meta.get("leg_modes")), leg):
         by_mode[m] = by_mode.get(m, 0.0) + d
     out = [{"id": i, "name": r[2], "kind": r[3], "country": r[4], "km": k} for i, r, k in zip(ids, rows, km)]
     return out, by_mode
