@@ -344,7 +344,14 @@ def _pair_pieces(a: dict[str, Any], b: dict[str, Any], mode: str,
 @functools.cache
 def _edge_tables() -> tuple[np.ndarray, list[frozenset[str]], np.ndarray]:
     """Per network edge: the index of its set of traced sections in the list of sets (-1: none), that list, and
-    whether a CAREC section (not only a key route) is traced over the edge."""
+    whether a CAREC section (not only a key route) is traced over the edge. Kept in the per-user cache, keyed by
+    the sections file and the network (``data.cached_arrays``)."""
+    key = f"edge-sections v1 {data.file_sha256(data.geodata_dir() / 'corridors.geojson')} {graph.network_key()}"
+    a, sets = data.cached_arrays("edge-sections", key, _build_edge_tables)
+    return a["index"], [frozenset(s) for s in sets], a["carec"].view(bool)
+
+
+def _build_edge_tables() -> tuple[dict[str, np.ndarray], list[list[str]]]:
     sec = _edge_sections()
     carec = _carec_ids()
     sets = sorted(set(sec.values()), key=sorted)
@@ -355,7 +362,7 @@ def _edge_tables() -> tuple[np.ndarray, list[frozenset[str]], np.ndarray]:
     for e, s in sec.items():
         idx[e] = pos[s]
         on[e] = bool(s & carec)
-    return idx, sets, on
+    return {"index": idx, "carec": on.view(np.uint8)}, [sorted(s) for s in sets]
 
 
 @functools.cache
