@@ -579,8 +579,8 @@ _py_settled = [0]  # nodes settled in pure Python so far in this process
 
 
 def _dijkstra(m: Csr | Any, source: int, limit: float) -> tuple[np.ndarray, np.ndarray]:
-    """(distances, predecessors) from source over m (a ``Csr`` or a scipy CSR matrix), as scipy's ``dijkstra(..., limit=limit,
-    return_predecessors=True)``: inf and -9999 beyond ``limit``.
+    """(distances, predecessors) from source over m (a ``Csr`` or a scipy CSR matrix), as scipy's
+    ``dijkstra(..., limit=limit, return_predecessors=True)``: inf and -9999 beyond ``limit``.
 
     Importing scipy's csgraph costs about 0.25 s of CPU, as much as settling some PY_SEARCH_BUDGET nodes in a
     pure-Python Dijkstra; so a process that has not imported it searches in pure Python until it has settled
