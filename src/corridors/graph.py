@@ -420,6 +420,12 @@ def node_country() -> np.ndarray:
     return np.array([None, *names], dtype=object)[a["country"].astype(np.int64) + 1]
 
 
+def country_of(nodes: list[int]) -> list[str | None]:
+    """``node_country()`` of a few nodes, without building the whole array."""
+    a, names = _node_arrays()
+    return [names[c] if c >= 0 else None for c in a["country"][nodes].tolist()]
+
+
 @functools.cache
 def _node_arrays() -> tuple[dict[str, np.ndarray], list[str]]:
     """Per node: its country (index into the list of ISO3 codes, -1: none) and whether it is real (see
@@ -600,7 +606,8 @@ def _dijkstra(m: Csr | Any, source: int, limit: float) -> tuple[np.ndarray, np.n
 
 def _py_dijkstra(m: Csr | Any, source: int, limit: float, budget: int) -> tuple[np.ndarray, np.ndarray] | None:
     """``_dijkstra`` in pure Python (heapq); None once more than ``budget`` nodes are settled."""
-    indptr, indices, data = m.indptr, m.indices, m.data
+    # memoryviews: an element or a slice's list without numpy's per-call cost
+    indptr, indices, data = (memoryview(np.ascontiguousarray(x)) for x in (m.indptr, m.indices, m.data))
     dist: dict[int, float] = {source: 0.0}
     pred: dict[int, int] = {}
     done: set[int] = set()
@@ -611,7 +618,7 @@ def _py_dijkstra(m: Csr | Any, source: int, limit: float, budget: int) -> tuple[
         if u in done:
             continue
         done.add(u)
-        lo, hi = int(indptr[u]), int(indptr[u + 1])
+        lo, hi = indptr[u], indptr[u + 1]
         for v, w in zip(indices[lo:hi].tolist(), data[lo:hi].tolist()):
             if v in done:
                 continue
