@@ -26,6 +26,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from anyascii import __version__ as ANYASCII_VERSION
 from anyascii import anyascii
 
 CRS = "EPSG:4326"
@@ -286,8 +287,9 @@ def _store_arrays(path: Path, stem: str, key: str, arrays: dict[str, np.ndarray]
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
             raise
+        same = re.compile(rf"{re.escape(stem)}-[0-9a-f]{{32}}{re.escape(ARRAYS_SUFFIX)}")
         for old in path.parent.glob(f"{stem}-*{ARRAYS_SUFFIX}"):
-            if old != path:
+            if old != path and same.fullmatch(old.name):
                 with contextlib.suppress(OSError):
                     old.unlink()
     except (OSError, ValueError, TypeError):
@@ -372,7 +374,14 @@ def as_list(value: Any) -> list[str]:
 
 @functools.cache
 def _keys(name: str, cols: tuple[str, ...]) -> dict[str, dict[str, list[int]]]:
-    """Per column: normalised key -> row positions, built once per data file (lookups are then dict hits)."""
+    """Per column: normalised key -> row positions, built once per data file (lookups are then dict hits) and
+    kept in the per-user cache (``cached_arrays``: keyed by the file's hash and the transliteration's version)."""
+    key = f"name-index v1 {file_sha256(geodata_dir() / name)} {cols} anyascii {ANYASCII_VERSION}"
+    _, index = cached_arrays(f"{Path(name).stem}-names-{'_'.join(cols)}", key, lambda: ({}, _build_keys(name, cols)))
+    return index  # type: ignore[no-any-return]
+
+
+def _build_keys(name: str, cols: tuple[str, ...]) -> dict[str, dict[str, list[int]]]:
     gdf = _read(name)
     out: dict[str, dict[str, list[int]]] = {}
     for col in cols:
