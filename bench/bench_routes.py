@@ -109,7 +109,7 @@ def main() -> None:
     for a, b, mode in NODE_PAIRS:
         s, e = join_nodes(a, b, mode)
         pa, pb = tuple(net.node_xy[s].tolist()), tuple(net.node_xy[e].tolist())
-        r = corridors.route(pa, pb, mode=mode)  # warm: graphs, KD-tree, density grid
+        r = corridors.route(pa, pb, mode=mode)  # warm: graphs, node grid, density grid
         t_route = best_ms(lambda pa=pa, pb=pb, m=mode: corridors.route(pa, pb, mode=m), n)
         t_search = best_ms(lambda s=s, e=e, m=mode: graph.shortest_path(s, e, m), n)
         t_floor, _ = floor_ms(s, e, mode, n)

@@ -5,10 +5,15 @@ The network is derived from OpenStreetMap (© OpenStreetMap contributors, ODbL 1
 arrays: nodes (lon/lat quantised to 1e-5 degree), undirected edges (u, v, geodesic ``km`` of the full-resolution
 source line, mode, class, ref, name, country, source, date, bcp) and every edge's geometry (delta-coded).
 
-Nothing is read at import; ``load()`` reads the file once (well under a second). Borders: an edge joining two
+Nothing is read at import; ``load()`` reads the file once (well under a second). What is derived from it (the
+arrays uncompressed, and per mode the CSR graph, its components, the density grid, the node grid of
+``near_nodes`` and the "distance" weighted graph) is kept in the per-user cache (``data.cached_arrays``, keyed by
+the SHA-256 of the network file and of bcp_status.csv) and memory-mapped from there, so a new process starts
+routing in milliseconds without importing scipy. Borders: an edge joining two
 countries exists only at a BCP and carries ``bcp_id`` and ``bcp_countries``; a BCP listed as closed in
 ``geodata/network/bcp_status.csv`` is never used. Shortest paths are point-to-point searches with scipy's
-compiled Dijkstra stopped at a radius (one-sided or bidirectional, ``shortest_path``) on a CSR matrix per mode and
+compiled Dijkstra (or a pure-Python one until scipy's import pays, ``_dijkstra``) stopped at a radius
+(one-sided or bidirectional, ``shortest_path``) on a CSR matrix per mode and
 weight (``weighted_graph``, cached for "distance"); ``weight`` may be "distance" or a networkx-style callable
 ``(u, v, edge_data) -> float`` (None or inf: unusable).
 """
@@ -162,7 +167,7 @@ def geodata_path() -> Path:
     return data.geodata_dir() / FILE
 
 
-CACHE_VERSION = 1  # a new number for any change of what the per-user cache holds for the network
+CACHE_VERSION = 2  # a new number for any change of what the per-user cache holds for the network
 
 
 @functools.cache
@@ -320,9 +325,11 @@ def _build_mode_arrays(mode: str, closed: frozenset[str]) -> tuple[dict[str, np.
     cells, counts = _density_cells(xy)
     key = _grid_key(xy[:, 0], xy[:, 1])
     pos = np.argsort(key, kind="stable")
+    xyz = _ecef(xy[:, 0], xy[:, 1])[pos]
     fwd, rev, w_edge, w_key, per_km = _weighted_arrays(g, np.maximum(_distance_weight()[g.edge], 1e-9))
     arrays = {"indptr": indptr, "indices": g.indices, "edge": eid, "nodes": nodes, "comp": comp, "comp_size": size,
               "density_centres": cells, "density_counts": counts, "grid_key": key[pos], "grid_pos": pos,
+              "grid_xyz": xyz,
               "fwd_indptr": fwd.indptr, "fwd_indices": fwd.indices, "fwd_data": fwd.data, "rev_indptr": rev.indptr,
               "rev_indices": rev.indices, "rev_data": rev.data, "w_edge": w_edge, "w_key": w_key}
     return arrays, {"per_km": per_km}
@@ -353,25 +360,26 @@ def _grid_key(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
 
 
 def _grid_candidates(mode: str, closed: frozenset[str], lon: float, lat: float, max_km: float) -> np.ndarray:
-    """Positions (in ``mode_graph(...).nodes``) of the nodes in the grid cells of the lon/lat box that holds
+    """Places in the grid's order (``grid_pos``: their positions in ``mode_graph(...).nodes``) of the nodes in the
+    grid cells of the lon/lat box that holds
     every point within chord distance ``max_km`` of (lon, lat) on the sphere (all nodes where the box would
     reach a pole or the antimeridian)."""
     a, _ = _mode_arrays(mode, closed)
-    key, pos = a["grid_key"], a["grid_pos"]
+    key = a["grid_key"]
     theta = 2.0 * math.asin(min(1.0, max_km / (2.0 * EARTH_KM)))  # the chord's angle at the centre
     dlat = math.degrees(theta) + 1e-6
     lat0, lat1 = lat - dlat, lat + dlat
     coslat = math.cos(math.radians(max(abs(lat0), abs(lat1))))
     if lat0 <= -89.0 or lat1 >= 89.0 or math.sin(theta) >= coslat:
-        return np.arange(len(pos))
+        return np.arange(len(key))
     dlon = math.degrees(math.asin(math.sin(theta) / coslat)) + 1e-6
     if lon - dlon <= -180.0 or lon + dlon >= 180.0:
-        return np.arange(len(pos))
+        return np.arange(len(key))
     y0, y1 = (math.floor((v + 90.0) / GRID_DEG) for v in (lat0, lat1))
     x0, x1 = (math.floor((v + 180.0) / GRID_DEG) for v in (lon - dlon, lon + dlon))
     rows = np.arange(y0, y1 + 1, dtype=np.int64) * _GRID_NX
     lo, hi = np.searchsorted(key, rows + x0), np.searchsorted(key, rows + x1, side="right")
-    return np.concatenate([pos[i:j] for i, j in zip(lo.tolist(), hi.tolist())])
+    return np.concatenate([np.arange(i, j) for i, j in zip(lo.tolist(), hi.tolist())])
 
 
 def near_nodes(lon: float, lat: float, mode: str, k: int = 16, max_km: float = 50.0,
@@ -381,10 +389,11 @@ def near_nodes(lon: float, lat: float, mode: str, k: int = 16, max_km: float = 5
     cell (kept in the per-user cache): only the cells that can hold a node within ``max_km`` are measured."""
     closed = _closed_default() if closed is None else frozenset(closed)
     g = mode_graph(mode, closed)
-    cand = _grid_candidates(mode, closed, float(lon), float(lat), float(max_km))
-    xy = load().node_xy[g.nodes[cand]]
+    a, _ = _mode_arrays(mode, closed)
+    gi = _grid_candidates(mode, closed, float(lon), float(lat), float(max_km))
+    cand = a["grid_pos"][gi]
     q = _ecef(np.array([lon], dtype=float), np.array([lat], dtype=float))[0]
-    d = np.sqrt(((_ecef(xy[:, 0], xy[:, 1]) - q) ** 2).sum(axis=1))
+    d = np.sqrt(((a["grid_xyz"][gi] - q) ** 2).sum(axis=1))
     ok = np.flatnonzero(d < max_km)
     best = ok[np.lexsort((cand[ok], d[ok]))][:k]
     return list(zip(g.nodes[cand[best]].tolist(), d[best].tolist()))
