@@ -385,7 +385,8 @@ def _grid_candidates(mode: str, closed: frozenset[str], lon: float, lat: float, 
 def near_nodes(lon: float, lat: float, mode: str, k: int = 16, max_km: float = 50.0,
                closed: frozenset[str] | None = None) -> list[tuple[int, float]]:
     """Up to k (node id, chord distance km) of the mode's graph nearest to (lon, lat), nearest first (closer
-    than ``max_km``; equal distances by node id). The nodes are looked up in a grid of GRID_DEG cells sorted by
+    than ``max_km``). Equal distances (a road and a rail node at one point): the mode's own layer first (rail
+    for "rail", road otherwise), then by node id. The nodes are looked up in a grid of GRID_DEG cells sorted by
     cell (kept in the per-user cache): only the cells that can hold a node within ``max_km`` are measured."""
     closed = _closed_default() if closed is None else frozenset(closed)
     g = mode_graph(mode, closed)
@@ -395,7 +396,8 @@ def near_nodes(lon: float, lat: float, mode: str, k: int = 16, max_km: float = 5
     q = _ecef(np.array([lon], dtype=float), np.array([lat], dtype=float))[0]
     d = np.sqrt(((a["grid_xyz"][gi] - q) ** 2).sum(axis=1))
     ok = np.flatnonzero(d < max_km)
-    best = ok[np.lexsort((cand[ok], d[ok]))][:k]
+    other = load().node_layer[g.nodes[cand[ok]]] != (1 if mode == "rail" else 0)
+    best = ok[np.lexsort((cand[ok], other, d[ok]))][:k]
     return list(zip(g.nodes[cand[best]].tolist(), d[best].tolist()))
 
 
