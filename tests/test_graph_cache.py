@@ -18,8 +18,8 @@ SRC = str(Path(__file__).resolve().parents[1] / "src")
 
 
 def test_near_nodes_match_a_kd_tree_on_random_points():
-    """Same nodes, same distances (bit for bit) as scipy's cKDTree; equal distances come by layer and node id (the tree's
-    own order of ties is arbitrary)."""
+    """Same nodes, same distances (bit for bit) as scipy's cKDTree; equal distances come by layer and node id
+    (the tree's own order of ties is arbitrary)."""
     net = graph.load()
     rng = np.random.default_rng(5)
     checked = 0
