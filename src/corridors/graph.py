@@ -349,6 +349,7 @@ def _ecef(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
 
 
 GRID_DEG = 0.1  # cells of the node grid that ``near_nodes`` searches
+NEAR_START_KM = 5.0  # ``near_nodes`` looks this far first, then 4x as far ... up to max_km, until it has k nodes
 _GRID_NX = round(360 / GRID_DEG) + 2
 
 
@@ -379,7 +380,8 @@ def _grid_candidates(mode: str, closed: frozenset[str], lon: float, lat: float, 
     x0, x1 = (math.floor((v + 180.0) / GRID_DEG) for v in (lon - dlon, lon + dlon))
     rows = np.arange(y0, y1 + 1, dtype=np.int64) * _GRID_NX
     lo, hi = np.searchsorted(key, rows + x0), np.searchsorted(key, rows + x1, side="right")
-    return np.concatenate([np.arange(i, j) for i, j in zip(lo.tolist(), hi.tolist())])
+    n = hi - lo
+    return np.repeat(lo - np.cumsum(n) + n, n) + np.arange(int(n.sum()))  # the ranges lo..hi, one after another
 
 
 def near_nodes(lon: float, lat: float, mode: str, k: int = 16, max_km: float = 50.0,
@@ -387,15 +389,24 @@ def near_nodes(lon: float, lat: float, mode: str, k: int = 16, max_km: float = 5
     """Up to k (node id, chord distance km) of the mode's graph nearest to (lon, lat), nearest first (closer
     than ``max_km``). Equal distances (a road and a rail node at one point): the mode's own layer first (rail
     for "rail", road otherwise), then by node id. The nodes are looked up in a grid of GRID_DEG cells sorted by
-    cell (kept in the per-user cache): only the cells that can hold a node within ``max_km`` are measured."""
+    cell (kept in the per-user cache): only the cells that can hold a node within a radius are measured, the
+    radius growing from NEAR_START_KM to ``max_km`` until it holds k nodes."""
     closed = _closed_default() if closed is None else frozenset(closed)
     g = mode_graph(mode, closed)
     a, _ = _mode_arrays(mode, closed)
-    gi = _grid_candidates(mode, closed, float(lon), float(lat), float(max_km))
-    cand = a["grid_pos"][gi]
     q = _ecef(np.array([lon], dtype=float), np.array([lat], dtype=float))[0]
-    d = np.sqrt(((a["grid_xyz"][gi] - q) ** 2).sum(axis=1))
-    ok = np.flatnonzero(d < max_km)
+    r = min(float(max_km), NEAR_START_KM)
+    while True:  # every node closer than r is among the candidates: k of them closer than r are the k nearest
+        gi = _grid_candidates(mode, closed, float(lon), float(lat), r)
+        t = (a["grid_xyz"][gi] - q).T
+        d = np.sqrt((t[0] * t[0] + t[1] * t[1]) + t[2] * t[2])  # bit for bit ((x - q) ** 2).sum(axis=1)
+        ok = np.flatnonzero(d < r)
+        if len(ok) >= k or r >= max_km:
+            break
+        r = min(float(max_km), r * 4.0)
+    cand = a["grid_pos"][gi]
+    if len(ok) > k:  # only the k nearest and any tied with the k-th need sorting
+        ok = ok[d[ok] <= np.partition(d[ok], k - 1)[k - 1]]
     other = load().node_layer[g.nodes[cand[ok]]] != (1 if mode == "rail" else 0)
     best = ok[np.lexsort((cand[ok], other, d[ok]))][:k]
     return list(zip(g.nodes[cand[best]].tolist(), d[best].tolist()))
