@@ -70,17 +70,18 @@ def floor_ms(s: int, t: int, mode: str, n: int) -> tuple[float, float]:
     """(best oracle search ms, path weight D): scipy's Dijkstra stopped at the known D from either end, or both
     ends stopped at D/2 plus the scan for the best joining edge."""
     wg = graph.weighted_graph(mode)
-    d = float(dijkstra(wg.fwd, indices=s, limit=np.inf)[t])
+    fwd, rev = wg.fwd.matrix(), wg.rev.matrix()  # the same matrices as scipy CSR
+    d = float(dijkstra(fwd, indices=s, limit=np.inf)[t])
     lim, half = d * (1 + 1e-12), d / 2 * (1 + 1e-9)
 
     def both() -> None:
-        ds = dijkstra(wg.fwd, indices=s, limit=half, return_predecessors=True)[0]
-        dt = dijkstra(wg.rev, indices=t, limit=half, return_predecessors=True)[0]
-        graph._meet(wg.fwd, ds, dt, np.flatnonzero(np.isfinite(ds)))
+        ds = dijkstra(fwd, indices=s, limit=half, return_predecessors=True)[0]
+        dt = dijkstra(rev, indices=t, limit=half, return_predecessors=True)[0]
+        graph._meet(fwd, ds, dt, np.flatnonzero(np.isfinite(ds)))
 
-    fwd = best_ms(lambda: dijkstra(wg.fwd, indices=s, limit=lim, return_predecessors=True), n)
-    bwd = best_ms(lambda: dijkstra(wg.rev, indices=t, limit=lim, return_predecessors=True), n)
-    return min(fwd, bwd, best_ms(both, n)), d
+    t_fwd = best_ms(lambda: dijkstra(fwd, indices=s, limit=lim, return_predecessors=True), n)
+    t_bwd = best_ms(lambda: dijkstra(rev, indices=t, limit=lim, return_predecessors=True), n)
+    return min(t_fwd, t_bwd, best_ms(both, n)), d
 
 
 def row(label: str, km: float, t_route: float, t_search: float, t_floor: float, target: float) -> bool:
@@ -108,7 +109,7 @@ def main() -> None:
     for a, b, mode in NODE_PAIRS:
         s, e = join_nodes(a, b, mode)
         pa, pb = tuple(net.node_xy[s].tolist()), tuple(net.node_xy[e].tolist())
-        r = corridors.route(pa, pb, mode=mode)  # warm: graphs, KD-tree, density grid
+        r = corridors.route(pa, pb, mode=mode)  # warm: graphs, node grid, density grid
         t_route = best_ms(lambda pa=pa, pb=pb, m=mode: corridors.route(pa, pb, mode=m), n)
         t_search = best_ms(lambda s=s, e=e, m=mode: graph.shortest_path(s, e, m), n)
         t_floor, _ = floor_ms(s, e, mode, n)

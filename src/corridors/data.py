@@ -12,10 +12,12 @@ import difflib
 import functools
 import hashlib
 import json
+import mmap
 import os
 import re
 import struct
 import tempfile
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -24,6 +26,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from anyascii import __version__ as ANYASCII_VERSION
 from anyascii import anyascii
 
 CRS = "EPSG:4326"
@@ -188,6 +191,111 @@ def _store(path: Path, blob: bytes | None, gdf: gpd.GeoDataFrame, key: str) -> N
         pass
 
 
+ARRAYS_MAGIC = b"corridors arrays 1\n"  # a new number for any change of layout
+ARRAYS_SUFFIX = ".arrays"
+_ALIGN = 64
+
+
+def file_sha256(path: Path) -> str:
+    """The SHA-256 (hex) of a file's bytes: the key of everything the cache derives from it."""
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+def cached_arrays(stem: str, key: str,
+                  build: Callable[[], tuple[dict[str, np.ndarray], Any]]) -> tuple[dict[str, np.ndarray], Any]:
+    """Numeric arrays (and a JSON-able ``meta`` value) derived from shipped data, kept in the per-user cache
+    (``cache_dir()``) as one uncompressed file and memory-mapped on read: only the pages used are read, so a
+    cold process gets large precomputed structures in a few ms. ``key`` must change whenever the result would
+    (e.g. the source file's ``file_sha256`` and a layout version); ``build()`` runs when the copy is absent,
+    stale (another key), damaged or cut short, and its result is stored atomically (temporary file, then rename)
+    if it reads back identical. The arrays read from the cache are read-only. The cache never changes a result."""
+    folder = cache_dir()
+    path = folder / f"{stem}-{hashlib.sha256(key.encode()).hexdigest()[:32]}{ARRAYS_SUFFIX}" \
+        if folder is not None else None
+    if path is not None:
+        try:
+            hit = _read_arrays(path, key)
+        except (OSError, ValueError, LookupError, TypeError, struct.error):
+            hit = None
+        if hit is not None:
+            return hit
+    arrays, meta = build()
+    if path is not None:
+        _store_arrays(path, stem, key, arrays, meta)
+    return arrays, meta
+
+
+def _encode_arrays(key: str, arrays: dict[str, np.ndarray], meta: Any) -> tuple[bytes, list[np.ndarray]]:
+    """Header bytes (magic, 8-byte length, JSON: key, meta, each array's name, dtype, shape, offset, total
+    size) and the arrays, each to be written at its 64-byte aligned offset after the header."""
+    specs, pos, body = [], 0, []
+    for name in sorted(arrays):
+        a = np.ascontiguousarray(arrays[name])
+        if a.dtype.kind not in "biuf":
+            raise TypeError(f"array {name!r} is not numeric")
+        specs.append([name, a.dtype.str, list(a.shape), pos])
+        body.append(a)
+        pos += -(-a.nbytes // _ALIGN) * _ALIGN
+    head = json.dumps({"key": key, "meta": meta, "arrays": specs, "size": pos}, ensure_ascii=False,
+                      separators=(",", ":"), sort_keys=True).encode("utf-8")
+    start = -(-(len(ARRAYS_MAGIC) + 8 + len(head)) // _ALIGN) * _ALIGN
+    header = ARRAYS_MAGIC + struct.pack("<Q", len(head)) + head
+    return header + b"\0" * (start - len(header)), body
+
+
+def _read_arrays(path: Path, key: str) -> tuple[dict[str, np.ndarray], Any] | None:
+    with open(path, "rb") as f:
+        mm = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+    if mm[:len(ARRAYS_MAGIC)] != ARRAYS_MAGIC:
+        return None
+    (size,) = struct.unpack_from("<Q", mm, len(ARRAYS_MAGIC))
+    at = len(ARRAYS_MAGIC) + 8
+    header = json.loads(mm[at:at + size])
+    if header.get("key") != key:
+        return None
+    start = -(-(at + size) // _ALIGN) * _ALIGN
+    if len(mm) != start + header["size"]:
+        return None  # cut short (or grown): not the file that was written
+    out = {}
+    for name, dtype, shape, pos in header["arrays"]:
+        dt = np.dtype(dtype)
+        count = int(np.prod(shape, dtype=np.int64))
+        out[name] = np.frombuffer(mm, dtype=dt, count=count, offset=start + pos).reshape(shape)
+    return out, header["meta"]
+
+
+def _store_arrays(path: Path, stem: str, key: str, arrays: dict[str, np.ndarray], meta: Any) -> None:
+    """Write the arrays atomically, keep them only if they read back identical; older copies of ``stem`` go."""
+    try:
+        header, body = _encode_arrays(key, arrays, meta)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(header)
+                for a in body:
+                    f.write(a.tobytes())
+                    f.write(b"\0" * (-a.nbytes % _ALIGN))
+            back = _read_arrays(Path(tmp), key)
+            if back is None or back[1] != json.loads(json.dumps(meta)) or set(back[0]) != set(arrays) or \
+                    not all(np.array_equal(back[0][k], arrays[k]) and back[0][k].dtype == np.asarray(arrays[k]).dtype
+                            for k in arrays):
+                raise ValueError("the cache copy does not read back identical")
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+        same = re.compile(rf"{re.escape(stem)}-[0-9a-f]{{32}}{re.escape(ARRAYS_SUFFIX)}")
+        for old in path.parent.glob(f"{stem}-*{ARRAYS_SUFFIX}"):
+            if old != path and same.fullmatch(old.name):
+                with contextlib.suppress(OSError):
+                    old.unlink()
+    except (OSError, ValueError, TypeError):
+        pass
+
+
 def same_frame(a: gpd.GeoDataFrame | None, b: gpd.GeoDataFrame) -> bool:
     """True when the two frames hold the same columns, dtypes, values (compared by ``repr``: None is not NaN, a
     tuple is not a list, 1 is not 1.0) and exactly the same geometries."""
@@ -266,7 +374,14 @@ def as_list(value: Any) -> list[str]:
 
 @functools.cache
 def _keys(name: str, cols: tuple[str, ...]) -> dict[str, dict[str, list[int]]]:
-    """Per column: normalised key -> row positions, built once per data file (lookups are then dict hits)."""
+    """Per column: normalised key -> row positions, built once per data file (lookups are then dict hits) and
+    kept in the per-user cache (``cached_arrays``: keyed by the file's hash and the transliteration's version)."""
+    key = f"name-index v1 {file_sha256(geodata_dir() / name)} {cols} anyascii {ANYASCII_VERSION}"
+    _, index = cached_arrays(f"{Path(name).stem}-names-{'_'.join(cols)}", key, lambda: ({}, _build_keys(name, cols)))
+    return index  # type: ignore[no-any-return]
+
+
+def _build_keys(name: str, cols: tuple[str, ...]) -> dict[str, dict[str, list[int]]]:
     gdf = _read(name)
     out: dict[str, dict[str, list[int]]] = {}
     for col in cols:

@@ -5,10 +5,15 @@ The network is derived from OpenStreetMap (© OpenStreetMap contributors, ODbL 1
 arrays: nodes (lon/lat quantised to 1e-5 degree), undirected edges (u, v, geodesic ``km`` of the full-resolution
 source line, mode, class, ref, name, country, source, date, bcp) and every edge's geometry (delta-coded).
 
-Nothing is read at import; ``load()`` reads the file once (well under a second). Borders: an edge joining two
+Nothing is read at import; ``load()`` reads the file once (well under a second). What is derived from it (the
+arrays uncompressed, and per mode the CSR graph, its components, the density grid, the node grid of
+``near_nodes`` and the "distance" weighted graph) is kept in the per-user cache (``data.cached_arrays``, keyed by
+the SHA-256 of the network file and of bcp_status.csv) and memory-mapped from there, so a new process starts
+routing in milliseconds without importing scipy. Borders: an edge joining two
 countries exists only at a BCP and carries ``bcp_id`` and ``bcp_countries``; a BCP listed as closed in
 ``geodata/network/bcp_status.csv`` is never used. Shortest paths are point-to-point searches with scipy's
-compiled Dijkstra stopped at a radius (one-sided or bidirectional, ``shortest_path``) on a CSR matrix per mode and
+compiled Dijkstra (or a pure-Python one until scipy's import pays, ``_dijkstra``) stopped at a radius
+(one-sided or bidirectional, ``shortest_path``) on a CSR matrix per mode and
 weight (``weighted_graph``, cached for "distance"); ``weight`` may be "distance" or a networkx-style callable
 ``(u, v, edge_data) -> float`` (None or inf: unusable).
 """
@@ -17,11 +22,14 @@ from __future__ import annotations
 
 import csv
 import functools
+import heapq
 import io
 import json
+import math
+import sys
 import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -135,6 +143,7 @@ class Network:
     geom_delta: np.ndarray
     tables: dict[str, list[Any]]
     meta: dict[str, Any]
+    coords_q: np.ndarray  # every edge's vertices (quantised lon/lat, the cumulative sum of geom_delta)
 
     @property
     def n_nodes(self) -> int:
@@ -146,7 +155,7 @@ class Network:
 
     def edge_coords(self, e: int) -> np.ndarray:
         """Lon/lat vertices of edge e, from u to v."""
-        return _coords()[self.geom_offsets[e]:self.geom_offsets[e + 1]]
+        return self.coords_q[self.geom_offsets[e]:self.geom_offsets[e + 1]] / QUANT
 
     def edge_data(self, e: int) -> dict[str, Any]:
         """networkx-style attributes of edge e: km, mode, class, ref, name, country (ISO3 or 'sea'; for a BCP
@@ -158,27 +167,50 @@ def geodata_path() -> Path:
     return data.geodata_dir() / FILE
 
 
+CACHE_VERSION = 2  # a new number for any change of what the per-user cache holds for the network
+
+
+@functools.cache
+def network_key() -> str:
+    """The cache key of everything derived from the network file: its SHA-256, the layout version, and what else
+    the derived structures depend on (the closed BCPs, the class factors)."""
+    status = data.geodata_dir() / "network" / STATUS_FILE
+    parts = [f"network v{CACHE_VERSION}", data.file_sha256(geodata_path()),
+             data.file_sha256(status) if status.is_file() else "-", repr(sorted(CLASS_FACTOR.items())),
+             f"{CELL_DEG} {GRID_DEG}"]
+    return " ".join(parts)
+
+
+def _read_npz(path: Path) -> tuple[dict[str, np.ndarray], Any]:
+    """The network file's arrays (lon/lat as float degrees, the geometry's vertices as quantised cumulative
+    sums) and its tables and metadata."""
+    with np.load(path, allow_pickle=False) as z:
+        a = {k: z[k] for k in z.files}
+    t = json.loads(a.pop("tables").tobytes().decode())
+    a["node_xy"] = a["node_xy"] / QUANT
+    a["coords_q"] = np.cumsum(a["geom_delta"].astype(np.int64), axis=0).astype(np.int32)
+    return a, t
+
+
 @functools.cache
 def load() -> Network:
-    """The shipped network, read once (lazily)."""
+    """The shipped network, read once (lazily); kept uncompressed in the per-user cache (``data.cached_arrays``)
+    and memory-mapped from there, so a new process reads only the pages it uses."""
     path = geodata_path()
     if not path.is_file():
         raise NetworkDataError(f"the network file {path} is missing; rebuild it with "
                                "'python scripts/build_network.py' (see geodata/README.md)")
-    with np.load(path, allow_pickle=False) as z:
-        a = {k: z[k] for k in z.files}
-    t = json.loads(a["tables"].tobytes().decode())
-    return Network(node_xy=a["node_xy"] / QUANT, node_layer=a["node_layer"], u=a["edge_u"], v=a["edge_v"],
+    a, t = data.cached_arrays("network", network_key(), lambda: _read_npz(path))
+    return Network(node_xy=a["node_xy"], node_layer=a["node_layer"], u=a["edge_u"], v=a["edge_v"],
                    km=a["edge_km"], mode=a["edge_mode"], cls=a["edge_cls"], ref=a["edge_ref"], name=a["edge_name"],
                    country=a["edge_country"], bcp=a["edge_bcp"], source=a["edge_source"],
-                   inferred=a["edge_inferred"].astype(bool), geom_offsets=a["geom_offsets"],
-                   geom_delta=a["geom_delta"], tables=t["tables"], meta=t["meta"])
+                   inferred=a["edge_inferred"].view(bool), geom_offsets=a["geom_offsets"],
+                   geom_delta=a["geom_delta"], tables=t["tables"], meta=t["meta"], coords_q=a["coords_q"])
 
 
 @functools.cache
 def _coords() -> np.ndarray:
-    n = load()
-    return np.cumsum(n.geom_delta.astype(np.int64), axis=0) / QUANT
+    return load().coords_q / QUANT
 
 
 def _s(table: list[Any], i: int) -> Any:
@@ -254,7 +286,18 @@ def mode_graph(mode: str, closed: frozenset[str] | None = None) -> ModeGraph:
 
 
 @functools.cache
-def _mode_graph(mode: str, closed: frozenset[str]) -> ModeGraph:
+def _mode_arrays(mode: str, closed: frozenset[str]) -> tuple[dict[str, np.ndarray], Any]:
+    """Everything precomputed for a mode (its CSR graph and components, the density grid, the node grid of
+    ``near_nodes``, the "distance" weighted graph): built once and kept in the per-user cache for the default
+    closed BCPs (``data.cached_arrays``), built in the process for any other closed set."""
+    if mode not in GRAPH_MODES:
+        raise ValueError(f"mode must be one of {', '.join(GRAPH_MODES)}, not {mode!r}")
+    if closed != _closed_default():
+        return _build_mode_arrays(mode, closed)
+    return data.cached_arrays(f"graph-{mode}", network_key(), lambda: _build_mode_arrays(mode, closed))
+
+
+def _build_mode_arrays(mode: str, closed: frozenset[str]) -> tuple[dict[str, np.ndarray], Any]:
     from scipy.sparse import csr_matrix
     from scipy.sparse.csgraph import connected_components
 
@@ -277,7 +320,26 @@ def _mode_graph(mode: str, closed: frozenset[str]) -> ModeGraph:
     comp = np.full(n.n_nodes, -1, dtype=np.int64)
     comp[nodes] = labels[nodes]
     size = np.bincount(labels[nodes], minlength=labels.max() + 1)
-    return ModeGraph(indptr=indptr, indices=cols.astype(np.int32), edge=eid, nodes=nodes, comp=comp, comp_size=size)
+    g = ModeGraph(indptr=indptr, indices=cols.astype(np.int32), edge=eid, nodes=nodes, comp=comp, comp_size=size)
+    xy = n.node_xy[nodes]
+    cells, counts = _density_cells(xy)
+    key = _grid_key(xy[:, 0], xy[:, 1])
+    pos = np.argsort(key, kind="stable")
+    xyz = _ecef(xy[:, 0], xy[:, 1])[pos]
+    fwd, rev, w_edge, w_key, per_km = _weighted_arrays(g, np.maximum(_distance_weight()[g.edge], 1e-9))
+    arrays = {"indptr": indptr, "indices": g.indices, "edge": eid, "nodes": nodes, "comp": comp, "comp_size": size,
+              "density_centres": cells, "density_counts": counts, "grid_key": key[pos], "grid_pos": pos,
+              "grid_xyz": xyz,
+              "fwd_indptr": fwd.indptr, "fwd_indices": fwd.indices, "fwd_data": fwd.data, "rev_indptr": rev.indptr,
+              "rev_indices": rev.indices, "rev_data": rev.data, "w_edge": w_edge, "w_key": w_key}
+    return arrays, {"per_km": per_km}
+
+
+@functools.cache
+def _mode_graph(mode: str, closed: frozenset[str]) -> ModeGraph:
+    a, _ = _mode_arrays(mode, closed)
+    return ModeGraph(indptr=a["indptr"], indices=a["indices"], edge=a["edge"], nodes=a["nodes"], comp=a["comp"],
+                     comp_size=a["comp_size"])
 
 
 def _ecef(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
@@ -286,28 +348,68 @@ def _ecef(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
                             EARTH_KM * np.sin(la)])
 
 
-def _tree(mode: str, closed: frozenset[str] | None = None) -> Any:
-    return _mode_tree(mode, _closed_default() if closed is None else frozenset(closed))
+GRID_DEG = 0.1  # cells of the node grid that ``near_nodes`` searches
+NEAR_START_KM = 5.0  # ``near_nodes`` looks this far first, then 4x as far ... up to max_km, until it has k nodes
+_GRID_NX = round(360 / GRID_DEG) + 2
 
 
-@functools.cache
-def _mode_tree(mode: str, closed: frozenset[str]) -> Any:
-    """A KD-tree of the ECEF positions of the mode graph's nodes (in the order of ``mode_graph(...).nodes``)."""
-    from scipy.spatial import cKDTree
+def _grid_key(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+    """The grid cell of each lon/lat: row (latitude) major, so the cells of one row form one range of keys."""
+    iy = np.floor((np.asarray(lat) + 90.0) / GRID_DEG).astype(np.int64)
+    ix = np.floor((np.asarray(lon) + 180.0) / GRID_DEG).astype(np.int64)
+    return iy * _GRID_NX + ix
 
-    g = mode_graph(mode, closed)
-    xy = load().node_xy[g.nodes]
-    return cKDTree(_ecef(xy[:, 0], xy[:, 1]))
+
+def _grid_candidates(mode: str, closed: frozenset[str], lon: float, lat: float, max_km: float) -> np.ndarray:
+    """Places in the grid's order (``grid_pos``: their positions in ``mode_graph(...).nodes``) of the nodes in the
+    grid cells of the lon/lat box that holds
+    every point within chord distance ``max_km`` of (lon, lat) on the sphere (all nodes where the box would
+    reach a pole or the antimeridian)."""
+    a, _ = _mode_arrays(mode, closed)
+    key = a["grid_key"]
+    theta = 2.0 * math.asin(min(1.0, max_km / (2.0 * EARTH_KM)))  # the chord's angle at the centre
+    dlat = math.degrees(theta) + 1e-6
+    lat0, lat1 = lat - dlat, lat + dlat
+    coslat = math.cos(math.radians(max(abs(lat0), abs(lat1))))
+    if lat0 <= -89.0 or lat1 >= 89.0 or math.sin(theta) >= coslat:
+        return np.arange(len(key))
+    dlon = math.degrees(math.asin(math.sin(theta) / coslat)) + 1e-6
+    if lon - dlon <= -180.0 or lon + dlon >= 180.0:
+        return np.arange(len(key))
+    y0, y1 = (math.floor((v + 90.0) / GRID_DEG) for v in (lat0, lat1))
+    x0, x1 = (math.floor((v + 180.0) / GRID_DEG) for v in (lon - dlon, lon + dlon))
+    rows = np.arange(y0, y1 + 1, dtype=np.int64) * _GRID_NX
+    lo, hi = np.searchsorted(key, rows + x0), np.searchsorted(key, rows + x1, side="right")
+    n = hi - lo
+    return np.repeat(lo - np.cumsum(n) + n, n) + np.arange(int(n.sum()))  # the ranges lo..hi, one after another
 
 
 def near_nodes(lon: float, lat: float, mode: str, k: int = 16, max_km: float = 50.0,
                closed: frozenset[str] | None = None) -> list[tuple[int, float]]:
-    """Up to k (node id, chord distance km) of the mode's graph nearest to (lon, lat), nearest first."""
+    """Up to k (node id, chord distance km) of the mode's graph nearest to (lon, lat), nearest first (closer
+    than ``max_km``). Equal distances (a road and a rail node at one point): the mode's own layer first (rail
+    for "rail", road otherwise), then by node id. The nodes are looked up in a grid of GRID_DEG cells sorted by
+    cell (kept in the per-user cache): only the cells that can hold a node within a radius are measured, the
+    radius growing from NEAR_START_KM to ``max_km`` until it holds k nodes."""
+    closed = _closed_default() if closed is None else frozenset(closed)
     g = mode_graph(mode, closed)
-    d, j = _tree(mode, closed).query(_ecef(np.array([lon]), np.array([lat]))[0], k=k, distance_upper_bound=max_km)
-    d, j = np.atleast_1d(d), np.atleast_1d(j)
-    ok = np.isfinite(d)
-    return list(zip(g.nodes[j[ok]].tolist(), d[ok].tolist()))
+    a, _ = _mode_arrays(mode, closed)
+    q = _ecef(np.array([lon], dtype=float), np.array([lat], dtype=float))[0]
+    r = min(float(max_km), NEAR_START_KM)
+    while True:  # every node closer than r is among the candidates: k of them closer than r are the k nearest
+        gi = _grid_candidates(mode, closed, float(lon), float(lat), r)
+        t = (a["grid_xyz"][gi] - q).T
+        d = np.sqrt((t[0] * t[0] + t[1] * t[1]) + t[2] * t[2])  # bit for bit ((x - q) ** 2).sum(axis=1)
+        ok = np.flatnonzero(d < r)
+        if len(ok) >= k or r >= max_km:
+            break
+        r = min(float(max_km), r * 4.0)
+    cand = a["grid_pos"][gi]
+    if len(ok) > k:  # only the k nearest and any tied with the k-th need sorting
+        ok = ok[d[ok] <= np.partition(d[ok], k - 1)[k - 1]]
+    other = load().node_layer[g.nodes[cand[ok]]] != (1 if mode == "rail" else 0)
+    best = ok[np.lexsort((cand[ok], other, d[ok]))][:k]
+    return list(zip(g.nodes[cand[best]].tolist(), d[best].tolist()))
 
 
 @functools.cache
@@ -336,6 +438,24 @@ def _distance_weight() -> np.ndarray:
 @functools.cache
 def node_country() -> np.ndarray:
     """ISO3 of each node (from its edges; a BCP node takes its side's country, a port node its own), or None."""
+    a, names = _node_arrays()
+    return np.array([None, *names], dtype=object)[a["country"].astype(np.int64) + 1]
+
+
+def country_of(nodes: list[int]) -> list[str | None]:
+    """``node_country()`` of a few nodes, without building the whole array."""
+    a, names = _node_arrays()
+    return [names[c] if c >= 0 else None for c in a["country"][nodes].tolist()]
+
+
+@functools.cache
+def _node_arrays() -> tuple[dict[str, np.ndarray], list[str]]:
+    """Per node: its country (index into the list of ISO3 codes, -1: none) and whether it is real (see
+    ``real_nodes``); kept in the per-user cache."""
+    return data.cached_arrays("network-nodes", network_key(), _build_node_arrays)
+
+
+def _build_node_arrays() -> tuple[dict[str, np.ndarray], list[str]]:
     n = load()
     t = n.tables["country"]
     out = np.full(n.n_nodes, None, dtype=object)
@@ -346,7 +466,17 @@ def node_country() -> np.ndarray:
     for e in np.flatnonzero(n.bcp >= 0):  # the crossing edge: u on the first country's side, v on the second's
         a, b = t[n.country[e]].split("|")
         out[n.u[e]], out[n.v[e]] = a, b
-    return out
+    codes = sorted({c for c in out.tolist() if c is not None})
+    pos = {c: i for i, c in enumerate(codes)}
+    country = np.array([pos[c] if c is not None else -1 for c in out.tolist()], dtype=np.int16)
+    cls = n.tables["cls"]
+    sch = cls.index("schematic") if "schematic" in cls else -2
+    links = [i for i, x in enumerate(n.tables["source"]) if x.startswith("inferred:schematic-link")]
+    ok = (n.cls != sch) & ~np.isin(n.source, links)
+    real = np.zeros(n.n_nodes, np.uint8)
+    real[n.u[ok]] = 1
+    real[n.v[ok]] = 1
+    return {"country": country, "real": real}, codes
 
 
 @functools.cache
@@ -360,15 +490,7 @@ def border_nodes() -> frozenset[int]:
 @functools.cache
 def real_nodes() -> np.ndarray:
     """Boolean per node: True where an edge other than a schematic one (or its link) meets it."""
-    n = load()
-    cls = n.tables["cls"]
-    sch = cls.index("schematic") if "schematic" in cls else -2
-    links = [i for i, x in enumerate(n.tables["source"]) if x.startswith("inferred:schematic-link")]
-    ok = (n.cls != sch) & ~np.isin(n.source, links)
-    out = np.zeros(n.n_nodes, bool)
-    out[n.u[ok]] = True
-    out[n.v[ok]] = True
-    return out
+    return _node_arrays()[0]["real"].view(bool)
 
 
 @functools.cache
@@ -400,17 +522,36 @@ def edge_weights(mode: str, weight: Weight = "distance", closed: frozenset[str] 
     return np.maximum(w, 1e-9)
 
 
+@dataclass(eq=False)
+class Csr:
+    """A square sparse matrix in CSR form as plain numpy arrays (row pointers, column of each entry, weight of
+    each entry); ``matrix()`` is the same matrix for scipy, built on first use (scipy is imported only then)."""
+
+    indptr: np.ndarray
+    indices: np.ndarray
+    data: np.ndarray
+    _scipy: Any = field(default=None, repr=False)
+
+    def matrix(self) -> Any:
+        if self._scipy is None:
+            from scipy.sparse import csr_matrix
+
+            n = len(self.indptr) - 1
+            self._scipy = csr_matrix((self.data, self.indices, self.indptr), shape=(n, n))
+        return self._scipy
+
+
 @dataclass
 class WeightedGraph:
-    """A mode's graph under one weight, ready for searches: the usable directed entries as a CSR matrix
-    (``fwd``), its transpose (``rev``, for the search back from the target), the edge id of each ``fwd`` entry,
-    their sorted keys ``u * n_nodes + v`` (a path's (u, v) pairs -> edge ids in one ``searchsorted``), and the
-    median weight per km (to size the first search radius in the weight's own unit)."""
+    """A mode's graph under one weight, ready for searches: the usable directed entries (``fwd``, a ``Csr``),
+    its transpose (``rev``, for the search back from the target), the edge id of each ``fwd`` entry, their sorted
+    keys ``u * n_nodes + v`` (a path's (u, v) pairs -> edge ids in one ``searchsorted``), and the median weight
+    per km (to size the first search radius in the weight's own unit)."""
 
     mode: str
     closed: frozenset[str]
-    fwd: Any
-    rev: Any
+    fwd: Csr | Any  # a Csr, or a scipy CSR matrix
+    rev: Csr | Any
     edge: np.ndarray
     key: np.ndarray
     per_km: float
@@ -418,7 +559,8 @@ class WeightedGraph:
 
 def weighted_graph(mode: str, weight: Weight = "distance", closed: frozenset[str] | None = None) -> WeightedGraph:
     """The ``WeightedGraph`` of a mode under ``weight`` ("distance": built once per mode and closed set and
-    cached; a callable: built on every call, so keep and reuse the result for repeated searches)."""
+    cached, also in the per-user cache; a callable: built on every call, so keep and reuse the result for
+    repeated searches)."""
     closed = _closed_default() if closed is None else frozenset(closed)
     if isinstance(weight, str) and weight == "distance":
         return _distance_graph(mode, closed)
@@ -427,24 +569,95 @@ def weighted_graph(mode: str, weight: Weight = "distance", closed: frozenset[str
 
 @functools.cache
 def _distance_graph(mode: str, closed: frozenset[str]) -> WeightedGraph:
-    return _build_weighted(mode, closed, edge_weights(mode, "distance", closed))
+    a, meta = _mode_arrays(mode, closed)
+    return WeightedGraph(mode=mode, closed=closed, fwd=Csr(a["fwd_indptr"], a["fwd_indices"], a["fwd_data"]),
+                         rev=Csr(a["rev_indptr"], a["rev_indices"], a["rev_data"]), edge=a["w_edge"],
+                         key=a["w_key"], per_km=float(meta["per_km"]))
 
 
 def _build_weighted(mode: str, closed: frozenset[str], w: np.ndarray) -> WeightedGraph:
-    from scipy.sparse import csr_matrix
+    fwd, rev, eid, key, per_km = _weighted_arrays(mode_graph(mode, closed), w)
+    return WeightedGraph(mode=mode, closed=closed, fwd=fwd, rev=rev, edge=eid, key=key, per_km=per_km)
 
-    g = mode_graph(mode, closed)
-    nn = load().n_nodes
+
+def _weighted_arrays(g: ModeGraph, w: np.ndarray) -> tuple[Csr, Csr, np.ndarray, np.ndarray, float]:
+    """fwd, rev, edge ids, keys and weight per km of ``WeightedGraph`` for the entry weights w of g."""
+    nn = len(g.indptr) - 1
     rows = np.repeat(np.arange(nn, dtype=np.int64), np.diff(g.indptr))
     keep = np.flatnonzero(np.isfinite(w))
-    indptr = np.concatenate([[0], np.cumsum(np.bincount(rows[keep], minlength=nn))])
-    fwd = csr_matrix((w[keep], g.indices[keep], indptr), shape=(nn, nn))
-    rev = fwd.T.tocsr()
+    indptr = np.concatenate([[0], np.cumsum(np.bincount(rows[keep], minlength=nn))]).astype(np.int32)
+    fwd = Csr(indptr, g.indices[keep].astype(np.int32), np.asarray(w[keep], dtype=np.float64))
     eid = g.edge[keep]
     km = load().km[eid]
     per_km = float(np.median(w[keep][km > 0] / km[km > 0])) if np.any(km > 0) else 1.0
-    return WeightedGraph(mode=mode, closed=closed, fwd=fwd, rev=rev, edge=eid,
-                         key=rows[keep] * nn + g.indices[keep].astype(np.int64), per_km=per_km)
+    return fwd, _transpose(fwd), eid, rows[keep] * nn + g.indices[keep].astype(np.int64), per_km
+
+
+def _transpose(m: Csr) -> Csr:
+    """The transpose, entries of each row in the order of their column in m (as scipy's ``.T.tocsr()``)."""
+    n = len(m.indptr) - 1
+    order = np.argsort(m.indices, kind="stable")
+    rows = np.repeat(np.arange(n, dtype=np.int32), np.diff(m.indptr))
+    indptr = np.concatenate([[0], np.cumsum(np.bincount(m.indices, minlength=n))]).astype(np.int32)
+    return Csr(indptr, rows[order], m.data[order])
+
+
+PY_SEARCH_BUDGET = 60_000  # nodes a process settles in pure Python before it imports scipy's Dijkstra
+_py_settled = [0]  # nodes settled in pure Python so far in this process
+
+
+def _dijkstra(m: Csr | Any, source: int, limit: float) -> tuple[np.ndarray, np.ndarray]:
+    """(distances, predecessors) from source over m (a ``Csr`` or a scipy CSR matrix), as scipy's
+    ``dijkstra(..., limit=limit, return_predecessors=True)``: inf and -9999 beyond ``limit``.
+
+    Importing scipy's csgraph costs about 0.25 s of CPU, as much as settling some PY_SEARCH_BUDGET nodes in a
+    pure-Python Dijkstra; so a process that has not imported it searches in pure Python until it has settled
+    that many nodes (a command-line route settles a few thousand), then imports it (the cost of the wrong
+    choice is at most twice the best one). Both give the same distances and paths (the same sums, in the same
+    order; only exact ties could be broken differently)."""
+    if "scipy.sparse.csgraph" not in sys.modules and _py_settled[0] < PY_SEARCH_BUDGET:
+        out = _py_dijkstra(m, source, limit, PY_SEARCH_BUDGET - _py_settled[0])
+        if out is not None:
+            return out
+    from scipy.sparse.csgraph import dijkstra
+
+    d, pred = dijkstra(m.matrix() if isinstance(m, Csr) else m, directed=True, indices=source,
+                       return_predecessors=True, limit=limit)
+    return d, pred
+
+
+def _py_dijkstra(m: Csr | Any, source: int, limit: float, budget: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """``_dijkstra`` in pure Python (heapq); None once more than ``budget`` nodes are settled."""
+    # memoryviews: an element or a slice's list without numpy's per-call cost
+    indptr, indices, data = (memoryview(np.ascontiguousarray(x)) for x in (m.indptr, m.indices, m.data))
+    dist: dict[int, float] = {source: 0.0}
+    pred: dict[int, int] = {}
+    done: set[int] = set()
+    heap = [(0.0, source)]
+    pop, push, inf = heapq.heappop, heapq.heappush, math.inf
+    while heap:
+        d, u = pop(heap)
+        if u in done:
+            continue
+        done.add(u)
+        lo, hi = indptr[u], indptr[u + 1]
+        for v, w in zip(indices[lo:hi].tolist(), data[lo:hi].tolist()):
+            if v in done:
+                continue
+            nd = d + w
+            if nd <= limit and nd < dist.get(v, inf):
+                dist[v] = nd
+                pred[v] = u
+                push(heap, (nd, v))
+        if len(done) > budget:
+            _py_settled[0] += len(done)
+            return None
+    _py_settled[0] += len(done)
+    n = len(indptr) - 1
+    dd, pp = np.full(n, np.inf), np.full(n, -9999, dtype=np.int32)
+    dd[np.fromiter(dist, np.int64, len(dist))] = np.fromiter(dist.values(), np.float64, len(dist))
+    pp[np.fromiter(pred, np.int64, len(pred))] = np.fromiter(pred.values(), np.int64, len(pred))
+    return dd, pp
 
 
 DETOUR_GUESS = 1.45  # the first search radius: this times the chord (a path is mostly 1.1-1.5x the chord)
@@ -471,10 +684,11 @@ def shortest_path(src: int, dst: int, mode: str, weight: Weight | WeightedGraph 
         return [src], []
     if g.comp[src] < 0 or g.comp[src] != g.comp[dst]:
         return None
-    xyz = _ecef_nodes()
-    reach = DETOUR_GUESS * float(np.linalg.norm(xyz[src] - xyz[dst]))  # km
+    ends = load().node_xy[[src, dst]]
+    xyz = _ecef(ends[:, 0], ends[:, 1])  # the same values as _ecef_nodes()[[src, dst]]
+    reach = DETOUR_GUESS * float(np.linalg.norm(xyz[0] - xyz[1]))  # km
     centres, counts = _density(mode, wg.closed)
-    to_s, to_t = (np.linalg.norm(centres - xyz[i], axis=1) for i in (src, dst))
+    to_s, to_t = (np.linalg.norm(centres - xyz[i], axis=1) for i in (0, 1))
     cost = {"src": counts[to_s <= reach].sum() + SEARCH_COST, "dst": counts[to_t <= reach].sum() + SEARCH_COST,
             "both": counts[to_s <= reach / 2].sum() + counts[to_t <= reach / 2].sum() + 2 * SEARCH_COST}
     plan = min(cost, key=lambda k: cost[k])
@@ -492,10 +706,13 @@ SEARCH_COST = 2000  # a scipy search costs about as much as settling this many n
 CELL_DEG = 0.5  # cells of the node-density grid that chooses the search plan
 
 
-@functools.cache
 def _density(mode: str, closed: frozenset[str]) -> tuple[np.ndarray, np.ndarray]:
     """Centres (ECEF km) and node counts of the CELL_DEG cells holding nodes of the mode's graph."""
-    xy = load().node_xy[mode_graph(mode, closed).nodes]
+    a, _ = _mode_arrays(mode, closed)
+    return a["density_centres"], a["density_counts"]
+
+
+def _density_cells(xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     ix, iy = (np.floor(xy / CELL_DEG).astype(np.int64) + 1000).T  # 0.5-degree cells, non-negative indices
     cells, counts = np.unique(ix * 10_000 + iy, return_counts=True)  # one key per cell: a fast 1-D unique
     lon, lat = ((cells // 10_000 - 1000) + 0.5) * CELL_DEG, ((cells % 10_000 - 1000) + 0.5) * CELL_DEG
@@ -505,12 +722,10 @@ def _density(mode: str, closed: frozenset[str]) -> tuple[np.ndarray, np.ndarray]
 def _one_sided(wg: WeightedGraph, src: int, dst: int, guess: float, limit: float,
                backward: bool) -> list[int] | None:
     """The path's nodes by one Dijkstra from src (or back from dst) within a radius that grows from ``guess``."""
-    from scipy.sparse.csgraph import dijkstra
-
     m, a, b = (wg.rev, dst, src) if backward else (wg.fwd, src, dst)
     r = min(guess, limit)
     while True:
-        d, pred = dijkstra(m, directed=True, indices=a, return_predecessors=True, limit=r)
+        d, pred = _dijkstra(m, a, r)
         if np.isfinite(d[b]):
             break
         if r >= limit or _closed_ball(m, d):
@@ -528,13 +743,11 @@ def _bidirectional(wg: WeightedGraph, src: int, dst: int, r0: float, limit: floa
     below r_s + r_t (every lighter path has an edge from the first ball into the second). Both radii start at
     r0; while the balls prove nothing, the ball holding fewer nodes grows, just enough to prove the best joining
     path found so far (or by ``GROW`` when the balls do not touch)."""
-    from scipy.sparse.csgraph import dijkstra
-
     r = [min(r0, limit / 2)] * 2  # the radii of the forward and the backward ball
     mats, ends = (wg.fwd, wg.rev), (src, dst)
 
     def ball(k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        d, pred = dijkstra(mats[k], directed=True, indices=ends[k], return_predecessors=True, limit=r[k])
+        d, pred = _dijkstra(mats[k], ends[k], r[k])
         return d, pred, np.flatnonzero(np.isfinite(d))  # distances, predecessors, the nodes reached
 
     side = [ball(0), ball(1)]
@@ -609,4 +822,4 @@ def path_coords(nodes: list[int], edges: list[int]) -> np.ndarray:
     step = np.where(fwd, 1, -1)
     pos = np.arange(int(cnt.sum())) - np.repeat(np.cumsum(cnt) - cnt, cnt)
     idx = np.repeat(first, cnt) + np.repeat(step, cnt) * pos
-    return np.concatenate([n.node_xy[nodes[:1]], _coords()[idx]])
+    return np.concatenate([n.node_xy[nodes[:1]], n.coords_q[idx] / QUANT])

@@ -90,7 +90,8 @@ def _node_table() -> tuple[dict[str, tuple[float, float]], dict[str, dict[str, A
     n = data.nodes()
     xy = shapely.get_coordinates(n.geometry.values)
     coords = {i: (float(x), float(y)) for i, (x, y) in zip(n["id"], xy)}
-    rows = {r["id"]: r for r in n[["id", "name", "kind", "country", "joins"]].to_dict("records")}
+    cols = ["id", "name", "kind", "country", "joins"]
+    rows = {r[0]: dict(zip(cols, r)) for r in zip(*(n[c].tolist() for c in cols))}
     return coords, rows
 
 
@@ -281,13 +282,12 @@ def _pair_pieces(a: dict[str, Any], b: dict[str, Any], mode: str,
     ca = graph.near_nodes(a["lon"], a["lat"], mode, k=48, max_km=JOIN_KM)
     cb = graph.near_nodes(b["lon"], b["lat"], mode, k=48, max_km=JOIN_KM)
     g = graph.mode_graph(mode)
-    where = graph.node_country()
     edge = graph.border_nodes()
     real = graph.real_nodes()
 
     def own_side(cands: list[tuple[int, float]], country: str | None) -> list[tuple[int, float]]:
         """A place joins on its own side of a border, and not on the border line itself, when it can."""
-        same = [c for c in cands if where[c[0]] == country] or cands
+        same = [c for c, w in zip(cands, graph.country_of([c[0] for c in cands])) if w == country] or cands
         same = [c for c in same if c[0] not in edge] or same
         # a node of the real network within REAL_KM beats a node of a schematic chain (a section node itself)
         return [c for c in same if real[c[0]] and c[1] <= REAL_KM] or same
@@ -295,7 +295,7 @@ def _pair_pieces(a: dict[str, Any], b: dict[str, Any], mode: str,
     def at_post(p: dict[str, Any], cands: list[tuple[int, float]]) -> list[tuple[int, float]]:
         """A BCP place joins its own crossing (on its side) when the mode's network has one there."""
         post = [n for n in graph.bcp_nodes().get(p.get("node") or "", ()) if g.comp[n] >= 0]
-        side = [n for n in post if where[n] == p.get("country")] or post
+        side = [n for n, w in zip(post, graph.country_of(post)) if w == p.get("country")] or post
         xy = graph.load().node_xy
         near = [(n, geodesy.distance_km((p["lon"], p["lat"]), xy[n])) for n in side]
         return [c for c in near if c[1] <= 2.0] or cands  # the post itself, not another road tagged with it
@@ -344,7 +344,14 @@ def _pair_pieces(a: dict[str, Any], b: dict[str, Any], mode: str,
 @functools.cache
 def _edge_tables() -> tuple[np.ndarray, list[frozenset[str]], np.ndarray]:
     """Per network edge: the index of its set of traced sections in the list of sets (-1: none), that list, and
-    whether a CAREC section (not only a key route) is traced over the edge."""
+    whether a CAREC section (not only a key route) is traced over the edge. Kept in the per-user cache, keyed by
+    the sections file and the network (``data.cached_arrays``)."""
+    key = f"edge-sections v1 {data.file_sha256(data.geodata_dir() / 'corridors.geojson')} {graph.network_key()}"
+    a, sets = data.cached_arrays("edge-sections", key, _build_edge_tables)
+    return a["index"], [frozenset(s) for s in sets], a["carec"].view(bool)
+
+
+def _build_edge_tables() -> tuple[dict[str, np.ndarray], list[list[str]]]:
     sec = _edge_sections()
     carec = _carec_ids()
     sets = sorted(set(sec.values()), key=sorted)
@@ -355,7 +362,7 @@ def _edge_tables() -> tuple[np.ndarray, list[frozenset[str]], np.ndarray]:
     for e, s in sec.items():
         idx[e] = pos[s]
         on[e] = bool(s & carec)
-    return idx, sets, on
+    return {"index": idx, "carec": on.view(np.uint8)}, [sorted(s) for s in sets]
 
 
 @functools.cache
