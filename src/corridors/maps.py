@@ -316,7 +316,8 @@ def route_features(rows: gpd.GeoDataFrame, results: Sequence[analysis.RouteAnaly
     enc = encode(flat)
     offsets = _shared_offsets([g for g, ps in zip(groups, pieces) for _ in ps], flat) \
         if side_by_side and len(user) < n else None
-    feats, k = [], 0
+    feats: list[dict[str, Any]] = []
+    k = 0
     note_cols = [c for c in ("note", "notes") if c in rows]
     for i, a in enumerate(results):
         rid, g = _text(ids[i] if ids[i] is not None else a.id), groups[i]
