@@ -1094,17 +1094,19 @@ def _analyze_all(routes: Iterable[Any] | gpd.GeoDataFrame, countries: gpd.GeoDat
 
 
 def _frame_rows(frame: gpd.GeoDataFrame) -> list[tuple[shapely.Geometry, dict[str, Any]]]:
-    """Each row's 'geometry' and its other fields, as ``_as_geometry`` gives them for ``frame.iterrows()`` rows,
-    read column by column (a pandas Series per row took half the time of analysing 10^5 routes)."""
+    """Each row's line (its active geometry column, whatever its name) and its other fields, as ``_as_geometry``
+    gives them for a row with a 'geometry' field, read column by column (a pandas Series per row took half the
+    time of analysing 10^5 routes)."""
     cols = list(frame.columns)
     if len(set(cols)) != len(cols):  # duplicate column names: as pandas' rows have them
         return [_as_geometry(row) for _, row in frame.iterrows()]
+    name = frame.active_geometry_name or "geometry"
     out = []
     columns = [np.asarray(frame[c].array, dtype=object).tolist() if isinstance(frame[c].dtype, gpd.array.GeometryDtype)
                else frame[c].tolist() for c in cols]  # geometries: one array, not a lookup per element
     for values in zip(*columns):
         meta = dict(zip(cols, values))
-        geom = meta.pop("geometry", None)
+        geom = meta.pop(name, None)
         if not isinstance(geom, shapely.Geometry):
             raise RouteError("the row has no shapely 'geometry' field; pass a GeoDataFrame row with a line")
         out.append((geom, meta))
