@@ -1170,11 +1170,10 @@ def _analyze_batch(parsed: list[tuple[shapely.Geometry, dict[str, Any]]], layer:
         else:  # leg lengths are node-to-node geodesics; scale away the sub-metre densification residue
             scale = fig["length_km"] / sum(by_mode.values())
             by_mode = {m: v * scale for m, v in by_mode.items()}
-        results.append(RouteAnalysis(
-            geometry=geom, nodes=nodes, length_by_mode_km=by_mode,
-            id=_opt(meta.get("id")), name=_opt(meta.get("name")), corridor=_opt(meta.get("corridor")),
-            mode=_opt(meta.get("mode")), **fig,
-        ))
+        results.append(RouteAnalysis(  # fields in order, without keywords (10^5 keyword dicts cost 0.2 s)
+            geom, fig["length_km"], fig["length_by_country_km"], by_mode, fig["countries"], fig["crossings"],
+            fig["sea_legs"], nodes, _opt(meta.get("id")), _opt(meta.get("name")), _opt(meta.get("corridor")),
+            _opt(meta.get("mode")), fig["gaps"], note))
     return results
 
 
