@@ -406,3 +406,8 @@ def test_the_collector_pause_restores_the_state_it_found() -> None:
     with pytest.raises(RuntimeError), maps._collector_paused():
         raise RuntimeError("an error inside")
     assert gc.isenabled()
+    maps.routes_spec(["1b"], offline=True)  # paused as a whole, then as it was
+    assert gc.isenabled()
+    with pytest.raises(corridors.NotFoundError):
+        maps.routes_spec("no such section", offline=True)
+    assert gc.isenabled()
