@@ -112,3 +112,29 @@ def test_a_user_layer_batch_matches_route_by_route() -> None:
         one = analysis.analyze(lines[k], countries=zones, id_column="zone")
         assert one.length_by_country_km == many[k].length_by_country_km
         assert one.crossings == many[k].crossings and one.countries == many[k].countries
+
+
+def test_a_frame_read_by_column_gives_what_its_rows_give() -> None:
+    """``analyze_many(frame)`` reads the columns once instead of a pandas Series per row: the same figures and
+    fields as analysing the rows themselves, for the shipped sections (lists, node ids) and a user's frame of
+    mixed column types (numbers, NaN, None, timestamps, a projected CRS, a geometry column named otherwise)."""
+    import pandas as pd
+
+    rng = np.random.default_rng(3)
+    xy = np.column_stack([rng.uniform(60, 80, 40), rng.uniform(38, 48, 40)])[:, None, :] \
+        + np.cumsum(rng.normal(0, 0.4, (40, 8, 2)), 1)
+    user = gpd.GeoDataFrame({"id": [f"r{i}" for i in range(40)], "k": np.arange(40),
+                             "f": np.where(np.arange(40) % 3 == 0, np.nan, 1.5),
+                             "corridor": [None if i % 2 else 3 for i in range(40)], "mode": "road",
+                             "t": pd.Timestamp("2020-01-01")}, geometry=shapely.linestrings(xy), crs=4326)
+    for frame in (corridors.sections().head(40), user, user.to_crs(3857)):
+        by_column = corridors.analyze_many(frame)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            by_row = corridors.analyze_many([row for _, row in frame.to_crs(4326).iterrows()])
+        assert [r.to_dict() for r in by_column] == [r.to_dict() for r in by_row]
+        assert [(r.id, r.name, r.corridor, r.mode) for r in by_column] == [(r.id, r.name, r.corridor, r.mode)
+                                                                         for r in by_row]
+    named = gpd.GeoDataFrame(user.rename_geometry("geom"))  # the line in a column not named 'geometry'
+    assert [r.to_dict() for r in corridors.analyze_many(named)] == [r.to_dict() for r in
+                                                                     corridors.analyze_many(user)]

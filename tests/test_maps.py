@@ -9,6 +9,7 @@ from pathlib import Path
 
 import folium
 import geopandas as gpd
+import numpy as np
 import pytest
 import shapely
 
@@ -272,6 +273,25 @@ def test_encode_round_trips() -> None:
     assert all(63 <= ord(c) <= 126 for c in enc[0][0])  # never <, > or &: safe in the JSON block
 
 
+def test_encode_round_trips_many_parts_of_every_size() -> None:
+    """The vectorised writer (characters chunk by chunk, parts sliced by offset) against the reader: deltas of
+    one to five characters, one-point parts, empty geometries between others, all in one call."""
+    rng = np.random.default_rng(14)
+    geoms: list[shapely.Geometry] = []
+    for k in range(300):
+        n = int(rng.integers(1, 30))
+        xy = np.column_stack([rng.uniform(-180, 180, n), rng.uniform(-90, 90, n)])
+        xy[1::3] = xy[0] + rng.normal(0, 10.0 ** -rng.integers(1, 5), 2)  # small deltas next to large ones
+        geoms.append(shapely.LineString() if k % 50 == 7 else
+                     shapely.MultiLineString([xy, xy[::-1]]) if k % 9 == 0 and n > 1 else
+                     shapely.LineString(xy) if n > 1 else shapely.Point(xy[0]))
+    enc = maps.encode(geoms)
+    for g, e in zip(geoms, enc):
+        q = [np.rint(shapely.get_coordinates(p) * maps.LINE_SCALE).astype(int) for p in shapely.get_parts(g)]
+        want = [[(x / maps.LINE_SCALE, y / maps.LINE_SCALE) for x, y in c.tolist()] for c in q if len(c)]
+        assert [decode(t) for t in e] == want
+
+
 def test_make_map_accepts_ids_corridor_numbers_and_none() -> None:
     assert isinstance(maps.make_map(["1a", "almaty-bishkek"], offline=True), folium.Map)
     s = maps.routes_spec(3, offline=True)
@@ -385,4 +405,9 @@ def test_the_collector_pause_restores_the_state_it_found() -> None:
         gc.enable()
     with pytest.raises(RuntimeError), maps._collector_paused():
         raise RuntimeError("an error inside")
+    assert gc.isenabled()
+    maps.routes_spec(["1b"], offline=True)  # paused as a whole, then as it was
+    assert gc.isenabled()
+    with pytest.raises(corridors.NotFoundError):
+        maps.routes_spec("no such section", offline=True)
     assert gc.isenabled()

@@ -1076,23 +1076,46 @@ def _analyze_all(routes: Iterable[Any] | gpd.GeoDataFrame, countries: gpd.GeoDat
     if isinstance(routes, gpd.GeoDataFrame):
         if routes.crs is not None and not routes.crs.equals("EPSG:4326") and len(routes):
             check_crs_units(routes.crs, shapely.get_coordinates(routes.geometry.values), "the routes")
-        frame = routes.to_crs(4326) if routes.crs is not None else routes
-        items: list[Any] = [row for _, row in frame.iterrows()]
+        frame: gpd.GeoDataFrame | None = routes.to_crs(4326) if routes.crs is not None else routes
+        items: list[Any] = []
     elif isinstance(routes, dict) and routes.get("type") == "FeatureCollection":
-        crs = _geojson_crs(routes)
+        frame, crs = None, _geojson_crs(routes)
         items = [f if crs is None or not isinstance(f, dict) else {**f, "crs": routes["crs"]}
                  for f in routes.get("features") or []]
     elif isinstance(routes, str | dict | shapely.Geometry):
         raise RouteError(f"analyze_many() takes a list of routes (or a GeoDataFrame), not one {type(routes).__name__}; "
                          "use analyze() for a single route")
     else:
-        items = list(routes)
+        frame, items = None, list(routes)
     layer = make_layer(countries, id_column)
     results: list[RouteAnalysis] = []
     with _gc_paused():
-        for i in range(0, len(items), CHUNK):  # memory grows with the batch, not with the whole input
-            results += _analyze_batch(items[i:i + CHUNK], layer, countries, refuse_swapped)
+        rows = None if frame is None else _frame_rows(frame)
+        for i in range(0, len(items) if rows is None else len(rows), CHUNK):  # memory grows with the batch
+            parsed = rows[i:i + CHUNK] if rows is not None else [
+                (r, {}) if isinstance(r, shapely.Geometry) else _as_geometry(r) for r in items[i:i + CHUNK]]
+            results += _analyze_batch(parsed, layer, countries, refuse_swapped)
     return results
+
+
+def _frame_rows(frame: gpd.GeoDataFrame) -> list[tuple[shapely.Geometry, dict[str, Any]]]:
+    """Each row's line (its active geometry column, whatever its name) and its other fields, as ``_as_geometry``
+    gives them for a row with a 'geometry' field, read column by column (a pandas Series per row took half the
+    time of analysing 10^5 routes)."""
+    cols = list(frame.columns)
+    if len(set(cols)) != len(cols):  # duplicate column names: as pandas' rows have them
+        return [_as_geometry(row) for _, row in frame.iterrows()]
+    name = frame.active_geometry_name or "geometry"
+    out = []
+    columns = [np.asarray(frame[c].array, dtype=object).tolist() if isinstance(frame[c].dtype, gpd.array.GeometryDtype)
+               else frame[c].tolist() for c in cols]  # geometries: one array, not a lookup per element
+    for values in zip(*columns):
+        meta = dict(zip(cols, values))
+        geom = meta.pop(name, None)
+        if not isinstance(geom, shapely.Geometry):
+            raise RouteError("the row has no shapely 'geometry' field; pass a GeoDataFrame row with a line")
+        out.append((geom, meta))
+    return out
 
 
 @contextlib.contextmanager
@@ -1108,9 +1131,8 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _analyze_batch(items: list[Any], layer: borders.Layer, countries: gpd.GeoDataFrame | None,
-                   refuse_swapped: bool) -> list[RouteAnalysis]:
-    parsed = [(r, {}) if isinstance(r, shapely.Geometry) else _as_geometry(r) for r in items]
+def _analyze_batch(parsed: list[tuple[shapely.Geometry, dict[str, Any]]], layer: borders.Layer,
+                   countries: gpd.GeoDataFrame | None, refuse_swapped: bool) -> list[RouteAnalysis]:
     parts, xy, counts = _parts_many([g for g, _ in parsed])
     notes = _swap_notes(parts, refuse_swapped, xy, counts) if countries is None else [[] for _ in parts]
     if not parts:
@@ -1153,11 +1175,10 @@ def _analyze_batch(items: list[Any], layer: borders.Layer, countries: gpd.GeoDat
         else:  # leg lengths are node-to-node geodesics; scale away the sub-metre densification residue
             scale = fig["length_km"] / sum(by_mode.values())
             by_mode = {m: v * scale for m, v in by_mode.items()}
-        results.append(RouteAnalysis(
-            geometry=geom, nodes=nodes, length_by_mode_km=by_mode,
-            id=_opt(meta.get("id")), name=_opt(meta.get("name")), corridor=_opt(meta.get("corridor")),
-            mode=_opt(meta.get("mode")), **fig,
-        ))
+        results.append(RouteAnalysis(  # fields in order, without keywords (10^5 keyword dicts cost 0.2 s)
+            geom, fig["length_km"], fig["length_by_country_km"], by_mode, fig["countries"], fig["crossings"],
+            fig["sea_legs"], nodes, _opt(meta.get("id")), _opt(meta.get("name")), _opt(meta.get("corridor")),
+            _opt(meta.get("mode")), fig["gaps"], note))
     return results
 
 
