@@ -179,13 +179,19 @@ def test_countries_valid_without_gaps_or_overlaps():
     assert {"iso_a3", "name", "source", "disputed_note"} <= set(c.columns)
 
 
-def test_network_errors_name_the_fix(tmp_path, repo):
+def _edited_network(tmp_path, repo, name: str, old: str, new: str):
+    """A copy of geodata/network with the first ``old`` in file ``name`` replaced by ``new``."""
     import shutil
 
     root = tmp_path / "network"
     shutil.copytree(repo / "geodata/network", root)
-    p = root / "corridor_1.toml"
-    p.write_text(p.read_text(encoding="utf-8").replace('"almaty",', '"almaty_typo",', 1), encoding="utf-8")
+    p = root / name
+    p.write_text(p.read_text(encoding="utf-8").replace(old, new, 1), encoding="utf-8")
+    return root
+
+
+def test_network_errors_name_the_fix(tmp_path, repo):
+    root = _edited_network(tmp_path, repo, "corridor_1.toml", '"almaty",', '"almaty_typo",')
     with pytest.raises(network.NetworkError, match="unknown node ids .*almaty_typo.*nodes/\\*.csv"):
         network.build(root)
 
@@ -394,11 +400,6 @@ def test_new_sections_traced_within_their_countries(secs):
 
 
 def test_a_section_without_a_grade_is_refused(tmp_path, repo):
-    import shutil
-
-    root = tmp_path / "network"
-    shutil.copytree(repo / "geodata/network", root)
-    p = root / "corridor_4.toml"
-    p.write_text(p.read_text(encoding="utf-8").replace('grade = "A"\n', 'grade = "E"\n', 1), encoding="utf-8")
+    root = _edited_network(tmp_path, repo, "corridor_4.toml", 'grade = "A"\n', 'grade = "E"\n')
     with pytest.raises(network.NetworkError, match="needs grade .*corridor_definitions.md"):
         network.build(root)

@@ -403,7 +403,7 @@ def test_the_collector_pause_restores_the_state_it_found() -> None:
         assert not gc.isenabled()
     finally:
         gc.enable()
-    with pytest.raises(RuntimeError), maps._collector_paused():
+    with pytest.raises(RuntimeError), corridors.analysis.gc_paused():
         raise RuntimeError("an error inside")
     assert gc.isenabled()
     maps.routes_spec(["1b"], offline=True)  # paused as a whole, then as it was

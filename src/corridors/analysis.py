@@ -1089,7 +1089,7 @@ def _analyze_all(routes: Iterable[Any] | gpd.GeoDataFrame, countries: gpd.GeoDat
         frame, items = None, list(routes)
     layer = make_layer(countries, id_column)
     results: list[RouteAnalysis] = []
-    with _gc_paused():
+    with gc_paused():
         rows = None if frame is None else _frame_rows(frame)
         for i in range(0, len(items) if rows is None else len(rows), CHUNK):  # memory grows with the batch
             parsed = rows[i:i + CHUNK] if rows is not None else [
@@ -1119,9 +1119,11 @@ def _frame_rows(frame: gpd.GeoDataFrame) -> list[tuple[shapely.Geometry, dict[st
 
 
 @contextlib.contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector: a batch allocates hundreds of thousands of small dicts and lists
-    (no cycles among them), and the collector's passes over them took half the time of the whole analysis."""
+def gc_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector (then restore it as it was) around code that allocates hundreds of
+    thousands of small dicts and lists without reference cycles: the collector's passes over them took half the
+    time of a whole analysis batch. Nothing leaks: reference counting frees them as usual, and cycles made
+    meanwhile elsewhere are collected once it runs again. Also used by ``maps`` around building features."""
     was = gc.isenabled()
     gc.disable()
     try:
