@@ -400,7 +400,7 @@ def carec_share(geom: shapely.Geometry, near_km: float = NEAR_CAREC_KM) -> tuple
     The line is densified to 1 km; a piece counts when its midpoint lies within ``near_km`` (geodesic distance
     to the nearest point of a section line) of a section.
     """
-    lines, bounds = _carec_tree()
+    lines, pieces, owner = _carec_tree()
     total = near = 0.0
     for part in getattr(geom, "geoms", [geom]):
         xy: np.ndarray = np.asarray(geodesy.densify([c[:2] for c in part.coords], 1.0))
@@ -408,18 +408,18 @@ def carec_share(geom: shapely.Geometry, near_km: float = NEAR_CAREC_KM) -> tuple
             continue
         seg = geodesy.segment_lengths_m(xy[:, 0], xy[:, 1]) / 1000.0
         mid = (xy[:-1] + xy[1:]) / 2.0
+        pts = shapely.points(mid)
         # generous threshold in degrees (a degree of longitude shrinks with cos(lat)), refined geodesically
         deg = near_km / 111.0 / max(math.cos(math.radians(min(float(np.abs(mid[:, 1]).max()), 85.0))), 0.05)
-        # (midpoint, section) pairs within deg: the sections' boxes grown by deg, then the exact planar distance
-        x, y = mid[:, :1], mid[:, 1:]
-        pi, li = np.nonzero((x >= bounds[:, 0] - deg) & (x <= bounds[:, 2] + deg)
-                            & (y >= bounds[:, 1] - deg) & (y <= bounds[:, 3] + deg))
-        pts = shapely.points(mid[pi])
-        ok = shapely.dwithin(lines[li], pts, deg)
-        pi, li, pts = pi[ok], li[ok], pts[ok]
+        # (midpoint, section) pairs with a piece of the section's line within deg: all pairs within deg, few more
+        pi, bi = pieces.query(pts, predicate="dwithin", distance=deg)
+        pair = np.unique(pi * len(lines) + owner[bi])
+        pi, li = pair // len(lines), pair % len(lines)
         best = np.full(len(mid), np.inf)
-        if len(pi):  # the nearest point of each section line: the start of the shortest line from it to the point
-            foot = shapely.get_coordinates(shapely.shortest_line(lines[li], pts)).reshape(-1, 2, 2)[:, 0]
+        if len(pi):  # each section line's nearest point (its end of the shortest line to the midpoint)
+            foot = shapely.get_coordinates(shapely.shortest_line(lines[li], pts[pi])).reshape(-1, 2, 2)[:, 0]
+            near_deg = np.hypot(foot[:, 0] - mid[pi, 0], foot[:, 1] - mid[pi, 1]) <= deg
+            pi, foot = pi[near_deg], foot[near_deg]
             d = np.asarray(geodesy.GEOD.inv(mid[pi, 0], mid[pi, 1], foot[:, 0], foot[:, 1])[2]) / 1000.0
             np.minimum.at(best, pi, d)
         total += float(seg.sum())
@@ -427,16 +427,31 @@ def carec_share(geom: shapely.Geometry, near_km: float = NEAR_CAREC_KM) -> tuple
     return near, (near / total if total else 0.0)
 
 
-@functools.cache
-def _carec_tree() -> tuple[np.ndarray, np.ndarray]:
-    """The CAREC section lines, prepared, and their bounds (minx, miny, maxx, maxy per line).
+CAREC_PIECE = 32  # segments per indexed piece of a section line in ``_carec_tree``
 
-    Prepared, a line answers distance and nearest-point queries through GEOS's index of its segments (log n per
-    query instead of a scan of the whole line; ``compare`` of two long routes ran 1.9 s before, 0.1 s now).
-    They are copies (a WKB round trip, exact), so preparing them leaves the geometries of ``data`` as they are."""
+
+@functools.cache
+def _carec_tree() -> tuple[np.ndarray, shapely.STRtree, np.ndarray]:
+    """The CAREC section lines (prepared), an STRtree of the boxes of their pieces of ``CAREC_PIECE`` segments,
+    and the line of each piece.
+
+    A box query finds the (point, line) pairs near each other about as tightly as a tree of single segments,
+    without making 100,000 segment geometries; a prepared line then finds its nearest point through GEOS's
+    index of its segments (log n, not a scan of the whole line: ``compare almaty-bishkek 1b`` spent 1.9 s in
+    ``carec_share`` before, about 0.05 s now). The lines are copies (a WKB round trip, exact), so preparing
+    them leaves the geometries of ``data`` as they are."""
     lines = shapely.from_wkb(shapely.to_wkb(data.sections("section").geometry.values))
     shapely.prepare(lines)
-    return lines, shapely.bounds(lines)
+    parts, part_line = shapely.get_parts(lines, return_index=True)
+    xy, part = shapely.get_coordinates(parts, return_index=True)
+    first = np.flatnonzero(np.r_[True, part[1:] != part[:-1]])  # each part's first and last vertex
+    last = np.r_[first[1:], len(xy)] - 1
+    starts = np.concatenate([np.arange(a, max(b, a + 1), CAREC_PIECE) for a, b in zip(first, last)])
+    ends = np.minimum(starts + CAREC_PIECE, last[np.searchsorted(first, starts, side="right") - 1])
+    lo = np.minimum(np.minimum.reduceat(xy, starts), xy[ends])  # a piece: vertices starts..ends (inclusive)
+    hi = np.maximum(np.maximum.reduceat(xy, starts), xy[ends])
+    boxes = shapely.box(lo[:, 0], lo[:, 1], hi[:, 0], hi[:, 1])
+    return lines, shapely.STRtree(boxes), part_line[part[starts]]
 
 
 def _crossings_text(r: RouteAnalysis) -> str:
