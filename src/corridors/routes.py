@@ -415,15 +415,20 @@ def carec_share(geom: shapely.Geometry, near_km: float = NEAR_CAREC_KM) -> tuple
         pi, bi = pieces.query(pts, predicate="dwithin", distance=deg)
         pair = np.unique(pi * len(lines) + owner[bi])
         pi, li = pair // len(lines), pair % len(lines)
-        best = np.full(len(mid), np.inf)
-        if len(pi):  # each section line's nearest point (its end of the shortest line to the midpoint)
-            foot = shapely.get_coordinates(shapely.shortest_line(lines[li], pts[pi])).reshape(-1, 2, 2)[:, 0]
-            near_deg = np.hypot(foot[:, 0] - mid[pi, 0], foot[:, 1] - mid[pi, 1]) <= deg
-            pi, foot = pi[near_deg], foot[near_deg]
-            d = np.asarray(geodesy.GEOD.inv(mid[pi, 0], mid[pi, 1], foot[:, 0], foot[:, 1])[2]) / 1000.0
-            np.minimum.at(best, pi, d)
+        hit = np.zeros(len(mid), dtype=bool)
+        while len(pi):  # a midpoint's sections in turn, until one is near (most are near their first)
+            first = np.r_[True, pi[1:] != pi[:-1]]
+            p, ln = pi[first], li[first]
+            # the section line's nearest point (its end of the shortest line to the midpoint), within deg
+            foot = shapely.get_coordinates(shapely.shortest_line(lines[ln], pts[p])).reshape(-1, 2, 2)[:, 0]
+            within = np.hypot(foot[:, 0] - mid[p, 0], foot[:, 1] - mid[p, 1]) <= deg
+            p, foot = p[within], foot[within]
+            d = np.asarray(geodesy.GEOD.inv(mid[p, 0], mid[p, 1], foot[:, 0], foot[:, 1])[2]) / 1000.0
+            hit[p[d <= near_km]] = True
+            rest = ~first & ~hit[pi]
+            pi, li = pi[rest], li[rest]
         total += float(seg.sum())
-        near += float(seg[best <= near_km].sum())
+        near += float(seg[hit].sum())
     return near, (near / total if total else 0.0)
 
 
