@@ -419,7 +419,7 @@ def carec_share(geom: shapely.Geometry, near_km: float = NEAR_CAREC_KM) -> tuple
         while len(pi):  # a midpoint's sections in turn, until one is near (most are near their first)
             first = np.r_[True, pi[1:] != pi[:-1]]
             p, ln = pi[first], li[first]
-            # the section line's nearest point (its end of the shortest line to the midpoint), within deg
+            # the section line's nearest point (its end of the shortest line to the midpoint), within deg of it
             foot = shapely.get_coordinates(shapely.shortest_line(lines[ln], pts[p])).reshape(-1, 2, 2)[:, 0]
             within = np.hypot(foot[:, 0] - mid[p, 0], foot[:, 1] - mid[p, 1]) <= deg
             p, foot = p[within], foot[within]
@@ -449,6 +449,8 @@ def _carec_tree() -> tuple[np.ndarray, shapely.STRtree, np.ndarray]:
     shapely.prepare(lines)
     parts, part_line = shapely.get_parts(lines, return_index=True)
     xy, part = shapely.get_coordinates(parts, return_index=True)
+    if not len(xy):  # no section lines: nothing is near
+        return lines, shapely.STRtree([]), np.zeros(0, dtype=np.int64)
     first = np.flatnonzero(np.r_[True, part[1:] != part[:-1]])  # each part's first and last vertex
     last = np.r_[first[1:], len(xy)] - 1
     starts = np.concatenate([np.arange(a, max(b, a + 1), CAREC_PIECE) for a, b in zip(first, last)])
