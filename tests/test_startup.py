@@ -78,3 +78,22 @@ def test_a_function_named_like_its_module_stays_the_function():
     loaded, out = loaded_after("import corridors\ncorridors.carec_investment_by_country()\n"
                                "import corridors.facts\nprint(callable(corridors.facts), len(corridors.facts()) > 0)")
     assert out.strip().endswith("True True")
+
+
+def test_the_command_prints_and_exits_as_main_does(capsys):
+    """``python -m corridors`` (and the console script) run ``cli.run``: ``main()``, then a teardown without the
+    collector's passes (``gc.freeze``). Same output and exit code as ``main()`` called in-process."""
+    from corridors import cli
+
+    env = {**os.environ, "PYTHONPATH": SRC + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    argv = ["report", "almaty-bishkek", "--format", "json"]
+    out = subprocess.run([sys.executable, "-m", "corridors", *argv], capture_output=True, text=True, env=env,
+                         timeout=120)
+    assert cli.main(argv) == 0
+    assert out.returncode == 0 and out.stdout == capsys.readouterr().out and out.stderr == ""
+    assert json.loads(out.stdout)[0]["id"] == "almaty-bishkek"
+    bad = subprocess.run([sys.executable, "-m", "corridors", "report", "nope"], capture_output=True, text=True,
+                         env=env, timeout=120)
+    assert bad.returncode == 2 and bad.stdout == ""
+    assert bad.stderr.splitlines() == [
+        "corridors: error: no section called 'nope'; list them with corridors.sections()"]

@@ -380,22 +380,30 @@ def _touches_region(xy: np.ndarray) -> bool:
 
 
 @functools.cache
-def _known_places() -> shapely.STRtree:
-    """Corridor nodes and the gazetteer's towns of 15,000+ as points: where routes usually start and end."""
+def _node_places() -> shapely.STRtree:
+    """Corridor nodes as points: where routes usually start and end (the shipped sections always do)."""
+    return shapely.STRtree(shapely.points(shapely.get_coordinates(data.nodes().geometry.values)))
+
+
+@functools.cache
+def _town_places() -> shapely.STRtree:
+    """The gazetteer's towns of 15,000+ as points: the other known places, read only when an end is near no node."""
     from . import places
 
-    xy = [shapely.get_coordinates(data.nodes().geometry.values)]
-    xy.append(places.big_towns())
-    return shapely.STRtree(shapely.points(np.concatenate(xy)))
+    return shapely.STRtree(shapely.points(places.big_towns()))
 
 
 def _ends_at_places(ends: np.ndarray, within_deg: float) -> np.ndarray:
-    """Per (lon, lat) row: whether it lies within ``within_deg`` of a known place."""
-    tree = _known_places()
+    """Per (lon, lat) row: whether it lies within ``within_deg`` of a known place (a corridor node or a town of
+    15,000+). Nodes are tried first; the towns only for the rows near no node, so the gazetteer is not read for
+    routes that start and end at nodes."""
     hit = np.zeros(len(ends), dtype=bool)
-    if len(ends):
-        idx, _ = tree.query(shapely.points(ends), predicate="dwithin", distance=within_deg)
-        hit[idx] = True
+    for places in (_node_places, _town_places):
+        rest = np.flatnonzero(~hit)
+        if not len(rest):
+            break
+        idx, _ = places().query(shapely.points(ends[rest]), predicate="dwithin", distance=within_deg)
+        hit[rest[idx]] = True
     return hit
 
 

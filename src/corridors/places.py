@@ -204,13 +204,20 @@ def _town(query: str, name: str, country: str | None) -> dict[str, Any]:
 
 @functools.cache
 def big_towns(min_population: int = 15000) -> np.ndarray:
-    """(lon, lat) of the gazetteer's towns of ``min_population`` or more (N x 2)."""
+    """(lon, lat) of the gazetteer's towns of ``min_population`` or more (N x 2). The towns are sorted by
+    population, largest first, so only the head of the file is read (not the whole index, for the swap check)."""
     out = []
-    for line in _index()[1]:  # sorted by population, largest first
-        _, _, lon, lat, _, pop = line.split("\t")
-        if int(pop) < min_population:
-            break
-        out.append((float(lon), float(lat)))
+    with (data.geodata_dir() / GAZETTEER).open(encoding="utf-8") as f:
+        for line in f:
+            if line == "[towns]\n":
+                break
+        for line in f:
+            if line.startswith("["):  # the [keys] section: every town read
+                break
+            _, _, lon, lat, _, pop = line.split("\t")
+            if int(pop) < min_population:
+                break
+            out.append((float(lon), float(lat)))
     return np.array(out, dtype=float).reshape(-1, 2)
 
 
