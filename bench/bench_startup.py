@@ -2,11 +2,14 @@
 several runs is compared with baselines measured in the same run:
 
 - ``python -c pass``: the interpreter alone (the floor for anything);
-- ``python -c "import geopandas"``: the floor for a command that reads the GeoJSON data.
+- ``python -c "import geopandas"``: the floor for a command that reads the GeoJSON data (the issue's baseline);
+- the same with ``gc.freeze()`` before exit, as ``corridors`` itself exits (``cli.run``): the like-for-like floor,
+  since that exit skips ~0.1 s of collector work at teardown that the plain baseline still pays. Each command's
+  verdict is given against both; only "ok" against both is a clean pass.
 
 Targets (issue 14): ``corridors --help`` and argument errors within 0.2 s (they import no geopandas); every other
-command within 1.2x of importing geopandas. ``route`` is reported too; it also loads networkx and resolves
-places, so its ratio says what routing adds on top.
+command within 1.2x of importing geopandas. ``route`` is reported too; it also loads the network and
+resolves places, so its ratio says what routing adds on top.
 
 Conditions, as for an installed package: the package's bytecode is compiled first (``pip install`` does that;
 with PYTHONDONTWRITEBYTECODE set, every run would otherwise recompile the package, ~50 ms), and the per-user cache
@@ -65,7 +68,8 @@ def main() -> None:
         light = [["--help"], ["report", "--help"], ["route", "--mode", "boat", "Almaty"], ["nosuch"]]
         heavy = [["list"], ["nodes", "--kind", "bcp"], ["report", "almaty-bishkek"], ["report"],
                  ["analyze", str(track)], ["compare", "almaty-bishkek", "1b"], ["route", "Almaty", "Bishkek"]]
-        argvs = {"python": [py, "-c", "pass"], "geopandas": [py, "-c", "import geopandas"]}
+        argvs = {"python": [py, "-c", "pass"], "geopandas": [py, "-c", "import geopandas"],
+                 "geopandas+freeze": [py, "-c", "import gc, geopandas; gc.freeze()"]}
         argvs.update({" ".join(w if not w.endswith(".geojson") else "track.geojson" for w in what): cli + what
                       for what in light + heavy})
         cold = statistics.median(run(cli + ["report"], str(Path(tmp) / f"cold{i}"))[0] for i in range(3))
@@ -80,14 +84,18 @@ def main() -> None:
     print(f"median of {args.runs} runs each (wall / CPU): python -c pass {t.pop('python'):.3f} / "
           f"{c.pop('python'):.3f} s; python -c 'import geopandas' {t['geopandas']:.3f} / {c['geopandas']:.3f} s")
     t_gpd, c_gpd = t.pop("geopandas"), c.pop("geopandas")
+    t.pop("geopandas+freeze")
+    c_frz = c.pop("geopandas+freeze")
+    print(f"python -c 'import gc, geopandas; gc.freeze()' CPU {c_frz:.3f} s (the like-for-like floor)")
     names = list(t)
     print("no geopandas (aim: <= 0.2 s wall):")
     for k in names[:len(light)]:
         print(f"  corridors {k:34s} {t[k]:6.3f} s  {'ok' if t[k] <= 0.2 else 'MISSED'}")
-    print("commands (aim: <= 1.2x import geopandas), wall and CPU ratios:")
+    print("commands (aim: <= 1.2x import geopandas), wall and CPU ratios; CPU ratio to the like-for-like floor:")
     for k in names[len(light):]:
-        ok = "ok" if c[k] / c_gpd <= 1.2 else "MISSED"
-        print(f"  corridors {k:34s} {t[k]:6.3f} s {t[k] / t_gpd:5.2f}x  CPU {c[k]:6.3f} s {c[k] / c_gpd:5.2f}x  {ok}")
+        ok = "ok" if max(c[k] / c_gpd, c[k] / c_frz) <= 1.2 else "MISSED"
+        print(f"  corridors {k:34s} {t[k]:6.3f} s {t[k] / t_gpd:5.2f}x  CPU {c[k]:6.3f} s {c[k] / c_gpd:5.2f}x"
+              f"  like-for-like {c[k] / c_frz:5.2f}x  {ok}")
     print(f"first run, empty data cache (median of 3):\n  corridors {'report':34s} {cold:6.3f} s  {cold / t_gpd:5.2f}x")
 
 
