@@ -171,17 +171,10 @@ def _store(path: Path, blob: bytes | None, gdf: gpd.GeoDataFrame, key: str) -> N
     failure leaves the cache as it was (it is only a cache). Older copies of the same file are removed."""
     if blob is None or not same_frame(decode_frame(blob, key), gdf):
         return
+    from .network import write_atomic
+
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(blob)
-            os.replace(tmp, path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
+        write_atomic(path, blob)
         stem = path.name.split("-")[0]
         for old in path.parent.glob(f"{stem}-*{CACHE_SUFFIX}"):
             if old != path:
