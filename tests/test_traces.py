@@ -388,3 +388,18 @@ def test_compare_with_the_shipped_cpmm_figures(fleet):
     assert {"cpmm-0878", "cpmm-0879", "cpmm-0880"} <= set(kh.cpmm_id)
     assert kh.loc[kh.cpmm_id == "cpmm-0879", "cpmm_h"].unique().tolist() == [23.5]  # Horgos road 2022, hours
     assert out.loc[out.bcp_id == "bcp_korday_ak_zhol", "cpmm_h"].isna().all()  # CPMM has no Korday figure
+
+
+def test_trajectories_are_in_utc_without_a_warning(fleet):
+    pytest.importorskip("movingpandas")
+    import warnings
+
+    from movingpandas.trajectory import TimeZoneWarning
+
+    pts = fleet[0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", TimeZoneWarning)  # movingpandas warns when handed zone-aware times
+        tc = traces.trajectories(pts)
+    first = pts.sort_values(["trip", "time"], kind="stable").groupby("trip")["time"].min()
+    for traj in tc.trajectories:
+        assert traj.get_start_time() == first[traj.id].tz_convert("UTC").tz_localize(None)

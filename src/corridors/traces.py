@@ -229,12 +229,14 @@ def _times(col: pd.Series, name: str, where: str) -> pd.DatetimeIndex:
 
 def trajectories(traces: gpd.GeoDataFrame) -> Any:
     """The traces as a ``movingpandas.TrajectoryCollection`` (one trajectory per trip), for its plots,
-    generalisers and stop detectors."""
+    generalisers and stop detectors. Its times are UTC without a zone (movingpandas keeps none: handing it
+    zone-aware times only makes it drop the zone with a warning)."""
     try:
         import movingpandas as mpd
     except ImportError as exc:
         raise ImportError(f"trajectories() needs movingpandas: {EXTRA_HINT}") from exc
     frame = traces.sort_values(["trip", "time"], kind="stable").set_index("time")
+    frame.index = frame.index.tz_convert("UTC").tz_localize(None)
     return mpd.TrajectoryCollection(frame, "trip", min_length=0)
 
 
