@@ -1039,7 +1039,7 @@ def _section_nodes(meta: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str
 
 
 def analyze(route: Any, *, countries: gpd.GeoDataFrame | None = None, id_column: str | None = None,
-            year: int | None = None, mode: str | None = None) -> RouteAnalysis:
+            year: int | None = None, mode: str | None = None, segment_km: np.ndarray | None = None) -> RouteAnalysis:
     """Length, length per country, ordered crossings (with their BCPs), sea legs and chainage of one route.
 
     ``countries`` may be any polygon layer (provinces, protected areas ...) with ``id_column``; then
@@ -1047,11 +1047,13 @@ def analyze(route: Any, *, countries: gpd.GeoDataFrame | None = None, id_column:
     ``year`` (CPMM data year, None = latest) and ``mode`` ('road'/'rail' for multimodal or unknown-mode legs)
     select the figures of ``time_h`` / ``cost_usd`` / ``timecost`` (see ``corridors.timecost``).
     A line that is almost surely (lat, lon) is refused with a RouteError (see ``_swap_notes``).
+    ``segment_km``: the geodesic km of each segment of the line, if already known (as ``borders.split_xy``
+    takes them; ``routes.route`` keeps those of the network's segments), so they are not measured again.
     """
     from . import timecost
 
     timecost.check(year, mode)
-    r = _analyze_all([route], countries, id_column, refuse_swapped=True)[0]
+    r = _analyze_all([route], countries, id_column, refuse_swapped=True, segment_km=segment_km)[0]
     r.year, r.assume_mode = year, mode
     return r
 
@@ -1080,7 +1082,8 @@ def analyze_many(routes: Iterable[Any] | gpd.GeoDataFrame, *, countries: gpd.Geo
 
 
 def _analyze_all(routes: Iterable[Any] | gpd.GeoDataFrame, countries: gpd.GeoDataFrame | None,
-                 id_column: str | None, refuse_swapped: bool) -> list[RouteAnalysis]:
+                 id_column: str | None, refuse_swapped: bool, segment_km: np.ndarray | None = None
+                 ) -> list[RouteAnalysis]:
     if isinstance(routes, gpd.GeoDataFrame):
         if routes.crs is not None and not routes.crs.equals("EPSG:4326") and len(routes):
             check_crs_units(routes.crs, shapely.get_coordinates(routes.geometry.values), "the routes")
@@ -1102,7 +1105,7 @@ def _analyze_all(routes: Iterable[Any] | gpd.GeoDataFrame, countries: gpd.GeoDat
         for i in range(0, len(items) if rows is None else len(rows), CHUNK):  # memory grows with the batch
             parsed = rows[i:i + CHUNK] if rows is not None else [
                 (r, {}) if isinstance(r, shapely.Geometry) else _as_geometry(r) for r in items[i:i + CHUNK]]
-            results += _analyze_batch(parsed, layer, countries, refuse_swapped)
+            results += _analyze_batch(parsed, layer, countries, refuse_swapped, segment_km)
     return results
 
 
@@ -1142,12 +1145,15 @@ def gc_paused() -> Iterator[None]:
 
 
 def _analyze_batch(parsed: list[tuple[shapely.Geometry, dict[str, Any]]], layer: borders.Layer,
-                   countries: gpd.GeoDataFrame | None, refuse_swapped: bool) -> list[RouteAnalysis]:
+                   countries: gpd.GeoDataFrame | None, refuse_swapped: bool,
+                   segment_km: np.ndarray | None = None) -> list[RouteAnalysis]:
     parts, xy, counts = _parts_many([g for g, _ in parsed])
     notes = _swap_notes(parts, refuse_swapped, xy, counts) if countries is None else [[] for _ in parts]
     if not parts:
         return []
-    runs = _settle_boundaries(xy, counts, borders.split_xy(xy, counts, layer), layer)
+    if segment_km is not None and len(parsed) == 1 and int(shapely.get_num_coordinates(parsed[0][0])) != len(xy):
+        segment_km = None  # cut at the antimeridian: other segments, measured here
+    runs = _settle_boundaries(xy, counts, borders.split_xy(xy, counts, layer, segment_km=segment_km), layer)
     figs, simple = _figures_many(parts, xy, counts, runs, layer, FRAME if countries is None else None)
     n_out = 0
     n_swap = sum(map(bool, notes))

@@ -211,8 +211,14 @@ def split(lines: Sequence[np.ndarray], layer: Layer, min_excursion_km: float = M
     return split_xy(xy, counts, layer, min_excursion_km)
 
 
-def split_xy(xy: np.ndarray, counts: np.ndarray, layer: Layer, min_excursion_km: float = MIN_EXCURSION_KM) -> Runs:
-    """``split`` of lines given as one (n, 2) float lon/lat array, line after line, and each line's vertex count."""
+def split_xy(xy: np.ndarray, counts: np.ndarray, layer: Layer, min_excursion_km: float = MIN_EXCURSION_KM,
+             segment_km: np.ndarray | None = None) -> Runs:
+    """``split`` of lines given as one (n, 2) float lon/lat array, line after line, and each line's vertex count.
+
+    ``segment_km``: the geodesic km of every segment (line by line, as ``Runs.segment_km``) when the caller has
+    them already, each exactly ``GEOD.inv(...)[2] / 1000.0`` of its two vertices (a route over the network keeps
+    them per network segment): they are not measured again. A segment cut by a boundary is measured piece by
+    piece all the same."""
     counts = np.asarray(counts, dtype=np.int64)
     n_lines = len(counts)
     if (counts < 2).any():
@@ -250,10 +256,18 @@ def split_xy(xy: np.ndarray, counts: np.ndarray, layer: Layer, min_excursion_km:
         n_whole = int(whole.sum())
     else:
         whole, px, qx, n_whole = np.ones(len(a), dtype=bool), a, b, len(a)
-    km = np.asarray(GEOD.inv(px[:, 0], px[:, 1], qx[:, 0], qx[:, 1])[2]) / 1000.0
+    if segment_km is not None:  # the whole segments' lengths are known: measure only the pieces of cut ones
+        if len(segment_km) != len(a):
+            raise ValueError(f"segment_km holds {len(segment_km)} lengths for {len(a)} segments")
+        px, qx = px[n_whole:], qx[n_whole:]
+    km = np.asarray(GEOD.inv(px[:, 0], px[:, 1], qx[:, 0], qx[:, 1])[2]) / 1000.0 if len(px) else np.zeros(0)
     seg_km = np.zeros(len(a))
-    seg_km[whole] = km[:n_whole]
-    sub_km = km[n_whole:]
+    if segment_km is None:
+        seg_km[whole] = km[:n_whole]
+        sub_km = km[n_whole:]
+    else:
+        seg_km[whole] = np.asarray(segment_km, dtype=float)[whole]
+        sub_km = km
     if nc:
         seg_km += np.bincount(np.concatenate([cseg, cseg[last_in_seg]]), weights=sub_km, minlength=len(a))
         start_of = np.flatnonzero(first_in_seg)  # km from the segment's first vertex to each cut

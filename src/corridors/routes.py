@@ -166,7 +166,8 @@ def route(*places: Any, via: Any = (), mode: str = "road", weight: graph.Weight 
     coords = np.concatenate(xy)
     name = " – ".join(p["name"] for p in resolved)
     # the bare line (no round trip of its vertices through GeoJSON lists); name and mode are set below
-    an = analysis.analyze(shapely.linestrings(coords), countries=countries, id_column=id_column)
+    an = analysis.analyze(shapely.linestrings(coords), countries=countries, id_column=id_column,
+                          segment_km=_segment_km(pieces))
     net = graph.load()
     sec_idx, sec_sets, on_carec = _edge_tables()
     runs: list[dict[str, Any]] = []
@@ -235,6 +236,25 @@ def route(*places: Any, via: Any = (), mode: str = "road", weight: graph.Weight 
                 year=year, assume_mode=mode if mode in timecost.MODES else None)
     return RouteResult(**base, places=resolved, segments=runs, network_km=network,
                        geodesic_km=an.length_km - network, carec_km=carec_km * scale)
+
+
+def _segment_km(pieces: list[dict[str, Any]]) -> np.ndarray:
+    """The geodesic km of each segment of the pieces' line (their vertices in turn, each piece's first dropped
+    after the first piece): the network's as ``path_xy_km`` keeps them, the joins' measured here."""
+    out, prev = [], None
+    for pc in pieces:
+        xy = pc["xy"]
+        if len(xy) < 2:
+            continue
+        km = pc.get("seg_km")
+        if km is None:
+            km = np.asarray(geodesy.GEOD.inv(xy[:-1, 0], xy[:-1, 1], xy[1:, 0], xy[1:, 1])[2]) / 1000.0
+        if prev is not None and not (xy[0] == prev).all():  # the line steps from the last piece's end instead
+            km = km.copy()
+            km[0] = float(geodesy.GEOD.inv(prev[0], prev[1], xy[1, 0], xy[1, 1])[2]) / 1000.0
+        out.append(km)
+        prev = xy[-1]
+    return np.concatenate(out) if out else np.zeros(0)
 
 
 def _weight(weight: graph.Weight, mode: str, year: int | None) -> graph.Weight:
@@ -330,8 +350,8 @@ def _pair_pieces(a: dict[str, Any], b: dict[str, Any], mode: str,
         out.append({"kind": JOIN, "from": a["name"], "to": "network", "xy": np.array(geodesy.densify([pab[0], pa])),
                     "edges": []})
     if edges:
-        out.append({"kind": NETWORK, "from": a["name"], "to": b["name"], "xy": graph.path_coords(nodes, edges),
-                    "edges": edges})
+        xy, seg_km = path_xy_km(nodes, edges)
+        out.append({"kind": NETWORK, "from": a["name"], "to": b["name"], "xy": xy, "edges": edges, "seg_km": seg_km})
     if jb > 1e-6:
         out.append({"kind": JOIN, "from": "network", "to": b["name"], "xy": np.array(geodesy.densify([pb, pab[1]])),
                     "edges": []})
@@ -339,6 +359,50 @@ def _pair_pieces(a: dict[str, Any], b: dict[str, Any], mode: str,
         out.append({"kind": GEODESIC, "from": a["name"], "to": b["name"], "xy": pab, "edges": []})
     out[-1]["end_place"] = b
     return out
+
+
+def path_xy_km(nodes: list[int], edges: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """The lon/lat vertices along a path (those of ``graph.path_coords``) and the geodesic km of each segment
+    between them, each exactly ``GEOD.inv(...)[2] / 1000.0`` of its two vertices, as the analysis measures it.
+
+    The km come from ``_segment_km_table`` (a path of 2,000 vertices took 1.8 ms of geodesics), read in either
+    direction of travel (the geodesic is symmetric, bit for bit: tests/test_route_equivalence.py checks every
+    segment of the network). A segment whose start is not the vertex the table assumes (an edge whose end
+    differs from its node) is measured as it is."""
+    n = graph.load()
+    if not edges:
+        return n.node_xy[nodes[:1]], np.zeros(0)
+    e = np.asarray(edges, dtype=np.int64)
+    lo, hi = n.geom_offsets[e], n.geom_offsets[e + 1]
+    fwd = n.u[e] == np.asarray(nodes[:-1])
+    cnt = hi - lo - 1  # each edge's vertices after its first (in the direction of travel)
+    first = np.where(fwd, lo + 1, hi - 2)  # the vertex after the start, walking forward or backward
+    back = np.repeat(~fwd, cnt)
+    step = np.where(back, -1, 1)
+    idx = np.repeat(first, cnt) + step * (np.arange(len(back)) - np.repeat(np.cumsum(cnt) - cnt, cnt))
+    xy = np.concatenate([n.node_xy[nodes[:1]], n.coords_q[idx] / graph.QUANT])
+    km = _segment_km_table()[np.where(back, idx, idx - 1)]  # a segment's place in the table: its lower vertex
+    moved = np.flatnonzero((n.coords_q[idx - step] / graph.QUANT != xy[:-1]).any(axis=1))
+    if len(moved):  # the path reaches the segment from elsewhere than the table's start vertex
+        km[moved] = np.asarray(geodesy.GEOD.inv(xy[moved, 0], xy[moved, 1], xy[moved + 1, 0],
+                                                xy[moved + 1, 1])[2]) / 1000.0
+    return xy, km
+
+
+@functools.cache
+def _segment_km_table() -> np.ndarray:
+    """Per vertex i of the network's geometries (``Network.coords_q``): the geodesic km from it to vertex i + 1
+    (across two edges at an edge's last vertex: never read). Kept in the per-user cache (``data.cached_arrays``,
+    17 MB, built once per network in about 2 s)."""
+    a, _ = data.cached_arrays("segment-km", f"segment-km v1 {graph.network_key()}", _build_segment_km_table)
+    return a["km"]
+
+
+def _build_segment_km_table() -> tuple[dict[str, np.ndarray], None]:
+    q = graph.load().coords_q
+    lon, lat = q[:, 0] / graph.QUANT, q[:, 1] / graph.QUANT
+    km = np.asarray(geodesy.GEOD.inv(lon[:-1], lat[:-1], lon[1:], lat[1:])[2]) / 1000.0
+    return {"km": np.append(km, 0.0)}, None
 
 
 @functools.cache
