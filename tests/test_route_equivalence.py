@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -118,6 +119,24 @@ def test_known_segment_lengths_change_nothing():
         assert analysis.analyze(line, segment_km=km).to_dict() == analysis.analyze(line).to_dict()
     with pytest.raises(ValueError, match="segment_km"):
         analysis.analyze(line, segment_km=km[:-1])
+
+
+def test_one_line_is_analysed_as_in_a_batch():
+    """A line alone takes the one-line paths (``_parts_many``, ``borders.split_xy``, ``_settle_boundaries``,
+    ``_figures_many``); in a batch the vectorised ones. Both give the same figures to the last bit."""
+    from test_analysis_equivalence import random_routes
+
+    import corridors
+    from corridors import analysis
+
+    lines = [*random_routes(), *corridors.sections().geometry]
+    lines += [shapely.reverse(g) for g in lines[:200]]
+    batch = analysis.analyze_many(lines)
+    for k, (g, want) in enumerate(zip(lines, batch)):
+        with warnings.catch_warnings():  # a line that runs outside the data warns alone, and once in the batch
+            warnings.simplefilter("ignore", analysis.OutsideDataWarning)
+            got = analysis.analyze_many([g])[0]
+        assert json.dumps(got.to_dict(), sort_keys=True) == json.dumps(want.to_dict(), sort_keys=True), k
 
 
 if __name__ == "__main__":  # the recipe: run with the old code on the PYTHONPATH (see the module docstring)

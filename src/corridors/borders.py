@@ -226,6 +226,8 @@ def split_xy(xy: np.ndarray, counts: np.ndarray, layer: Layer, min_excursion_km:
     if not n_lines:
         e = np.empty(0)
         return Runs(e.astype(np.int64), e.astype(np.int64), e, e, np.empty((0, 2)), np.empty((0, 2)), e)
+    if n_lines == 1:
+        return _split_line(np.asarray(xy), layer, min_excursion_km, segment_km)
     nseg = counts - 1
     seg_end = np.cumsum(nseg)
     seg0 = seg_end - nseg  # first segment of each line
@@ -312,6 +314,63 @@ def split_xy(xy: np.ndarray, counts: np.ndarray, layer: Layer, min_excursion_km:
     r_end[:-1][~last_of_line[:-1]] = r_start[1:][~last_of_line[:-1]]
     runs = Runs(r_line, r_label, r_start_km, r_end_km, r_start, r_end)
     return _fold(runs, n_lines, min_excursion_km, outside=len(layer.labels))._replace(segment_km=seg_km)
+
+
+def _split_line(xy: np.ndarray, layer: Layer, min_excursion_km: float, segment_km: np.ndarray | None) -> Runs:
+    """``split_xy`` of one line: the same steps on the same values (so the same runs, bit for bit: a running sum
+    of one group is its ``np.cumsum``), without the bookkeeping of many lines (a third of the time of a route)."""
+    a, b = xy[:-1], xy[1:]
+    n = len(a)
+    cseg, cxy, along = _cuts(a, b, np.array([len(xy)]), layer)
+    nc = len(cseg)
+    if segment_km is not None and len(segment_km) != n:
+        raise ValueError(f"segment_km holds {len(segment_km)} lengths for {n} segments")
+    if nc:  # a cut segment is measured piece by piece: vertex, cuts ..., vertex
+        first_in_seg = np.ones(nc, dtype=bool)
+        first_in_seg[1:] = cseg[1:] != cseg[:-1]
+        last_in_seg = np.ones(nc, dtype=bool)
+        last_in_seg[:-1] = first_in_seg[1:]
+        prev_xy = a[cseg]
+        prev_xy[1:][~first_in_seg[1:]] = cxy[:-1][~first_in_seg[1:]]
+        whole = np.ones(n, dtype=bool)
+        whole[cseg] = False
+        px = np.concatenate([prev_xy, cxy[last_in_seg]])
+        qx = np.concatenate([cxy, b[cseg[last_in_seg]]])
+        sub_km = np.asarray(GEOD.inv(px[:, 0], px[:, 1], qx[:, 0], qx[:, 1])[2]) / 1000.0
+        seg_km = np.zeros(n)
+        if segment_km is None:
+            aw, bw = a[whole], b[whole]
+            seg_km[whole] = np.asarray(GEOD.inv(aw[:, 0], aw[:, 1], bw[:, 0], bw[:, 1])[2]) / 1000.0
+        else:
+            seg_km[whole] = np.asarray(segment_km, dtype=float)[whole]
+        seg_km += np.bincount(np.concatenate([cseg, cseg[last_in_seg]]), weights=sub_km, minlength=n)
+        start_of = np.flatnonzero(first_in_seg)
+        within = _running_sum(sub_km[:nc], start_of, np.diff(np.append(start_of, nc))) + sub_km[:nc]
+    elif segment_km is None:
+        seg_km = np.asarray(GEOD.inv(a[:, 0], a[:, 1], b[:, 0], b[:, 1])[2]) / 1000.0
+    else:
+        seg_km = np.array(segment_km, dtype=float)
+    run_km = np.cumsum(seg_km)
+    line_km = float(run_km[-1])  # (km at the last segment's start) + its km, as the running sum adds it
+    if not nc:
+        lab = label_points((xy[:1] + b[:1]) / 2.0, layer, along[:1])
+        return Runs(np.zeros(1, dtype=np.int64), lab, np.zeros(1), np.array([line_km]), xy[:1].copy(),
+                    xy[-1:].copy(), seg_km)
+    s_km = np.concatenate([[0.0], np.where(cseg > 0, run_km[cseg - 1], 0.0) + within])  # km at the start, cuts
+    s_xy = np.concatenate([xy[:1], cxy])
+    s_seg = np.concatenate([[0], cseg])  # the segment holding the stretch's first sub-segment
+    s_next = b[s_seg]  # that sub-segment ends at the next cut when it is on the same segment, else at its end
+    same = np.zeros(nc + 1, dtype=bool)
+    same[:-1] = s_seg[1:] == s_seg[:-1]
+    s_next[same] = s_xy[1:][same[:-1]]
+    s_label = label_points((s_xy + s_next) / 2.0, layer, along[s_seg])
+    new = np.ones(nc + 1, dtype=bool)
+    new[1:] = s_label[1:] != s_label[:-1]
+    idx = np.flatnonzero(new)
+    r_start_km, r_start = s_km[idx], s_xy[idx]
+    runs = Runs(np.zeros(len(idx), dtype=np.int64), s_label[idx], r_start_km, np.append(r_start_km[1:], line_km),
+                r_start, np.concatenate([r_start[1:], xy[-1:]]))
+    return _fold(runs, 1, min_excursion_km, outside=len(layer.labels))._replace(segment_km=seg_km)
 
 
 def _running_sum(values: np.ndarray, first: np.ndarray, count: np.ndarray) -> np.ndarray:
