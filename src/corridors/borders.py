@@ -28,6 +28,7 @@ from .geodesy import GEOD
 MIN_EXCURSION_KM = 1.0
 SMALL_LAYER = 256  # up to this many polygons, points are screened against their boxes in numpy
 CHUNK_SEGMENTS = 6  # consecutive segments whose joint box queries the boundary index
+LINE_CHUNK_SEGMENTS = 24  # the same for one line alone (a route: dense vertices, few boundaries near)
 ON_BOUNDARY_DEG = 1e-9  # a midpoint this close to a boundary (about 0.1 mm) lies on it
 GRID_CELLS = 2**16  # cells of a layer's grid (``Layer.grid``)
 GRID_MARGIN_DEG = 1e-5  # a grid cell is clear when no boundary passes within this distance (about 1 m) of it
@@ -321,7 +322,7 @@ def _split_line(xy: np.ndarray, layer: Layer, min_excursion_km: float, segment_k
     of one group is its ``np.cumsum``), without the bookkeeping of many lines (a third of the time of a route)."""
     a, b = xy[:-1], xy[1:]
     n = len(a)
-    cseg, cxy, along = _cuts(a, b, np.array([len(xy)]), layer)
+    cseg, cxy, along = _cuts(a, b, np.array([len(xy)]), layer, LINE_CHUNK_SEGMENTS)
     nc = len(cseg)
     if segment_km is not None and len(segment_km) != n:
         raise ValueError(f"segment_km holds {len(segment_km)} lengths for {n} segments")
@@ -395,18 +396,22 @@ def _running_sum(values: np.ndarray, first: np.ndarray, count: np.ndarray) -> np
     return out
 
 
-def _cuts(a: np.ndarray, b: np.ndarray, counts: np.ndarray, layer: Layer
+def _cuts(a: np.ndarray, b: np.ndarray, counts: np.ndarray, layer: Layer, chunk: int = CHUNK_SEGMENTS
           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Where segments a->b meet the layer's boundaries: (segment index, lon/lat) in order along each line, and
-    which segments run along a boundary."""
-    # boxes of runs of up to CHUNK_SEGMENTS segments query the boundary index: tight enough for long lines
-    nseg = counts - 1
-    seg0 = np.cumsum(nseg) - nseg
+    which segments run along a boundary. ``chunk``: segments per box queried (any size gives the same cuts)."""
+    # boxes of runs of up to ``chunk`` segments query the boundary index: tight enough for long lines
     sx0, sx1 = np.minimum(a[:, 0], b[:, 0]), np.maximum(a[:, 0], b[:, 0])
     sy0, sy1 = np.minimum(a[:, 1], b[:, 1]), np.maximum(a[:, 1], b[:, 1])
-    nchunk = -(-nseg // CHUNK_SEGMENTS)
-    c0 = np.repeat(seg0, nchunk) + CHUNK_SEGMENTS * (np.arange(nchunk.sum()) - np.repeat(np.cumsum(nchunk) - nchunk,
-                                                                                           nchunk))
+    if len(counts) == 1:
+        seg0 = np.zeros(1, dtype=np.int64)
+        c0 = np.arange(0, len(a), chunk)
+    else:
+        nseg = counts - 1
+        seg0 = np.cumsum(nseg) - nseg
+        nchunk = -(-nseg // chunk)
+        c0 = np.repeat(seg0, nchunk) + chunk * (np.arange(nchunk.sum()) - np.repeat(np.cumsum(nchunk) - nchunk,
+                                                                                  nchunk))
     k = np.diff(np.append(c0, len(a)))  # the chunks tile the segments
     corners = np.empty((len(c0), 2, 2))  # the diagonal of each chunk's box: same envelope, cheaper than a box
     corners[:, 0, 0], corners[:, 0, 1] = np.minimum.reduceat(sx0, c0), np.minimum.reduceat(sy0, c0)

@@ -377,12 +377,15 @@ def path_xy_km(nodes: list[int], edges: list[int]) -> tuple[np.ndarray, np.ndarr
     fwd = n.u[e] == np.asarray(nodes[:-1])
     cnt = hi - lo - 1  # each edge's vertices after its first (in the direction of travel)
     first = np.where(fwd, lo + 1, hi - 2)  # the vertex after the start, walking forward or backward
-    back = np.repeat(~fwd, cnt)
-    step = np.where(back, -1, 1)
-    idx = np.repeat(first, cnt) + step * (np.arange(len(back)) - np.repeat(np.cumsum(cnt) - cnt, cnt))
+    step = np.where(fwd, 1, -1)
+    start = np.cumsum(cnt) - cnt  # each edge's first segment on the path
+    idx = np.repeat(first - step * start, cnt) + np.repeat(step, cnt) * np.arange(int(start[-1] + cnt[-1]))
     xy = np.concatenate([n.node_xy[nodes[:1]], n.coords_q[idx] / graph.QUANT])
-    km = _segment_km_table()[np.where(back, idx, idx - 1)]  # a segment's place in the table: its lower vertex
-    moved = np.flatnonzero((n.coords_q[idx - step] / graph.QUANT != xy[:-1]).any(axis=1))
+    km = _segment_km_table()[np.minimum(idx, idx - np.repeat(step, cnt))]  # a segment's place: its lower vertex
+    # within an edge the path steps from the table's start vertex; an edge's first segment starts at the end of
+    # the path so far, which is the edge's own end vertex unless the edge's geometry ends away from its node
+    tail = n.coords_q[np.where(fwd, lo, hi - 1)] / graph.QUANT
+    moved = start[(tail[:, 0] != xy[start, 0]) | (tail[:, 1] != xy[start, 1])]
     if len(moved):  # the path reaches the segment from elsewhere than the table's start vertex
         km[moved] = np.asarray(geodesy.GEOD.inv(xy[moved, 0], xy[moved, 1], xy[moved + 1, 0],
                                                 xy[moved + 1, 1])[2]) / 1000.0
