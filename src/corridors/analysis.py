@@ -440,6 +440,10 @@ def _swap_notes(parts: list[list[np.ndarray]], refuse: bool = True, xy: np.ndarr
     """
     notes: list[list[str]] = [[] for _ in parts]
     x0, y0, x1, y1 = FRAME
+    if xy is not None and counts is not None and len(counts) == 1:  # one line: is it a candidate at all?
+        lon0, lat0, lon1, lat1 = _box(xy)
+        if not (lat0 >= x0 and lat1 <= x1 and lon0 >= y0 and lon1 <= y1):  # swapped, not inside the frame
+            return notes
     if xy is None or counts is None:
         xy = np.concatenate([p for ps in parts for p in ps])
         counts = np.array([len(p) for ps in parts for p in ps])
@@ -1003,6 +1007,22 @@ def _nearest_nodes(p: np.ndarray, kind: str, limit_km: float, joins: Callable[[i
     # geodesic distances for the pairs that pass
     screen_km = limit_km * 1.5 + 1.0
     lat = xy[by_lat, 1]
+    if len(p) == 1:  # one point (a route's crossing): the same values, without the bookkeeping of many
+        y = float(p[0, 1])
+        n_idx = by_lat[np.searchsorted(lat, y - screen_km / 111.3, side="left"):
+                       np.searchsorted(lat, y + screen_km / 111.3, side="right")]
+        q = p[np.zeros(len(n_idx), dtype=np.int64)]
+        near = np.hypot((q[:, 0] - xy[n_idx, 0]) * np.cos(np.radians(q[:, 1])) * 111.3,
+                        (q[:, 1] - xy[n_idx, 1]) * 111.3) <= screen_km
+        n_idx, q = n_idx[near], q[near]
+        d = np.asarray(geodesy.GEOD.inv(q[:, 0], q[:, 1], xy[n_idx, 0], xy[n_idx, 1])[2]) / 1000.0
+        ok = np.flatnonzero(d <= limit_km)
+        if not len(ok):
+            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64), np.empty(0)
+        want = "|".join(sorted(joins(0))) if joins is not None else None
+        other = (keys[n_idx[ok]] != want).tolist() if joins is not None else [False] * len(ok)
+        i = int(ok[min(range(len(ok)), key=lambda j: (other[j], d[ok[j]], n_idx[ok[j]]))])
+        return np.zeros(1, dtype=np.int64), n_idx[i:i + 1], d[i:i + 1]
     lo = np.searchsorted(lat, p[:, 1] - screen_km / 111.3, side="left")
     cnt = np.searchsorted(lat, p[:, 1] + screen_km / 111.3, side="right") - lo
     k_idx = np.repeat(np.arange(len(p)), cnt)

@@ -346,7 +346,10 @@ def _split_line(xy: np.ndarray, layer: Layer, min_excursion_km: float, segment_k
             seg_km[whole] = np.asarray(segment_km, dtype=float)[whole]
         seg_km += np.bincount(np.concatenate([cseg, cseg[last_in_seg]]), weights=sub_km, minlength=n)
         start_of = np.flatnonzero(first_in_seg)
-        within = _running_sum(sub_km[:nc], start_of, np.diff(np.append(start_of, nc))) + sub_km[:nc]
+        if len(start_of) == nc:  # one cut per cut segment (the usual): no running sum within a segment
+            within = sub_km[:nc] + 0.0
+        else:
+            within = _running_sum(sub_km[:nc], start_of, np.diff(np.append(start_of, nc))) + sub_km[:nc]
     elif segment_km is None:
         seg_km = np.asarray(GEOD.inv(a[:, 0], a[:, 1], b[:, 0], b[:, 1])[2]) / 1000.0
     else:
