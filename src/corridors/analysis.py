@@ -444,6 +444,8 @@ def _swap_notes(parts: list[list[np.ndarray]], refuse: bool = True, xy: np.ndarr
         lon0, lat0, lon1, lat1 = _box(xy)
         if not (lat0 >= x0 and lat1 <= x1 and lon0 >= y0 and lon1 <= y1):  # swapped, not inside the frame
             return notes
+        if _ends_at_places(xy[[0, -1]], SWAP_NEAR_DEG).any():  # an end as given is near a known place
+            return notes
     if xy is None or counts is None:
         xy = np.concatenate([p for ps in parts for p in ps])
         counts = np.array([len(p) for ps in parts for p in ps])
@@ -611,6 +613,8 @@ def _settle_runs(xy: np.ndarray, counts: np.ndarray, runs: borders.Runs, layer: 
         mxy = np.column_stack([np.interp(mid, axis, txy[:, 0]), np.interp(mid, axis, txy[:, 1])])
         near = np.flatnonzero(layer.grid_cells(mxy) < 0)
     mid_hit, mid_edge = tree.query(points_at(mid[near]), predicate="dwithin", distance=ON_BOUNDARY_DEG)
+    if not len(mid_hit):  # no run's middle lies on a boundary
+        return runs
     mid_hit = near[mid_hit]
     cand = np.unique(mid_hit)
     if not len(cand):

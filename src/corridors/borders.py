@@ -415,7 +415,6 @@ def _cuts(a: np.ndarray, b: np.ndarray, counts: np.ndarray, layer: Layer, chunk:
         nchunk = -(-nseg // chunk)
         c0 = np.repeat(seg0, nchunk) + chunk * (np.arange(nchunk.sum()) - np.repeat(np.cumsum(nchunk) - nchunk,
                                                                                   nchunk))
-    k = np.diff(np.append(c0, len(a)))  # the chunks tile the segments
     corners = np.empty((len(c0), 2, 2))  # the diagonal of each chunk's box: same envelope, cheaper than a box
     corners[:, 0, 0], corners[:, 0, 1] = np.minimum.reduceat(sx0, c0), np.minimum.reduceat(sy0, c0)
     corners[:, 1, 0], corners[:, 1, 1] = np.maximum.reduceat(sx1, c0), np.maximum.reduceat(sy1, c0)
@@ -430,17 +429,26 @@ def _cuts(a: np.ndarray, b: np.ndarray, counts: np.ndarray, layer: Layer, chunk:
     empty = (np.empty(0, dtype=np.int64), np.empty((0, 2)), along)
     if not len(ci):
         return empty
-    # (segment, edge) pairs whose boxes overlap
-    k = k[ci]
-    seg = np.arange(int(k.sum())) + np.repeat(c0[ci] - (np.cumsum(k) - k), k)
-    ex0, ey0, ex1, ey1 = (np.repeat(col[ei], k) for col in layer.edge_box)
-    ok = (sx0[seg] <= ex1) & (sx1[seg] >= ex0) & (sy0[seg] <= ey1) & (sy1[seg] >= ey0)
-    hit = np.flatnonzero(ok)
-    seg, edge = seg[hit], np.repeat(ei, k)[hit]
+    if len(counts) == 1:  # few pairs: each chunk's segments with each boundary segment of its edges at once
+        k = np.minimum(chunk, len(a) - c0[ci])
+        m = layer.edge_count[ei] - 1
+        km = k * m
+        r = np.arange(int(km.sum())) - np.repeat(np.cumsum(km) - km, km)
+        mm = np.repeat(m, km)
+        seg = np.repeat(c0[ci], km) + r // mm  # segment by segment, each with the edge's boundary segments in order
+        q = np.repeat(layer.edge_start[ei], km) + r % mm
+    else:
+        # (segment, edge) pairs whose boxes overlap (a boundary segment's box lies in its edge's box)
+        k = np.diff(np.append(c0, len(a)))[ci]  # the chunks tile the segments
+        seg = np.arange(int(k.sum())) + np.repeat(c0[ci] - (np.cumsum(k) - k), k)
+        ex0, ey0, ex1, ey1 = (np.repeat(col[ei], k) for col in layer.edge_box)
+        ok = (sx0[seg] <= ex1) & (sx1[seg] >= ex0) & (sy0[seg] <= ey1) & (sy1[seg] >= ey0)
+        hit = np.flatnonzero(ok)
+        seg, edge = seg[hit], np.repeat(ei, k)[hit]
+        m = layer.edge_count[edge] - 1
+        seg = np.repeat(seg, m)
+        q = np.arange(int(m.sum())) + np.repeat(layer.edge_start[edge] - (np.cumsum(m) - m), m)
     # (segment, boundary segment) pairs whose boxes overlap
-    m = layer.edge_count[edge] - 1
-    seg = np.repeat(seg, m)
-    q = np.arange(int(m.sum())) + np.repeat(layer.edge_start[edge] - (np.cumsum(m) - m), m)
     qx0, qy0, qx1, qy1 = (col[q] for col in layer.seg_box)
     hit = np.flatnonzero((sx0[seg] <= qx1) & (sx1[seg] >= qx0) & (sy0[seg] <= qy1) & (sy1[seg] >= qy0))
     seg, q = seg[hit], q[hit]
@@ -458,7 +466,7 @@ def _cuts(a: np.ndarray, b: np.ndarray, counts: np.ndarray, layer: Layer, chunk:
         t = ws / den
         u = wr / den
     cross = ~col & (den != 0) & (t >= -eps) & (t <= 1 + eps) & (u >= -eps) & (u <= 1 + eps)
-    out_seg, out_t = [seg[cross]], [np.clip(t[cross], 0.0, 1.0)]
+    out_seg, out_t = [seg[cross]], [np.minimum(np.maximum(0.0, t[cross]), 1.0)]  # np.clip, without its wrapper
     if col.any():  # collinear: the boundary segment's ends that lie on the line's segment are cuts
         t0 = (w[col] * r[col]).sum(axis=1) / rr[col]
         t1 = t0 + (s[col] * r[col]).sum(axis=1) / rr[col]
@@ -475,16 +483,20 @@ def _cuts(a: np.ndarray, b: np.ndarray, counts: np.ndarray, layer: Layer, chunk:
     at_end = (1.0 - ct) * seglen <= 1e-12
     cseg, ct = np.where(at_end, cseg + 1, cseg), np.where(at_end | (ct * seglen <= 1e-12), 0.0, ct)
     # a line's last vertex became (next line's first segment, 0) or (one past the end, 0): no cut, as its first
-    line_start = np.zeros(len(a) + 1, dtype=bool)
-    line_start[seg0] = True
-    keep = ((ct > 0.0) | ~line_start[cseg]) & (cseg < len(a))
+    if len(counts) == 1:
+        keep = ((ct > 0.0) | (cseg != 0)) & (cseg < len(a))
+    else:
+        line_start = np.zeros(len(a) + 1, dtype=bool)
+        line_start[seg0] = True
+        keep = ((ct > 0.0) | ~line_start[cseg]) & (cseg < len(a))
     cseg, ct = cseg[keep], ct[keep]
-    seglen = np.hypot(*(b[cseg] - a[cseg]).T)
-    order = np.lexsort((ct, cseg))
-    cseg, ct, seglen = cseg[order], ct[order], seglen[order]
-    dup = np.zeros(len(cseg), dtype=bool)
-    dup[1:] = (cseg[1:] == cseg[:-1]) & (np.diff(ct) * seglen[1:] <= 1e-12)
-    cseg, ct = cseg[~dup], ct[~dup]
+    if len(cseg) > 1:  # in order along the line, duplicates dropped
+        seglen = np.hypot(*(b[cseg] - a[cseg]).T)
+        order = np.lexsort((ct, cseg))
+        cseg, ct, seglen = cseg[order], ct[order], seglen[order]
+        dup = np.zeros(len(cseg), dtype=bool)
+        dup[1:] = (cseg[1:] == cseg[:-1]) & (np.diff(ct) * seglen[1:] <= 1e-12)
+        cseg, ct = cseg[~dup], ct[~dup]
     cxy = a[cseg] + ct[:, None] * (b[cseg] - a[cseg])
     return cseg, cxy, along
 
