@@ -83,6 +83,9 @@ def _r(v: float) -> float:
     return round(float(v), 4)
 
 
+_ANALYSIS_FIELDS = tuple(f.name for f in fields(RouteAnalysis))
+
+
 # ---------------------------------------------------------------- the network
 
 @functools.cache
@@ -199,18 +202,19 @@ def route(*places: Any, via: Any = (), mode: str = "road", weight: graph.Weight 
             e = np.asarray(pc["edges"], dtype=np.int64)
             dk, em, sid = net.km[e], net.mode[e], sec_idx[e]
             carec_km += float(dk[on_carec[e]].sum())
-            for code in np.unique(em).tolist():
+            for code in np.flatnonzero(np.bincount(em)).tolist():  # the modes present, in order
                 m = graph.EDGE_MODES[code]
                 by_mode[m] = by_mode.get(m, 0.0) + float(dk[em == code].sum())
-            start = km + np.concatenate([[0.0], np.cumsum(dk)[:-1]])
-            for i in np.flatnonzero(net.bcp[e] >= 0).tolist():  # each BCP edge: the post at its middle
+            posts = np.flatnonzero(net.bcp[e] >= 0).tolist()
+            start = km + np.concatenate([[0.0], np.cumsum(dk)[:-1]]) if posts else dk
+            for i in posts:  # each BCP edge: the post at its middle
                 bcp = net.tables["bcp"][int(net.bcp[e[i]])]
                 r = rows.get(bcp)
                 nodes.append({"id": bcp, "name": r["name"] if r else bcp, "kind": "bcp",
                               "country": r["country"] if r else None, "km": float(start[i] + dk[i] / 2)})
             cut = np.flatnonzero((em[1:] != em[:-1]) | (sid[1:] != sid[:-1])) + 1
             for lo, hi in zip([0, *cut.tolist()], [*cut.tolist(), len(e)]):  # runs of one mode and section set
-                d = float(dk[lo:hi].sum())
+                d = float(np.add.reduce(dk[lo:hi]))  # dk[lo:hi].sum(), without its wrapper
                 add_run(NETWORK, graph.EDGE_MODES[int(em[lo])], sec_sets[sid[lo]] if sid[lo] >= 0 else frozenset(),
                         d, hi - lo, pc)
                 km += d
@@ -231,7 +235,7 @@ def route(*places: Any, via: Any = (), mode: str = "road", weight: graph.Weight 
     for n_ in nodes:
         n_["km"] *= scale
     network = sum(r_["km"] for r_ in runs if r_["kind"] == NETWORK)
-    base = {f.name: getattr(an, f.name) for f in fields(RouteAnalysis)}
+    base = {f: getattr(an, f) for f in _ANALYSIS_FIELDS}
     base.update(name=name, mode=mode, nodes=nodes, length_by_mode_km={k: v * scale for k, v in by_mode.items()},
                 year=year, assume_mode=mode if mode in timecost.MODES else None)
     return RouteResult(**base, places=resolved, segments=runs, network_km=network,
