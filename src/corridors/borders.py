@@ -348,6 +348,13 @@ def _split_line(xy: np.ndarray, layer: Layer, min_excursion_km: float, segment_k
         start_of = np.flatnonzero(first_in_seg)
         if len(start_of) == nc:  # one cut per cut segment (the usual): no running sum within a segment
             within = sub_km[:nc] + 0.0
+        elif nc <= 64:  # a few: the running sum's additions, in its order, in plain Python
+            out, run = [], None
+            for v, f in zip(sub_km[:nc].tolist(), first_in_seg.tolist()):
+                run = None if f else run
+                out.append((0.0 if run is None else run) + v)
+                run = v if run is None else run + v
+            within = np.array(out)
         else:
             within = _running_sum(sub_km[:nc], start_of, np.diff(np.append(start_of, nc))) + sub_km[:nc]
     elif segment_km is None:
