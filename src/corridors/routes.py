@@ -206,12 +206,13 @@ def route(*places: Any, via: Any = (), mode: str = "road", weight: graph.Weight 
                 m = graph.EDGE_MODES[code]
                 by_mode[m] = by_mode.get(m, 0.0) + float(dk[em == code].sum())
             posts = np.flatnonzero(net.bcp[e] >= 0).tolist()
-            start = km + np.concatenate([[0.0], np.cumsum(dk)[:-1]]) if posts else dk
+            before = np.cumsum(dk).tolist() if posts else []  # km of the piece's edges up to each one
             for i in posts:  # each BCP edge: the post at its middle
                 bcp = net.tables["bcp"][int(net.bcp[e[i]])]
                 r = rows.get(bcp)
+                at = km + (before[i - 1] if i else 0.0)
                 nodes.append({"id": bcp, "name": r["name"] if r else bcp, "kind": "bcp",
-                              "country": r["country"] if r else None, "km": float(start[i] + dk[i] / 2)})
+                              "country": r["country"] if r else None, "km": at + float(dk[i]) / 2})
             cut = np.flatnonzero((em[1:] != em[:-1]) | (sid[1:] != sid[:-1])) + 1
             for lo, hi in zip([0, *cut.tolist()], [*cut.tolist(), len(e)]):  # runs of one mode and section set
                 d = float(np.add.reduce(dk[lo:hi]))  # dk[lo:hi].sum(), without its wrapper
@@ -327,10 +328,10 @@ def _pair_pieces(a: dict[str, Any], b: dict[str, Any], mode: str,
     ca, cb = at_post(a, own_side(ca, a.get("country"))), at_post(b, own_side(cb, b.get("country")))
     best: tuple[float, int, int] | None = None
     comps_b: dict[int, tuple[float, int]] = {}
-    for n, d in cb:
-        comps_b.setdefault(int(g.comp[n]), (d, n))
-    for n, d in ca:
-        hit = comps_b.get(int(g.comp[n]))
+    for (n, d), c in zip(cb, g.comp[[n for n, _ in cb]].tolist()):  # the component of each candidate
+        comps_b.setdefault(c, (d, n))
+    for (n, d), c in zip(ca, g.comp[[n for n, _ in ca]].tolist()):
+        hit = comps_b.get(c)
         if hit and (best is None or d + hit[0] < best[0]):
             best = (d + hit[0], n, hit[1])
     pab = np.array([[a["lon"], a["lat"]], [b["lon"], b["lat"]]])
