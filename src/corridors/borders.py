@@ -326,6 +326,8 @@ def _split_line(xy: np.ndarray, layer: Layer, min_excursion_km: float, segment_k
     nc = len(cseg)
     if segment_km is not None and len(segment_km) != n:
         raise ValueError(f"segment_km holds {len(segment_km)} lengths for {n} segments")
+    if 0 < nc <= FEW_CUTS:
+        return _split_few(xy, cseg, cxy, along, layer, min_excursion_km, segment_km)
     if nc:  # a cut segment is measured piece by piece: vertex, cuts ..., vertex
         first_in_seg = np.ones(nc, dtype=bool)
         first_in_seg[1:] = cseg[1:] != cseg[:-1]
@@ -381,6 +383,63 @@ def _split_line(xy: np.ndarray, layer: Layer, min_excursion_km: float, segment_k
     r_start_km, r_start = s_km[idx], s_xy[idx]
     runs = Runs(np.zeros(len(idx), dtype=np.int64), s_label[idx], r_start_km, np.append(r_start_km[1:], line_km),
                 r_start, np.concatenate([r_start[1:], xy[-1:]]))
+    return _fold(runs, 1, min_excursion_km, outside=len(layer.labels))._replace(segment_km=seg_km)
+
+
+FEW_CUTS = 16  # up to this many cuts, one line's stretches are built in plain Python (fewer array steps)
+
+
+def _split_few(xy: np.ndarray, cseg: np.ndarray, cxy: np.ndarray, along: np.ndarray, layer: Layer,
+               min_excursion_km: float, segment_km: np.ndarray | None) -> Runs:
+    """``_split_line`` of a line with a few cuts: the same values by the same operations (the pieces of a cut
+    segment added from 0.0 in the order ``np.bincount`` adds them, running sums in order), most of them on
+    Python floats, which add, multiply and divide as numpy's float64 does."""
+    a, b = xy[:-1], xy[1:]
+    nc = len(cseg)
+    cs, cx = cseg.tolist(), cxy.tolist()
+    a_at, b_at = a[cseg].tolist(), b[cseg].tolist()
+    first = [True] + [cs[k] != cs[k - 1] for k in range(1, nc)]
+    last = first[1:] + [True]
+    # pieces: vertex or previous cut -> each cut, then each cut segment's last cut -> its end vertex
+    px = [a_at[k] if first[k] else cx[k - 1] for k in range(nc)] + [cx[k] for k in range(nc) if last[k]]
+    qx = cx + [b_at[k] for k in range(nc) if last[k]]
+    p, q = np.array(px), np.array(qx)
+    sub = (np.asarray(GEOD.inv(p[:, 0], p[:, 1], q[:, 0], q[:, 1])[2]) / 1000.0).tolist()
+    if segment_km is None:
+        seg_km = np.asarray(GEOD.inv(a[:, 0], a[:, 1], b[:, 0], b[:, 1])[2]) / 1000.0
+    else:
+        seg_km = np.array(segment_km, dtype=float)
+    tail = iter(sub[nc:])
+    within: list[float] = []
+    total = run = 0.0
+    for k in range(nc):
+        if first[k]:
+            total, run = 0.0 + sub[k], sub[k]
+            within.append(0.0 + sub[k])
+        else:
+            total += sub[k]
+            within.append(run + sub[k])
+            run += sub[k]
+        if last[k]:
+            seg_km[cs[k]] = total + next(tail)
+    run_km = np.cumsum(seg_km)
+    line_km = float(run_km[-1])
+    before = run_km[np.maximum(cseg - 1, 0)].tolist()
+    s_km = [0.0] + [(before[k] if cs[k] > 0 else 0.0) + within[k] for k in range(nc)]
+    s_xy = [xy[0].tolist()] + cx
+    s_seg = [0] + cs
+    b0 = b[0].tolist()
+    mids = []
+    for i in range(nc + 1):  # each stretch's first sub-segment ends at the next cut on its segment, or the end
+        nxt = s_xy[i + 1] if i < nc and s_seg[i + 1] == s_seg[i] else (b_at[i - 1] if i else b0)
+        mids.append(((s_xy[i][0] + nxt[0]) / 2.0, (s_xy[i][1] + nxt[1]) / 2.0))
+    lab = label_points(np.array(mids), layer, along[s_seg]).tolist()
+    idx = [i for i in range(nc + 1) if i == 0 or lab[i] != lab[i - 1]]
+    start_km = [s_km[i] for i in idx]
+    start = [s_xy[i] for i in idx]
+    runs = Runs(np.zeros(len(idx), dtype=np.int64), np.array([lab[i] for i in idx], dtype=np.int64),
+                np.array(start_km), np.array(start_km[1:] + [line_km]), np.array(start, dtype=float),
+                np.array(start[1:] + [xy[-1].tolist()], dtype=float))
     return _fold(runs, 1, min_excursion_km, outside=len(layer.labels))._replace(segment_km=seg_km)
 
 
