@@ -116,6 +116,37 @@ def test_path_xy_km_gives_the_path_and_its_geodesics():
         assert any(graph.load().u[e] != n for e, n in zip(edges, nodes))  # some edges are walked backwards
 
 
+def test_a_segment_reached_from_elsewhere_is_measured(monkeypatch):
+    """An edge whose geometry ends away from its node (here: moved 0.01 degree): the next edge's first segment
+    starts where the path is, not at the vertex the table assumes, so it is measured, not read from the table."""
+    import dataclasses
+
+    from corridors import geodesy, graph, routes
+
+    _, a, b, mode = NODE_PAIRS[0]
+    s = graph.near_nodes(*a, mode, k=1, max_km=0.01)[0][0]
+    t = graph.near_nodes(*b, mode, k=1, max_km=0.01)[0][0]
+    nodes, edges = graph.shortest_path(s, t, mode)
+    net = graph.load()
+    q = np.array(net.coords_q)
+    for e, n in zip(edges[:3], nodes):  # the last vertex of the first edges, in the direction of travel
+        q[net.geom_offsets[e + 1] - 1 if net.u[e] == n else net.geom_offsets[e]] += 1000
+    moved = dataclasses.replace(net, coords_q=q)
+    monkeypatch.setattr(graph, "load", lambda: moved)
+    table = routes._build_segment_km_table()[0]["km"]  # the table of the changed network
+    monkeypatch.setattr(routes, "_segment_km_table", lambda: table)
+    xy, km = routes.path_xy_km(nodes, edges)
+    assert np.array_equal(xy, graph.path_coords(nodes, edges))
+    want = np.asarray(geodesy.GEOD.inv(xy[:-1, 0], xy[:-1, 1], xy[1:, 0], xy[1:, 1])[2]) / 1000.0
+    assert np.array_equal(km, want)
+    at = 0
+    for e, n in zip(edges[:4], nodes):  # after a moved vertex, the table's length is not the path's
+        lo, hi = int(net.geom_offsets[e]), int(net.geom_offsets[e + 1])
+        if at:
+            assert km[at] != table[lo if net.u[e] == n else hi - 2]
+        at += hi - lo - 1
+
+
 def test_the_network_geodesics_are_symmetric_bit_for_bit():
     """``path_xy_km`` reads a segment walked backwards from the table of forward lengths."""
     from corridors import geodesy, graph, routes
