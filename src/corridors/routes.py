@@ -170,7 +170,7 @@ def route(*places: Any, via: Any = (), mode: str = "road", weight: graph.Weight 
     name = " – ".join(p["name"] for p in resolved)
     # the bare line (no round trip of its vertices through GeoJSON lists); name and mode are set below
     an = analysis.analyze(shapely.linestrings(coords), countries=countries, id_column=id_column,
-                          segment_km=_segment_km(pieces))
+                          segment_km=_segment_km(pieces, coords))
     net = graph.load()
     sec_idx, sec_sets, on_carec = _edge_tables()
     runs: list[dict[str, Any]] = []
@@ -243,23 +243,27 @@ def route(*places: Any, via: Any = (), mode: str = "road", weight: graph.Weight 
                        geodesic_km=an.length_km - network, carec_km=carec_km * scale)
 
 
-def _segment_km(pieces: list[dict[str, Any]]) -> np.ndarray:
-    """The geodesic km of each segment of the pieces' line (their vertices in turn, each piece's first dropped
-    after the first piece): the network's as ``path_xy_km`` keeps them, the joins' measured here."""
-    out, prev = [], None
+def _segment_km(pieces: list[dict[str, Any]], coords: np.ndarray) -> np.ndarray:
+    """The geodesic km of each segment of the pieces' line ``coords`` (their vertices in turn, each piece's first
+    dropped after the first piece): the network's as ``path_xy_km`` keeps them, the others (joins, geodesics, a
+    piece that starts away from the last one's end) measured here, in one call."""
+    km = np.full(len(coords) - 1, np.nan)
+    at, prev = 0, None
     for pc in pieces:
-        xy = pc["xy"]
-        if len(xy) < 2:
+        xy, known = pc["xy"], pc.get("seg_km")
+        m = len(xy) - 1
+        if m < 1:
             continue
-        km = pc.get("seg_km")
-        if km is None:
-            km = np.asarray(geodesy.GEOD.inv(xy[:-1, 0], xy[:-1, 1], xy[1:, 0], xy[1:, 1])[2]) / 1000.0
-        if prev is not None and not (xy[0] == prev).all():  # the line steps from the last piece's end instead
-            km = km.copy()
-            km[0] = float(geodesy.GEOD.inv(prev[0], prev[1], xy[1, 0], xy[1, 1])[2]) / 1000.0
-        out.append(km)
-        prev = xy[-1]
-    return np.concatenate(out) if out else np.zeros(0)
+        if known is not None:
+            km[at:at + m] = known
+            if prev is not None and not (xy[0] == prev).all():  # the line steps from the last piece's end instead
+                km[at] = np.nan
+        at, prev = at + m, xy[-1]
+    todo = np.flatnonzero(np.isnan(km))
+    if len(todo):
+        km[todo] = np.asarray(geodesy.GEOD.inv(coords[todo, 0], coords[todo, 1], coords[todo + 1, 0],
+                                               coords[todo + 1, 1])[2]) / 1000.0
+    return km
 
 
 def _weight(weight: graph.Weight, mode: str, year: int | None) -> graph.Weight:
@@ -346,8 +350,8 @@ def _pair_pieces(a: dict[str, Any], b: dict[str, Any], mode: str,
     nodes, edges = path
     net = graph.load()
     pa, pb = net.node_xy[nodes[0]], net.node_xy[nodes[-1]]
-    ja = geodesy.distance_km(pab[0], pa)
-    jb = geodesy.distance_km(pb, pab[1])
+    ja, jb = (np.asarray(geodesy.GEOD.inv([pab[0, 0], pb[0]], [pab[0, 1], pb[1]], [pa[0], pab[1, 0]],
+                                          [pa[1], pab[1, 1]])[2]) / 1000.0).tolist()  # both joins, one call
     a["join_km"] = a.get("join_km") or ja
     b["join_km"] = jb
     out = []
