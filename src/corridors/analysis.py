@@ -1020,12 +1020,12 @@ def _nearest_nodes(p: np.ndarray, kind: str, limit_km: float, joins: Callable[[i
                         (q[:, 1] - xy[n_idx, 1]) * 111.3) <= screen_km
         n_idx, q = n_idx[near], q[near]
         d = np.asarray(geodesy.GEOD.inv(q[:, 0], q[:, 1], xy[n_idx, 0], xy[n_idx, 1])[2]) / 1000.0
-        ok = np.flatnonzero(d <= limit_km)
-        if not len(ok):
+        kept = np.flatnonzero(d <= limit_km)
+        if not len(kept):
             return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64), np.empty(0)
-        want = "|".join(sorted(joins(0))) if joins is not None else None
-        other = (keys[n_idx[ok]] != want).tolist() if joins is not None else [False] * len(ok)
-        i = int(ok[min(range(len(ok)), key=lambda j: (other[j], d[ok[j]], n_idx[ok[j]]))])
+        join_key = "|".join(sorted(joins(0))) if joins is not None else None
+        other_one = (keys[n_idx[kept]] != join_key).tolist() if joins is not None else [False] * len(kept)
+        i = int(kept[min(range(len(kept)), key=lambda j: (other_one[j], d[kept[j]], n_idx[kept[j]]))])
         return np.zeros(1, dtype=np.int64), n_idx[i:i + 1], d[i:i + 1]
     lo = np.searchsorted(lat, p[:, 1] - screen_km / 111.3, side="left")
     cnt = np.searchsorted(lat, p[:, 1] + screen_km / 111.3, side="right") - lo
