@@ -213,11 +213,11 @@ def route(*places: Any, via: Any = (), mode: str = "road", weight: graph.Weight 
                 at = km + (before[i - 1] if i else 0.0)
                 nodes.append({"id": bcp, "name": r["name"] if r else bcp, "kind": "bcp",
                               "country": r["country"] if r else None, "km": at + float(dk[i]) / 2})
-            cut = np.flatnonzero((em[1:] != em[:-1]) | (sid[1:] != sid[:-1])) + 1
-            for lo, hi in zip([0, *cut.tolist()], [*cut.tolist(), len(e)]):  # runs of one mode and section set
+            cut = (np.flatnonzero((em[1:] != em[:-1]) | (sid[1:] != sid[:-1])) + 1).tolist()
+            los = [0, *cut]  # runs of one mode and section set: their first edges
+            for lo, hi, m_, s_ in zip(los, [*cut, len(e)], em[los].tolist(), sid[los].tolist()):
                 d = float(np.add.reduce(dk[lo:hi]))  # dk[lo:hi].sum(), without its wrapper
-                add_run(NETWORK, graph.EDGE_MODES[int(em[lo])], sec_sets[sid[lo]] if sid[lo] >= 0 else frozenset(),
-                        d, hi - lo, pc)
+                add_run(NETWORK, graph.EDGE_MODES[m_], sec_sets[s_] if s_ >= 0 else frozenset(), d, hi - lo, pc)
                 km += d
         if pc.get("end_place") is not None:
             p = pc["end_place"]
