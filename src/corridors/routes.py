@@ -391,10 +391,11 @@ def path_xy_km(nodes: list[int], edges: list[int]) -> tuple[np.ndarray, np.ndarr
     idx = np.repeat(first - step * start, cnt) + np.repeat(step, cnt) * np.arange(int(start[-1] + cnt[-1]))
     xy = np.concatenate([n.node_xy[nodes[:1]], n.coords_q[idx] / graph.QUANT])
     km = _segment_km_table()[np.minimum(idx, idx - np.repeat(step, cnt))]  # a segment's place: its lower vertex
-    # within an edge the path steps from the table's start vertex; an edge's first segment starts at the end of
-    # the path so far, which is the edge's own end vertex unless the edge's geometry ends away from its node
-    tail = n.coords_q[np.where(fwd, lo, hi - 1)] / graph.QUANT
-    moved = start[(tail[:, 0] != xy[start, 0]) | (tail[:, 1] != xy[start, 1])]
+    # within an edge the path steps from the table's start vertex; an edge's first segment starts where the path
+    # so far ends (the last edge's end, or the first node), which is the table's start vertex (the edge's own
+    # first vertex in the direction of travel) unless an edge's geometry ends away from its node
+    origin = n.coords_q[np.where(fwd, lo, hi - 1)] / graph.QUANT
+    moved = start[(origin[:, 0] != xy[start, 0]) | (origin[:, 1] != xy[start, 1])]
     if len(moved):  # the path reaches the segment from elsewhere than the table's start vertex
         km[moved] = np.asarray(geodesy.GEOD.inv(xy[moved, 0], xy[moved, 1], xy[moved + 1, 0],
                                                 xy[moved + 1, 1])[2]) / 1000.0
