@@ -64,10 +64,10 @@ def main() -> None:
             s, e = join_nodes(a, b, mode)
             places = (tuple(net.node_xy[s].tolist()), tuple(net.node_xy[e].tolist())) if nodes else (a, b)
             r = corridors.route(*places, mode=mode)  # warm
-            t_route = best_ms(lambda: corridors.route(*places, mode=mode), n)
-            t_search = best_ms(lambda: graph.shortest_path(s, e, mode), n)
+            t_route = best_ms(lambda p=places, m=mode: corridors.route(*p, mode=m), n)
+            t_search = best_ms(lambda s=s, e=e, m=mode: graph.shortest_path(s, e, m), n)
             t_rest = rest_ms(places, mode, n)
-            t_an = best_ms(lambda: analysis.analyze(r.geometry), n)
+            t_an = best_ms(lambda g=r.geometry: analysis.analyze(g), n)
             met = t_rest <= REST_TARGET_MS
             if nodes:
                 ok.append(met)
