@@ -388,9 +388,10 @@ def path_xy_km(nodes: list[int], edges: list[int]) -> tuple[np.ndarray, np.ndarr
     first = np.where(fwd, lo + 1, hi - 2)  # the vertex after the start, walking forward or backward
     step = np.where(fwd, 1, -1)
     start = np.cumsum(cnt) - cnt  # each edge's first segment on the path
-    idx = np.repeat(first - step * start, cnt) + np.repeat(step, cnt) * np.arange(int(start[-1] + cnt[-1]))
+    steps = np.repeat(step, cnt)
+    idx = np.repeat(first - step * start, cnt) + steps * np.arange(len(steps))
     xy = np.concatenate([n.node_xy[nodes[:1]], n.coords_q[idx] / graph.QUANT])
-    km = _segment_km_table()[np.minimum(idx, idx - np.repeat(step, cnt))]  # a segment's place: its lower vertex
+    km = _segment_km_table()[np.minimum(idx, idx - steps)]  # a segment's place in the table: its lower vertex
     # within an edge the path steps from the table's start vertex; an edge's first segment starts where the path
     # so far ends (the last edge's end, or the first node), which is the table's start vertex (the edge's own
     # first vertex in the direction of travel) unless an edge's geometry ends away from its node
