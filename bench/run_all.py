@@ -14,7 +14,8 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SCRIPTS = ["bench_analysis.py", "bench_routes.py", "bench_places.py", "bench_startup.py", "bench_maps.py"]
+SCRIPTS = ["bench_analysis.py", "bench_routes.py", "bench_route_rest.py", "bench_places.py", "bench_startup.py",
+           "bench_maps.py"]
 VERDICT = re.compile(r"\b(ok|MISSED|met|not met|NOT MET)\b")
 
 

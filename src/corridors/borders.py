@@ -28,6 +28,7 @@ from .geodesy import GEOD
 MIN_EXCURSION_KM = 1.0
 SMALL_LAYER = 256  # up to this many polygons, points are screened against their boxes in numpy
 CHUNK_SEGMENTS = 6  # consecutive segments whose joint box queries the boundary index
+LINE_CHUNK_SEGMENTS = 24  # the same for one line alone (a route: dense vertices, few boundaries near)
 ON_BOUNDARY_DEG = 1e-9  # a midpoint this close to a boundary (about 0.1 mm) lies on it
 GRID_CELLS = 2**16  # cells of a layer's grid (``Layer.grid``)
 GRID_MARGIN_DEG = 1e-5  # a grid cell is clear when no boundary passes within this distance (about 1 m) of it
@@ -211,8 +212,14 @@ def split(lines: Sequence[np.ndarray], layer: Layer, min_excursion_km: float = M
     return split_xy(xy, counts, layer, min_excursion_km)
 
 
-def split_xy(xy: np.ndarray, counts: np.ndarray, layer: Layer, min_excursion_km: float = MIN_EXCURSION_KM) -> Runs:
-    """``split`` of lines given as one (n, 2) float lon/lat array, line after line, and each line's vertex count."""
+def split_xy(xy: np.ndarray, counts: np.ndarray, layer: Layer, min_excursion_km: float = MIN_EXCURSION_KM,
+             segment_km: np.ndarray | None = None) -> Runs:
+    """``split`` of lines given as one (n, 2) float lon/lat array, line after line, and each line's vertex count.
+
+    ``segment_km``: the geodesic km of every segment (line by line, as ``Runs.segment_km``) when the caller has
+    them already, each exactly ``GEOD.inv(...)[2] / 1000.0`` of its two vertices (a route over the network keeps
+    them per network segment): they are not measured again. A segment cut by a boundary is measured piece by
+    piece all the same."""
     counts = np.asarray(counts, dtype=np.int64)
     n_lines = len(counts)
     if (counts < 2).any():
@@ -220,6 +227,8 @@ def split_xy(xy: np.ndarray, counts: np.ndarray, layer: Layer, min_excursion_km:
     if not n_lines:
         e = np.empty(0)
         return Runs(e.astype(np.int64), e.astype(np.int64), e, e, np.empty((0, 2)), np.empty((0, 2)), e)
+    if n_lines == 1:
+        return _split_line(np.asarray(xy), layer, min_excursion_km, segment_km)
     nseg = counts - 1
     seg_end = np.cumsum(nseg)
     seg0 = seg_end - nseg  # first segment of each line
@@ -250,10 +259,18 @@ def split_xy(xy: np.ndarray, counts: np.ndarray, layer: Layer, min_excursion_km:
         n_whole = int(whole.sum())
     else:
         whole, px, qx, n_whole = np.ones(len(a), dtype=bool), a, b, len(a)
-    km = np.asarray(GEOD.inv(px[:, 0], px[:, 1], qx[:, 0], qx[:, 1])[2]) / 1000.0
+    if segment_km is not None:  # the whole segments' lengths are known: measure only the pieces of cut ones
+        if len(segment_km) != len(a):
+            raise ValueError(f"segment_km holds {len(segment_km)} lengths for {len(a)} segments")
+        px, qx = px[n_whole:], qx[n_whole:]
+    km = np.asarray(GEOD.inv(px[:, 0], px[:, 1], qx[:, 0], qx[:, 1])[2]) / 1000.0 if len(px) else np.zeros(0)
     seg_km = np.zeros(len(a))
-    seg_km[whole] = km[:n_whole]
-    sub_km = km[n_whole:]
+    if segment_km is None:
+        seg_km[whole] = km[:n_whole]
+        sub_km = km[n_whole:]
+    else:
+        seg_km[whole] = np.asarray(segment_km, dtype=float)[whole]
+        sub_km = km
     if nc:
         seg_km += np.bincount(np.concatenate([cseg, cseg[last_in_seg]]), weights=sub_km, minlength=len(a))
         start_of = np.flatnonzero(first_in_seg)  # km from the segment's first vertex to each cut
@@ -300,6 +317,132 @@ def split_xy(xy: np.ndarray, counts: np.ndarray, layer: Layer, min_excursion_km:
     return _fold(runs, n_lines, min_excursion_km, outside=len(layer.labels))._replace(segment_km=seg_km)
 
 
+def _split_line(xy: np.ndarray, layer: Layer, min_excursion_km: float, segment_km: np.ndarray | None) -> Runs:
+    """``split_xy`` of one line: the same steps on the same values (so the same runs, bit for bit: a running sum
+    of one group is its ``np.cumsum``), without the bookkeeping of many lines (a third of the time of a route)."""
+    a, b = xy[:-1], xy[1:]
+    n = len(a)
+    cseg, cxy, along = _cuts(a, b, np.array([len(xy)]), layer, LINE_CHUNK_SEGMENTS)
+    nc = len(cseg)
+    if segment_km is not None and len(segment_km) != n:
+        raise ValueError(f"segment_km holds {len(segment_km)} lengths for {n} segments")
+    if 0 < nc <= FEW_CUTS:
+        return _split_few(xy, cseg, cxy, along, layer, min_excursion_km, segment_km)
+    if nc:  # a cut segment is measured piece by piece: vertex, cuts ..., vertex
+        first_in_seg = np.ones(nc, dtype=bool)
+        first_in_seg[1:] = cseg[1:] != cseg[:-1]
+        last_in_seg = np.ones(nc, dtype=bool)
+        last_in_seg[:-1] = first_in_seg[1:]
+        prev_xy = a[cseg]
+        prev_xy[1:][~first_in_seg[1:]] = cxy[:-1][~first_in_seg[1:]]
+        whole = np.ones(n, dtype=bool)
+        whole[cseg] = False
+        px = np.concatenate([prev_xy, cxy[last_in_seg]])
+        qx = np.concatenate([cxy, b[cseg[last_in_seg]]])
+        sub_km = np.asarray(GEOD.inv(px[:, 0], px[:, 1], qx[:, 0], qx[:, 1])[2]) / 1000.0
+        seg_km = np.zeros(n)
+        if segment_km is None:
+            aw, bw = a[whole], b[whole]
+            seg_km[whole] = np.asarray(GEOD.inv(aw[:, 0], aw[:, 1], bw[:, 0], bw[:, 1])[2]) / 1000.0
+        else:
+            seg_km[whole] = np.asarray(segment_km, dtype=float)[whole]
+        seg_km += np.bincount(np.concatenate([cseg, cseg[last_in_seg]]), weights=sub_km, minlength=n)
+        start_of = np.flatnonzero(first_in_seg)
+        if len(start_of) == nc:  # one cut per cut segment (the usual): no running sum within a segment
+            within = sub_km[:nc] + 0.0
+        elif nc <= 64:  # a few: the running sum's additions, in its order, in plain Python
+            out, run = [], None
+            for v, f in zip(sub_km[:nc].tolist(), first_in_seg.tolist()):
+                run = None if f else run
+                out.append((0.0 if run is None else run) + v)
+                run = v if run is None else run + v
+            within = np.array(out)
+        else:
+            within = _running_sum(sub_km[:nc], start_of, np.diff(np.append(start_of, nc))) + sub_km[:nc]
+    elif segment_km is None:
+        seg_km = np.asarray(GEOD.inv(a[:, 0], a[:, 1], b[:, 0], b[:, 1])[2]) / 1000.0
+    else:
+        seg_km = np.array(segment_km, dtype=float)
+    run_km = np.cumsum(seg_km)
+    line_km = float(run_km[-1])  # (km at the last segment's start) + its km, as the running sum adds it
+    if not nc:
+        lab = label_points((xy[:1] + b[:1]) / 2.0, layer, along[:1])
+        return Runs(np.zeros(1, dtype=np.int64), lab, np.zeros(1), np.array([line_km]), xy[:1].copy(),
+                    xy[-1:].copy(), seg_km)
+    s_km = np.concatenate([[0.0], np.where(cseg > 0, run_km[cseg - 1], 0.0) + within])  # km at the start, cuts
+    s_xy = np.concatenate([xy[:1], cxy])
+    s_seg = np.concatenate([[0], cseg])  # the segment holding the stretch's first sub-segment
+    s_next = b[s_seg]  # that sub-segment ends at the next cut when it is on the same segment, else at its end
+    same = np.zeros(nc + 1, dtype=bool)
+    same[:-1] = s_seg[1:] == s_seg[:-1]
+    s_next[same] = s_xy[1:][same[:-1]]
+    s_label = label_points((s_xy + s_next) / 2.0, layer, along[s_seg])
+    new = np.ones(nc + 1, dtype=bool)
+    new[1:] = s_label[1:] != s_label[:-1]
+    idx = np.flatnonzero(new)
+    r_start_km, r_start = s_km[idx], s_xy[idx]
+    runs = Runs(np.zeros(len(idx), dtype=np.int64), s_label[idx], r_start_km, np.append(r_start_km[1:], line_km),
+                r_start, np.concatenate([r_start[1:], xy[-1:]]))
+    return _fold(runs, 1, min_excursion_km, outside=len(layer.labels))._replace(segment_km=seg_km)
+
+
+FEW_CUTS = 16  # up to this many cuts, one line's stretches are built in plain Python (fewer array steps)
+
+
+def _split_few(xy: np.ndarray, cseg: np.ndarray, cxy: np.ndarray, along: np.ndarray, layer: Layer,
+               min_excursion_km: float, segment_km: np.ndarray | None) -> Runs:
+    """``_split_line`` of a line with a few cuts: the same values by the same operations (the pieces of a cut
+    segment added from 0.0 in the order ``np.bincount`` adds them, running sums in order), most of them on
+    Python floats, which add, multiply and divide as numpy's float64 does."""
+    a, b = xy[:-1], xy[1:]
+    nc = len(cseg)
+    cs, cx = cseg.tolist(), cxy.tolist()
+    a_at, b_at = a[cseg].tolist(), b[cseg].tolist()
+    first = [True] + [cs[k] != cs[k - 1] for k in range(1, nc)]
+    last = first[1:] + [True]
+    # pieces: vertex or previous cut -> each cut, then each cut segment's last cut -> its end vertex
+    px = [a_at[k] if first[k] else cx[k - 1] for k in range(nc)] + [cx[k] for k in range(nc) if last[k]]
+    qx = cx + [b_at[k] for k in range(nc) if last[k]]
+    p, q = np.array(px), np.array(qx)
+    sub = (np.asarray(GEOD.inv(p[:, 0], p[:, 1], q[:, 0], q[:, 1])[2]) / 1000.0).tolist()
+    if segment_km is None:
+        seg_km = np.asarray(GEOD.inv(a[:, 0], a[:, 1], b[:, 0], b[:, 1])[2]) / 1000.0
+    else:
+        seg_km = np.array(segment_km, dtype=float)
+    tail = iter(sub[nc:])
+    within: list[float] = []
+    total = run = 0.0
+    for k in range(nc):
+        if first[k]:
+            total, run = 0.0 + sub[k], sub[k]
+            within.append(0.0 + sub[k])
+        else:
+            total += sub[k]
+            within.append(run + sub[k])
+            run += sub[k]
+        if last[k]:
+            seg_km[cs[k]] = total + next(tail)
+    run_km = np.cumsum(seg_km)
+    line_km = float(run_km[-1])
+    before = run_km[np.maximum(cseg - 1, 0)].tolist()
+    s_km = [0.0] + [(before[k] if cs[k] > 0 else 0.0) + within[k] for k in range(nc)]
+    s_xy = [xy[0].tolist()] + cx
+    s_seg = [0] + cs
+    b0 = b[0].tolist()
+    mids = []
+    for i in range(nc + 1):  # each stretch's first sub-segment ends at the next cut on its segment, or the end
+        nxt = s_xy[i + 1] if i < nc and s_seg[i + 1] == s_seg[i] else (b_at[i - 1] if i else b0)
+        mids.append(((s_xy[i][0] + nxt[0]) / 2.0, (s_xy[i][1] + nxt[1]) / 2.0))
+    lab = label_points(np.array(mids), layer, along[s_seg]).tolist()
+    idx = [i for i in range(nc + 1) if i == 0 or lab[i] != lab[i - 1]]
+    start_km = [s_km[i] for i in idx]
+    start = [s_xy[i] for i in idx]
+    runs = Runs(np.zeros(len(idx), dtype=np.int64), np.array([lab[i] for i in idx], dtype=np.int64),
+                np.array(start_km), np.array(start_km[1:] + [line_km]), np.array(start, dtype=float),
+                np.array(start[1:] + [xy[-1].tolist()], dtype=float))
+    return _fold(runs, 1, min_excursion_km, outside=len(layer.labels))._replace(segment_km=seg_km)
+
+
 def _running_sum(values: np.ndarray, first: np.ndarray, count: np.ndarray) -> np.ndarray:
     """Running sum of ``values`` before each element, restarting at each group (``first`` index, ``count``).
     Summed group by group, so a line's figures are bitwise the same whatever lines are batched with it (a global
@@ -322,19 +465,22 @@ def _running_sum(values: np.ndarray, first: np.ndarray, count: np.ndarray) -> np
     return out
 
 
-def _cuts(a: np.ndarray, b: np.ndarray, counts: np.ndarray, layer: Layer
+def _cuts(a: np.ndarray, b: np.ndarray, counts: np.ndarray, layer: Layer, chunk: int = CHUNK_SEGMENTS
           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Where segments a->b meet the layer's boundaries: (segment index, lon/lat) in order along each line, and
-    which segments run along a boundary."""
-    # boxes of runs of up to CHUNK_SEGMENTS segments query the boundary index: tight enough for long lines
-    nseg = counts - 1
-    seg0 = np.cumsum(nseg) - nseg
+    which segments run along a boundary. ``chunk``: segments per box queried (any size gives the same cuts)."""
+    # boxes of runs of up to ``chunk`` segments query the boundary index: tight enough for long lines
     sx0, sx1 = np.minimum(a[:, 0], b[:, 0]), np.maximum(a[:, 0], b[:, 0])
     sy0, sy1 = np.minimum(a[:, 1], b[:, 1]), np.maximum(a[:, 1], b[:, 1])
-    nchunk = -(-nseg // CHUNK_SEGMENTS)
-    c0 = np.repeat(seg0, nchunk) + CHUNK_SEGMENTS * (np.arange(nchunk.sum()) - np.repeat(np.cumsum(nchunk) - nchunk,
-                                                                                           nchunk))
-    k = np.diff(np.append(c0, len(a)))  # the chunks tile the segments
+    if len(counts) == 1:
+        seg0 = np.zeros(1, dtype=np.int64)
+        c0 = np.arange(0, len(a), chunk)
+    else:
+        nseg = counts - 1
+        seg0 = np.cumsum(nseg) - nseg
+        nchunk = -(-nseg // chunk)
+        c0 = np.repeat(seg0, nchunk) + chunk * (np.arange(nchunk.sum()) - np.repeat(np.cumsum(nchunk) - nchunk,
+                                                                                  nchunk))
     corners = np.empty((len(c0), 2, 2))  # the diagonal of each chunk's box: same envelope, cheaper than a box
     corners[:, 0, 0], corners[:, 0, 1] = np.minimum.reduceat(sx0, c0), np.minimum.reduceat(sy0, c0)
     corners[:, 1, 0], corners[:, 1, 1] = np.maximum.reduceat(sx1, c0), np.maximum.reduceat(sy1, c0)
@@ -349,17 +495,26 @@ def _cuts(a: np.ndarray, b: np.ndarray, counts: np.ndarray, layer: Layer
     empty = (np.empty(0, dtype=np.int64), np.empty((0, 2)), along)
     if not len(ci):
         return empty
-    # (segment, edge) pairs whose boxes overlap
-    k = k[ci]
-    seg = np.arange(int(k.sum())) + np.repeat(c0[ci] - (np.cumsum(k) - k), k)
-    ex0, ey0, ex1, ey1 = (np.repeat(col[ei], k) for col in layer.edge_box)
-    ok = (sx0[seg] <= ex1) & (sx1[seg] >= ex0) & (sy0[seg] <= ey1) & (sy1[seg] >= ey0)
-    hit = np.flatnonzero(ok)
-    seg, edge = seg[hit], np.repeat(ei, k)[hit]
+    if len(counts) == 1:  # few pairs: each chunk's segments with each boundary segment of its edges at once
+        k = np.minimum(chunk, len(a) - c0[ci])
+        m = layer.edge_count[ei] - 1
+        km = k * m
+        r = np.arange(int(km.sum())) - np.repeat(np.cumsum(km) - km, km)
+        mm = np.repeat(m, km)
+        seg = np.repeat(c0[ci], km) + r // mm  # segment by segment, each with the edge's boundary segments in order
+        q = np.repeat(layer.edge_start[ei], km) + r % mm
+    else:
+        # (segment, edge) pairs whose boxes overlap (a boundary segment's box lies in its edge's box)
+        k = np.diff(np.append(c0, len(a)))[ci]  # the chunks tile the segments
+        seg = np.arange(int(k.sum())) + np.repeat(c0[ci] - (np.cumsum(k) - k), k)
+        ex0, ey0, ex1, ey1 = (np.repeat(col[ei], k) for col in layer.edge_box)
+        ok = (sx0[seg] <= ex1) & (sx1[seg] >= ex0) & (sy0[seg] <= ey1) & (sy1[seg] >= ey0)
+        hit = np.flatnonzero(ok)
+        seg, edge = seg[hit], np.repeat(ei, k)[hit]
+        m = layer.edge_count[edge] - 1
+        seg = np.repeat(seg, m)
+        q = np.arange(int(m.sum())) + np.repeat(layer.edge_start[edge] - (np.cumsum(m) - m), m)
     # (segment, boundary segment) pairs whose boxes overlap
-    m = layer.edge_count[edge] - 1
-    seg = np.repeat(seg, m)
-    q = np.arange(int(m.sum())) + np.repeat(layer.edge_start[edge] - (np.cumsum(m) - m), m)
     qx0, qy0, qx1, qy1 = (col[q] for col in layer.seg_box)
     hit = np.flatnonzero((sx0[seg] <= qx1) & (sx1[seg] >= qx0) & (sy0[seg] <= qy1) & (sy1[seg] >= qy0))
     seg, q = seg[hit], q[hit]
@@ -377,7 +532,7 @@ def _cuts(a: np.ndarray, b: np.ndarray, counts: np.ndarray, layer: Layer
         t = ws / den
         u = wr / den
     cross = ~col & (den != 0) & (t >= -eps) & (t <= 1 + eps) & (u >= -eps) & (u <= 1 + eps)
-    out_seg, out_t = [seg[cross]], [np.clip(t[cross], 0.0, 1.0)]
+    out_seg, out_t = [seg[cross]], [np.minimum(np.maximum(0.0, t[cross]), 1.0)]  # np.clip, without its wrapper
     if col.any():  # collinear: the boundary segment's ends that lie on the line's segment are cuts
         t0 = (w[col] * r[col]).sum(axis=1) / rr[col]
         t1 = t0 + (s[col] * r[col]).sum(axis=1) / rr[col]
@@ -394,16 +549,20 @@ def _cuts(a: np.ndarray, b: np.ndarray, counts: np.ndarray, layer: Layer
     at_end = (1.0 - ct) * seglen <= 1e-12
     cseg, ct = np.where(at_end, cseg + 1, cseg), np.where(at_end | (ct * seglen <= 1e-12), 0.0, ct)
     # a line's last vertex became (next line's first segment, 0) or (one past the end, 0): no cut, as its first
-    line_start = np.zeros(len(a) + 1, dtype=bool)
-    line_start[seg0] = True
-    keep = ((ct > 0.0) | ~line_start[cseg]) & (cseg < len(a))
+    if len(counts) == 1:
+        keep = ((ct > 0.0) | (cseg != 0)) & (cseg < len(a))
+    else:
+        line_start = np.zeros(len(a) + 1, dtype=bool)
+        line_start[seg0] = True
+        keep = ((ct > 0.0) | ~line_start[cseg]) & (cseg < len(a))
     cseg, ct = cseg[keep], ct[keep]
-    seglen = np.hypot(*(b[cseg] - a[cseg]).T)
-    order = np.lexsort((ct, cseg))
-    cseg, ct, seglen = cseg[order], ct[order], seglen[order]
-    dup = np.zeros(len(cseg), dtype=bool)
-    dup[1:] = (cseg[1:] == cseg[:-1]) & (np.diff(ct) * seglen[1:] <= 1e-12)
-    cseg, ct = cseg[~dup], ct[~dup]
+    if len(cseg) > 1:  # in order along the line, duplicates dropped
+        seglen = np.hypot(*(b[cseg] - a[cseg]).T)
+        order = np.lexsort((ct, cseg))
+        cseg, ct, seglen = cseg[order], ct[order], seglen[order]
+        dup = np.zeros(len(cseg), dtype=bool)
+        dup[1:] = (cseg[1:] == cseg[:-1]) & (np.diff(ct) * seglen[1:] <= 1e-12)
+        cseg, ct = cseg[~dup], ct[~dup]
     cxy = a[cseg] + ct[:, None] * (b[cseg] - a[cseg])
     return cseg, cxy, along
 

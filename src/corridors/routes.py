@@ -83,6 +83,9 @@ def _r(v: float) -> float:
     return round(float(v), 4)
 
 
+_ANALYSIS_FIELDS = tuple(f.name for f in fields(RouteAnalysis))
+
+
 # ---------------------------------------------------------------- the network
 
 @functools.cache
@@ -166,7 +169,8 @@ def route(*places: Any, via: Any = (), mode: str = "road", weight: graph.Weight 
     coords = np.concatenate(xy)
     name = " – ".join(p["name"] for p in resolved)
     # the bare line (no round trip of its vertices through GeoJSON lists); name and mode are set below
-    an = analysis.analyze(shapely.linestrings(coords), countries=countries, id_column=id_column)
+    an = analysis.analyze(shapely.linestrings(coords), countries=countries, id_column=id_column,
+                          segment_km=_segment_km(pieces, coords))
     net = graph.load()
     sec_idx, sec_sets, on_carec = _edge_tables()
     runs: list[dict[str, Any]] = []
@@ -198,20 +202,22 @@ def route(*places: Any, via: Any = (), mode: str = "road", weight: graph.Weight 
             e = np.asarray(pc["edges"], dtype=np.int64)
             dk, em, sid = net.km[e], net.mode[e], sec_idx[e]
             carec_km += float(dk[on_carec[e]].sum())
-            for code in np.unique(em).tolist():
+            for code in np.flatnonzero(np.bincount(em)).tolist():  # the modes present, in order
                 m = graph.EDGE_MODES[code]
                 by_mode[m] = by_mode.get(m, 0.0) + float(dk[em == code].sum())
-            start = km + np.concatenate([[0.0], np.cumsum(dk)[:-1]])
-            for i in np.flatnonzero(net.bcp[e] >= 0).tolist():  # each BCP edge: the post at its middle
+            posts = np.flatnonzero(net.bcp[e] >= 0).tolist()
+            before = np.cumsum(dk).tolist() if posts else []  # km of the piece's edges up to each one
+            for i in posts:  # each BCP edge: the post at its middle
                 bcp = net.tables["bcp"][int(net.bcp[e[i]])]
                 r = rows.get(bcp)
+                at = km + (before[i - 1] if i else 0.0)
                 nodes.append({"id": bcp, "name": r["name"] if r else bcp, "kind": "bcp",
-                              "country": r["country"] if r else None, "km": float(start[i] + dk[i] / 2)})
-            cut = np.flatnonzero((em[1:] != em[:-1]) | (sid[1:] != sid[:-1])) + 1
-            for lo, hi in zip([0, *cut.tolist()], [*cut.tolist(), len(e)]):  # runs of one mode and section set
-                d = float(dk[lo:hi].sum())
-                add_run(NETWORK, graph.EDGE_MODES[int(em[lo])], sec_sets[sid[lo]] if sid[lo] >= 0 else frozenset(),
-                        d, hi - lo, pc)
+                              "country": r["country"] if r else None, "km": at + float(dk[i]) / 2})
+            cut = (np.flatnonzero((em[1:] != em[:-1]) | (sid[1:] != sid[:-1])) + 1).tolist()
+            los = [0, *cut]  # runs of one mode and section set: their first edges
+            for lo, hi, m_, s_ in zip(los, [*cut, len(e)], em[los].tolist(), sid[los].tolist()):
+                d = float(np.add.reduce(dk[lo:hi]))  # dk[lo:hi].sum(), without its wrapper
+                add_run(NETWORK, graph.EDGE_MODES[m_], sec_sets[s_] if s_ >= 0 else frozenset(), d, hi - lo, pc)
                 km += d
         if pc.get("end_place") is not None:
             p = pc["end_place"]
@@ -230,11 +236,34 @@ def route(*places: Any, via: Any = (), mode: str = "road", weight: graph.Weight 
     for n_ in nodes:
         n_["km"] *= scale
     network = sum(r_["km"] for r_ in runs if r_["kind"] == NETWORK)
-    base = {f.name: getattr(an, f.name) for f in fields(RouteAnalysis)}
+    base = {f: getattr(an, f) for f in _ANALYSIS_FIELDS}
     base.update(name=name, mode=mode, nodes=nodes, length_by_mode_km={k: v * scale for k, v in by_mode.items()},
                 year=year, assume_mode=mode if mode in timecost.MODES else None)
     return RouteResult(**base, places=resolved, segments=runs, network_km=network,
                        geodesic_km=an.length_km - network, carec_km=carec_km * scale)
+
+
+def _segment_km(pieces: list[dict[str, Any]], coords: np.ndarray) -> np.ndarray:
+    """The geodesic km of each segment of the pieces' line ``coords`` (their vertices in turn, each piece's first
+    dropped after the first piece): the network's as ``path_xy_km`` keeps them, the others (joins, geodesics, a
+    piece that starts away from the last one's end) measured here, in one call."""
+    km = np.full(len(coords) - 1, np.nan)
+    at, prev = 0, None
+    for pc in pieces:
+        xy, known = pc["xy"], pc.get("seg_km")
+        m = len(xy) - 1
+        if m < 1:
+            continue
+        if known is not None:
+            km[at:at + m] = known
+            if prev is not None and not (xy[0] == prev).all():  # the line steps from the last piece's end instead
+                km[at] = np.nan
+        at, prev = at + m, xy[-1]
+    todo = np.flatnonzero(np.isnan(km))
+    if len(todo):
+        km[todo] = np.asarray(geodesy.GEOD.inv(coords[todo, 0], coords[todo, 1], coords[todo + 1, 0],
+                                               coords[todo + 1, 1])[2]) / 1000.0
+    return km
 
 
 def _weight(weight: graph.Weight, mode: str, year: int | None) -> graph.Weight:
@@ -303,10 +332,10 @@ def _pair_pieces(a: dict[str, Any], b: dict[str, Any], mode: str,
     ca, cb = at_post(a, own_side(ca, a.get("country"))), at_post(b, own_side(cb, b.get("country")))
     best: tuple[float, int, int] | None = None
     comps_b: dict[int, tuple[float, int]] = {}
-    for n, d in cb:
-        comps_b.setdefault(int(g.comp[n]), (d, n))
-    for n, d in ca:
-        hit = comps_b.get(int(g.comp[n]))
+    for (n, d), c in zip(cb, g.comp[[n for n, _ in cb]].tolist()):  # the component of each candidate
+        comps_b.setdefault(c, (d, n))
+    for (n, d), c in zip(ca, g.comp[[n for n, _ in ca]].tolist()):
+        hit = comps_b.get(c)
         if hit and (best is None or d + hit[0] < best[0]):
             best = (d + hit[0], n, hit[1])
     pab = np.array([[a["lon"], a["lat"]], [b["lon"], b["lat"]]])
@@ -321,8 +350,8 @@ def _pair_pieces(a: dict[str, Any], b: dict[str, Any], mode: str,
     nodes, edges = path
     net = graph.load()
     pa, pb = net.node_xy[nodes[0]], net.node_xy[nodes[-1]]
-    ja = geodesy.distance_km(pab[0], pa)
-    jb = geodesy.distance_km(pb, pab[1])
+    ja, jb = (np.asarray(geodesy.GEOD.inv([pab[0, 0], pb[0]], [pab[0, 1], pb[1]], [pa[0], pab[1, 0]],
+                                          [pa[1], pab[1, 1]])[2]) / 1000.0).tolist()  # both joins, one call
     a["join_km"] = a.get("join_km") or ja
     b["join_km"] = jb
     out = []
@@ -330,8 +359,8 @@ def _pair_pieces(a: dict[str, Any], b: dict[str, Any], mode: str,
         out.append({"kind": JOIN, "from": a["name"], "to": "network", "xy": np.array(geodesy.densify([pab[0], pa])),
                     "edges": []})
     if edges:
-        out.append({"kind": NETWORK, "from": a["name"], "to": b["name"], "xy": graph.path_coords(nodes, edges),
-                    "edges": edges})
+        xy, seg_km = path_xy_km(nodes, edges)
+        out.append({"kind": NETWORK, "from": a["name"], "to": b["name"], "xy": xy, "edges": edges, "seg_km": seg_km})
     if jb > 1e-6:
         out.append({"kind": JOIN, "from": "network", "to": b["name"], "xy": np.array(geodesy.densify([pb, pab[1]])),
                     "edges": []})
@@ -339,6 +368,55 @@ def _pair_pieces(a: dict[str, Any], b: dict[str, Any], mode: str,
         out.append({"kind": GEODESIC, "from": a["name"], "to": b["name"], "xy": pab, "edges": []})
     out[-1]["end_place"] = b
     return out
+
+
+def path_xy_km(nodes: list[int], edges: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """The lon/lat vertices along a path (those of ``graph.path_coords``) and the geodesic km of each segment
+    between them, each exactly ``GEOD.inv(...)[2] / 1000.0`` of its two vertices, as the analysis measures it.
+
+    The km come from ``_segment_km_table`` (a path of 2,000 vertices took 1.8 ms of geodesics), read in either
+    direction of travel (the geodesic is symmetric, bit for bit: tests/test_route_equivalence.py checks every
+    segment of the network). A segment whose start is not the vertex the table assumes (an edge whose end
+    differs from its node) is measured as it is."""
+    n = graph.load()
+    if not edges:
+        return n.node_xy[nodes[:1]], np.zeros(0)
+    e = np.asarray(edges, dtype=np.int64)
+    lo, hi = n.geom_offsets[e], n.geom_offsets[e + 1]
+    fwd = n.u[e] == np.asarray(nodes[:-1])
+    cnt = hi - lo - 1  # each edge's vertices after its first (in the direction of travel)
+    first = np.where(fwd, lo + 1, hi - 2)  # the vertex after the start, walking forward or backward
+    step = np.where(fwd, 1, -1)
+    start = np.cumsum(cnt) - cnt  # each edge's first segment on the path
+    steps = np.repeat(step, cnt)
+    idx = np.repeat(first - step * start, cnt) + steps * np.arange(len(steps))
+    xy = np.concatenate([n.node_xy[nodes[:1]], n.coords_q[idx] / graph.QUANT])
+    km = _segment_km_table()[np.minimum(idx, idx - steps)]  # a segment's place in the table: its lower vertex
+    # within an edge the path steps from the table's start vertex; an edge's first segment starts where the path
+    # so far ends (the last edge's end, or the first node), which is the table's start vertex (the edge's own
+    # first vertex in the direction of travel) unless an edge's geometry ends away from its node
+    origin = n.coords_q[np.where(fwd, lo, hi - 1)] / graph.QUANT
+    moved = start[(origin[:, 0] != xy[start, 0]) | (origin[:, 1] != xy[start, 1])]
+    if len(moved):  # the path reaches the segment from elsewhere than the table's start vertex
+        km[moved] = np.asarray(geodesy.GEOD.inv(xy[moved, 0], xy[moved, 1], xy[moved + 1, 0],
+                                                xy[moved + 1, 1])[2]) / 1000.0
+    return xy, km
+
+
+@functools.cache
+def _segment_km_table() -> np.ndarray:
+    """Per vertex i of the network's geometries (``Network.coords_q``): the geodesic km from it to vertex i + 1
+    (across two edges at an edge's last vertex: never read). Kept in the per-user cache (``data.cached_arrays``,
+    17 MB, built once per network in about 2 s)."""
+    a, _ = data.cached_arrays("segment-km", f"segment-km v1 {graph.network_key()}", _build_segment_km_table)
+    return a["km"]
+
+
+def _build_segment_km_table() -> tuple[dict[str, np.ndarray], None]:
+    q = graph.load().coords_q
+    lon, lat = q[:, 0] / graph.QUANT, q[:, 1] / graph.QUANT
+    km = np.asarray(geodesy.GEOD.inv(lon[:-1], lat[:-1], lon[1:], lat[1:])[2]) / 1000.0
+    return {"km": np.append(km, 0.0)}, None
 
 
 @functools.cache
