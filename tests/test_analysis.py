@@ -246,3 +246,19 @@ def test_sections_and_user_lines_in_one_frame():
     assert [len(r.nodes) for r in both] == [len(r.nodes) for r in alone]
     assert len(both[0].nodes) > 2 and both[2].nodes == []
     assert both[2].length_km == pytest.approx(425.73, abs=0.01)
+
+
+def test_repeated_vertex_on_a_border_changes_nothing_and_warns_nothing():
+    import warnings
+
+    c = corridors.countries().set_index("iso_a3")
+    shared = shapely.get_coordinates(c.geometry["KAZ"].boundary.intersection(c.geometry["KGZ"].boundary))
+    v = tuple(shared[len(shared) // 2])  # a vertex of the KAZ-KGZ border
+    almaty, bishkek = (76.95, 43.25), (74.6, 42.87)
+    once = analyze(shapely.LineString([almaty, v, bishkek]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # a zero-length segment once divided 0 by 0
+        twice = analyze(shapely.LineString([almaty, v, v, bishkek]))
+    assert twice.countries == once.countries == ["KAZ", "KGZ"]
+    assert twice.length_km == pytest.approx(once.length_km, abs=1e-9)
+    assert len(twice.crossings) == len(once.crossings) == 1

@@ -534,8 +534,9 @@ def _cuts(a: np.ndarray, b: np.ndarray, counts: np.ndarray, layer: Layer, chunk:
     cross = ~col & (den != 0) & (t >= -eps) & (t <= 1 + eps) & (u >= -eps) & (u <= 1 + eps)
     out_seg, out_t = [seg[cross]], [np.minimum(np.maximum(0.0, t[cross]), 1.0)]  # np.clip, without its wrapper
     if col.any():  # collinear: the boundary segment's ends that lie on the line's segment are cuts
-        t0 = (w[col] * r[col]).sum(axis=1) / rr[col]
-        t1 = t0 + (s[col] * r[col]).sum(axis=1) / rr[col]
+        with np.errstate(divide="ignore", invalid="ignore"):  # a zero-length segment (a repeated vertex): NaN, no cut
+            t0 = (w[col] * r[col]).sum(axis=1) / rr[col]
+            t1 = t0 + (s[col] * r[col]).sum(axis=1) / rr[col]
         overlap = np.minimum(np.maximum(t0, t1), 1.0) - np.maximum(np.minimum(t0, t1), 0.0)
         along[seg[col][overlap > 0]] = True
         for tq in (t0, t1):
