@@ -8,20 +8,21 @@ each with the floor and the ratio, then whether the targets are met: route() <= 
 nodes (issue 14) and < 50 ms between any two cities (issue 16). Times are the best of --repeat warm calls
 (the machine is shared; the best call is the one least disturbed).
 
-Why the baseline is a floor. Whatever route() does, it has to find the least-weight path between the two
-network nodes on the same graph (the same edges, the same weights). The fastest correct point-to-point searches
-we know for this graph are scipy's compiled Dijkstra stopped at exactly the path's weight D, forward from the
-source or backward from the target (it settles only the nodes nearer than D and nothing else), and the
-bidirectional one with both balls stopped at D/2 plus the scan for the best edge joining them (the least a
-bidirectional Dijkstra settles). All three are handed D by an oracle (this run's own answer), which no real
-search has in advance, so none of them can be beaten by a search that must find its own bound on the same
-graph with the same compiled Dijkstra; the floor is the fastest of the three, search only (no path geometry, no
-analysis). We also measured, once, the compiled libraries that offer point-to-point searches on this graph
-(networkit 11.2.2 BidirectionalDijkstra and AStar, rustworkx 0.18.1 and igraph 1.0 Dijkstra with a goal): none
-was faster than this floor on these pairs (A* needs its heuristic for every node per target, which alone costs
-more than the oracle search), so none is a dependency. ``graph.shortest_path`` (our search: it chooses one of
-the three plans by the node density around the ends and grows its radius until the path is proved) and
-``route()`` (search + places + joins + path geometry + border analysis + CAREC share) are printed against it.
+Why the baseline is a floor. Whatever route() does, it has to find the least weight between the two network
+nodes on the same graph (the same edges, the same weights). The fastest correct way we know with the project's
+dependencies is the query of the mode's contraction hierarchy (corridors.hierarchy: two upward searches, pure
+Python; a compiled CH library would be faster still, but none is a dependency), and the floor gives it
+two advantages no real search has: it stops at the path's weight D handed over by an oracle (this run's own
+answer: the upward searches end as soon as both queues hold nothing lighter than D), and it only finds the
+weight, without unpacking the path or asking which edges it uses; the floor is the faster of that and the plain
+distance query. So our search (``graph.shortest_path``: the same query, then the path unpacked to the network's
+edge ids) cannot beat it; ``route()`` (search + places + joins + path geometry + border analysis + CAREC share) is
+printed against it too. Before the hierarchy (issue 14) the floor was scipy's compiled Dijkstra handed D (forward,
+backward or both ways to D/2), 1-9 ms on these pairs; the "dijkstra" column is the search route() used then
+(``shortest_path(..., use_hierarchy=False)``: radius-limited scipy Dijkstra), measured in this run. We also
+measured, once, compiled libraries with point-to-point searches on this graph (networkit 11.2.2
+BidirectionalDijkstra and AStar, rustworkx 0.18.1, igraph 1.0): none was faster than that old floor, so none is a
+dependency. "settled": nodes the hierarchy's query settles (both sides).
 """
 
 from __future__ import annotations
@@ -31,11 +32,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
-from scipy.sparse.csgraph import dijkstra
-
 import corridors
-from corridors import graph, routes
+from corridors import graph, hierarchy, routes
 
 NODE_TARGET_MS = 3.0  # issue 14: route() warm between two network nodes
 CITY_TARGET_MS = 50.0  # issue 16: route() warm between any two cities of the region
@@ -67,27 +65,29 @@ def join_nodes(a: str, b: str, mode: str) -> tuple[int, int]:
 
 
 def floor_ms(s: int, t: int, mode: str, n: int) -> tuple[float, float]:
-    """(best oracle search ms, path weight D): scipy's Dijkstra stopped at the known D from either end, or both
-    ends stopped at D/2 plus the scan for the best joining edge."""
-    wg = graph.weighted_graph(mode)
-    fwd, rev = wg.fwd.matrix(), wg.rev.matrix()  # the same matrices as scipy CSR
-    d = float(dijkstra(fwd, indices=s, limit=np.inf)[t])
-    lim, half = d * (1 + 1e-12), d / 2 * (1 + 1e-9)
-
-    def both() -> None:
-        ds = dijkstra(fwd, indices=s, limit=half, return_predecessors=True)[0]
-        dt = dijkstra(rev, indices=t, limit=half, return_predecessors=True)[0]
-        graph._meet(fwd, ds, dt, np.flatnonzero(np.isfinite(ds)))
-
-    t_fwd = best_ms(lambda: dijkstra(fwd, indices=s, limit=lim, return_predecessors=True), n)
-    t_bwd = best_ms(lambda: dijkstra(rev, indices=t, limit=lim, return_predecessors=True), n)
-    return min(t_fwd, t_bwd, best_ms(both, n)), d
+    """(best floor ms, path weight D): the hierarchy's distance query, alone or stopped at the known D."""
+    h = hierarchy.load(mode)
+    if h is None:
+        raise SystemExit("geodata/hierarchy.npz does not match the network: run scripts/build_hierarchy.py")
+    d = hierarchy.distance(h, s, t)
+    bound = d * (1 + 1e-12)
+    t_oracle = best_ms(lambda: hierarchy.search(h, s, t, bound), n)
+    return min(t_oracle, best_ms(lambda: hierarchy.distance(h, s, t), n)), d
 
 
-def row(label: str, km: float, t_route: float, t_search: float, t_floor: float, target: float) -> bool:
+def measure(s: int, e: int, mode: str, n: int) -> tuple[float, float, float, int]:
+    """(search ms, the Dijkstra search's ms, floor ms, nodes settled) between network nodes s and e."""
+    t_search = best_ms(lambda: graph.shortest_path(s, e, mode), n)
+    t_old = best_ms(lambda: graph.shortest_path(s, e, mode, use_hierarchy=False), n)
+    t_floor, _ = floor_ms(s, e, mode, n)
+    return t_search, t_old, t_floor, hierarchy.search(hierarchy.load(mode), s, e).settled
+
+
+def row(label: str, km: float, t_route: float, t: tuple[float, float, float, int], target: float) -> bool:
+    t_search, t_old, t_floor, settled = t
     ok = t_route <= target
-    print(f"{label:34s} {km:8.1f} {t_route:9.2f} {t_search:9.2f} {t_floor:8.2f} {t_route / t_floor:7.1f} "
-          f"{t_search / t_floor:7.2f}  {'met' if ok else 'NOT met'}")
+    print(f"{label:34s} {km:8.1f} {t_route:9.2f} {t_search:7.3f} {t_old:9.2f} {t_floor:7.3f} {settled:7d} "
+          f"{t_route / t_floor:8.1f} {t_search / t_floor:7.2f}  {'met' if ok else 'NOT met'}")
     return ok
 
 
@@ -100,8 +100,8 @@ def main() -> None:
     net = graph.load()
     print(f"cold load of network.npz: {(time.perf_counter() - t) * 1000:.0f} ms ({net.n_nodes} nodes, "
           f"{net.n_edges} edges)")
-    head = (f"{'pair':34s} {'km':>8s} {'route ms':>9s} {'search':>9s} {'floor':>8s} {'route/fl':>7s} "
-            f"{'srch/fl':>7s}  target")
+    head = (f"{'pair':34s} {'km':>8s} {'route ms':>9s} {'search':>7s} {'dijkstra':>9s} {'floor':>7s} "
+            f"{'settled':>7s} {'route/fl':>8s} {'srch/fl':>7s}  target")
 
     print(f"\n(a) route() between two network nodes, given as (lon, lat); target <= {NODE_TARGET_MS:g} ms")
     print(head)
@@ -111,10 +111,8 @@ def main() -> None:
         pa, pb = tuple(net.node_xy[s].tolist()), tuple(net.node_xy[e].tolist())
         r = corridors.route(pa, pb, mode=mode)  # warm: graphs, node grid, density grid
         t_route = best_ms(lambda pa=pa, pb=pb, m=mode: corridors.route(pa, pb, mode=m), n)
-        t_search = best_ms(lambda s=s, e=e, m=mode: graph.shortest_path(s, e, m), n)
-        t_floor, _ = floor_ms(s, e, mode, n)
         node_ok.append(row(f"nodes {a} - {b}" + (f" ({mode})" if mode != "road" else ""), r.length_km, t_route,
-                           t_search, t_floor, NODE_TARGET_MS))
+                           measure(s, e, mode, n), NODE_TARGET_MS))
 
     print(f"\n(b) route() between cities (names resolved and joined); target < {CITY_TARGET_MS:g} ms")
     print(head)
@@ -123,10 +121,8 @@ def main() -> None:
         r = corridors.route(a, b, mode=mode)
         s, e = join_nodes(a, b, mode)
         t_route = best_ms(lambda a=a, b=b, m=mode: corridors.route(a, b, mode=m), n)
-        t_search = best_ms(lambda s=s, e=e, m=mode: graph.shortest_path(s, e, m), n)
-        t_floor, _ = floor_ms(s, e, mode, n)
         city_ok.append(row(f"{a} - {b}" + (f" ({mode})" if mode != "road" else ""), r.length_km, t_route,
-                           t_search, t_floor, CITY_TARGET_MS - 1e-9))
+                           measure(s, e, mode, n), CITY_TARGET_MS - 1e-9))
 
     print(f"\ntarget route() <= {NODE_TARGET_MS:g} ms between network nodes: "
           f"{'MET' if all(node_ok) else 'NOT MET'} ({sum(node_ok)} of {len(node_ok)} pairs)")

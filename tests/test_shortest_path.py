@@ -65,8 +65,9 @@ def test_same_length_as_scipy_full_dijkstra(mode, seed):
         for t in targets:
             if t == s:
                 continue
-            got = _check_path(graph.shortest_path(s, t, mode), s, t, w)
-            assert got == pytest.approx(full[t], rel=1e-9, abs=1e-9)
+            for use_hierarchy in (True, False):  # the contraction hierarchy, and the planned Dijkstra search
+                got = _check_path(graph.shortest_path(s, t, mode, use_hierarchy=use_hierarchy), s, t, w)
+                assert got == pytest.approx(full[t], rel=1e-9, abs=1e-9)
             checked += 1
     assert checked >= 2 * N_FAR - 1
 
