@@ -28,6 +28,19 @@ def _crossing(r, bcp_id):
 
 # ---------------------------------------------------------------- the shipped data
 
+def test_rows_read_with_the_csv_module_are_the_preferred_rows_of_figures():
+    """``_rows`` (csv module, for start-up) gives exactly the records of ``figures(preferred_only=True)`` (pandas):
+    same keys in the same order, same values and types (value float, year int, node_id)."""
+    df = timecost.figures(preferred_only=True)
+    cols = list(df.columns)
+    expected = [dict(zip(cols, values)) for values in zip(*(df[c].tolist() for c in cols))]
+    got = [r for rows in timecost._rows().values() for r in rows]
+    assert sorted(got, key=lambda r: r["id"]) == sorted(expected, key=lambda r: r["id"])
+    assert all(list(r) == cols and type(r["value"]) is float and type(r["year"]) is int for r in got)
+    assert [(r["id"], type(v)) for r, e in zip(sorted(got, key=lambda r: r["id"]), sorted(expected, key=lambda r: r["id"]))
+            for k, v in r.items() if type(v) is not type(e[k])] == []
+
+
 def test_cpmm_csv_is_what_the_build_script_derives(repo):
     build = _load_build(repo)
     if not build.DEFAULT_SOURCE.is_file():

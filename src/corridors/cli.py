@@ -7,6 +7,7 @@ geopandas (each command imports what it needs; networkx and folium only for rout
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import gc
 import io
 import json
@@ -96,15 +97,18 @@ def cmd_report(args: argparse.Namespace) -> str:
 
     from . import analysis, data
 
-    secs = data.sections()
-    ids = list(args.ids)
-    if args.corridor:
-        ids += secs.loc[(secs["corridor"] == args.corridor) & (secs["kind"] == "section"), "id"].tolist()
-    if not ids:
-        ids = secs["id"].tolist()
-    results = [_with_year(r, args) for r in analysis.analyze_many(ids)]
-    if args.corridor:
-        results.append(analysis.analyze_corridor(args.corridor))
+    results = None if args.corridor else shipped_results(args.ids)
+    if results is None:
+        secs = data.sections()
+        ids = list(args.ids)
+        if args.corridor:
+            ids += secs.loc[(secs["corridor"] == args.corridor) & (secs["kind"] == "section"), "id"].tolist()
+        if not ids:
+            ids = secs["id"].tolist()
+        results = analysis.analyze_many(ids)
+        if args.corridor:
+            results.append(analysis.analyze_corridor(args.corridor))
+    results = [_with_year(r, args) for r in results]
     if args.format == "json":
         return json.dumps([r.to_dict() for r in results], ensure_ascii=False, indent=2)
     rows = [{
@@ -115,6 +119,25 @@ def cmd_report(args: argparse.Namespace) -> str:
         **_hours_usd(r),
     } for r in map(_row_fields, results)]
     return _table(_unknown(pd.DataFrame(rows), args.format), args.format)
+
+
+def shipped_results(ids: Sequence[str]) -> list[analysis.RouteAnalysis] | None:
+    """The analyses of shipped sections / key routes given by their exact ids (all of them for no ids), from the
+    figures precomputed for the current data files (``data.shipped_figures``), without their geometry: what
+    ``analysis.analyze_many(ids)`` gives (tests/test_section_figures.py checks it) at a fraction of the start-up.
+    None (compute them) when the figures do not belong to the current data or to the current ``RouteAnalysis``
+    fields, when an id is not an exact id there (a name, a spelling: looked up as usual), or when a route has
+    warnings (the analysis would also print them)."""
+    from . import analysis, data
+
+    figures = data.shipped_figures()
+    if figures is None:
+        return None
+    records = [figures.get(i) for i in ids] if ids else list(figures.values())
+    stored = {f.name for f in dataclasses.fields(analysis.RouteAnalysis)} - {"geometry", "year", "assume_mode"}
+    if any(r is None or r.keys() != stored or r["warnings"] for r in records):
+        return None
+    return [analysis.RouteAnalysis(geometry=None, **r) for r in records]  # type: ignore[misc]
 
 
 def _row_fields(r: analysis.RouteAnalysis) -> dict[str, Any]:

@@ -54,8 +54,7 @@ def _read(name: str) -> gpd.GeoDataFrame:
     is read in a few ms instead. The cache never changes a result: a copy is written only when it decodes back
     to the very frame parsed from the GeoJSON, and one that does not match the file's hash, or is damaged, is
     ignored (and rewritten)."""
-    raw = (geodata_dir() / name).read_bytes()
-    key = hashlib.sha256(raw).hexdigest()
+    key = file_sha256(geodata_dir() / name)
     folder = cache_dir()
     path = folder / f"{Path(name).stem}-{key[:32]}{CACHE_SUFFIX}" if folder is not None else None
     if path is not None:
@@ -65,6 +64,9 @@ def _read(name: str) -> gpd.GeoDataFrame:
             cached = None  # of another layout: parse the GeoJSON (and rewrite the copy)
         if cached is not None:
             return cached
+    raw = (geodata_dir() / name).read_bytes()
+    key = hashlib.sha256(raw).hexdigest()  # of the very bytes parsed (the file may have changed meanwhile)
+    path = folder / f"{Path(name).stem}-{key[:32]}{CACHE_SUFFIX}" if folder is not None else None
     gdf = parse_geojson(raw.decode("utf-8"))
     if path is not None:
         _store(path, encode_frame(gdf, key), gdf, key)
@@ -190,9 +192,18 @@ _ALIGN = 64
 
 
 def file_sha256(path: Path) -> str:
-    """The SHA-256 (hex) of a file's bytes: the key of everything the cache derives from it."""
-    with open(path, "rb") as f:
-        return hashlib.file_digest(f, "sha256").hexdigest()
+    """The SHA-256 (hex) of a file's bytes: the key of everything the cache derives from it. Hashed once per
+    process while the file's identity, size and modification time stay the same (several caches derive from one
+    data file)."""
+    st = os.stat(path)
+    seen = (os.fspath(path), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+    if seen not in _HASHED:
+        with open(path, "rb") as f:
+            _HASHED[seen] = hashlib.file_digest(f, "sha256").hexdigest()
+    return _HASHED[seen]
+
+
+_HASHED: dict[tuple[Any, ...], str] = {}
 
 
 def cached_arrays(stem: str, key: str,
@@ -330,6 +341,40 @@ def nodes(kind: str | None = None) -> gpd.GeoDataFrame:
 def countries() -> gpd.GeoDataFrame:
     """Country boundaries (Natural Earth 10m, simplified on shared arcs): iso_a3, name, geometry."""
     return _read("countries.geojson").copy()
+
+
+FIGURES = "section_figures.json"  # precomputed figures of the shipped sections (scripts/build_geodata.py)
+FIGURES_INPUTS = ("corridors.geojson", "nodes.geojson", "countries.geojson", "gazetteer.tsv")  # what they rest on
+
+
+def data_sha256(names: tuple[str, ...] = FIGURES_INPUTS) -> str:
+    """One SHA-256 (hex) over the named shipped files' own SHA-256s: the data hash precomputed figures belong to."""
+    folder = geodata_dir()
+    return hashlib.sha256("".join(f"{n} {file_sha256(folder / n)}\n" for n in names).encode()).hexdigest()
+
+
+def shipped_figures() -> dict[str, dict[str, Any]] | None:
+    """The analysis figures of every shipped section and key route by id, as ``scripts/build_geodata.py`` wrote
+    them into ``geodata/section_figures.json`` (``RouteAnalysis`` fields without the geometry, in the order of
+    ``sections()``; a fresh copy per call), or None when the file is absent, unreadable, or was made from other
+    data files than the current ones (its ``data_sha256`` is not ``data_sha256()``): figures are only ever taken
+    for the very data they were computed from. tests/test_section_figures.py checks they equal a live
+    ``analyze_many``."""
+    text = _figures_text()
+    return None if text is None else {r["id"]: r for r in json.loads(text)["routes"]}
+
+
+@functools.cache
+def _figures_text() -> bytes | None:
+    """The figures file's bytes, once checked to belong to the current data files (else None)."""
+    try:
+        raw = (geodata_dir() / FIGURES).read_bytes()
+        doc = json.loads(raw)
+        if tuple(doc["inputs"]) != FIGURES_INPUTS or doc["data_sha256"] != data_sha256():
+            return None
+        return raw
+    except (OSError, ValueError, LookupError, TypeError, AttributeError):
+        return None
 
 
 _NONWORD = re.compile(r"[\W_]+")

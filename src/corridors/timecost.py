@@ -30,6 +30,7 @@ For a crossing from A to B the departure country's figure comes first (A outboun
 
 from __future__ import annotations
 
+import csv
 import functools
 import numbers
 from collections.abc import Callable, Iterable
@@ -90,14 +91,29 @@ def bcp_links() -> pd.DataFrame:
 
 @functools.cache
 def _rows() -> dict[tuple[str, str, str], list[dict[str, Any]]]:
-    """Preferred rows by (indicator, mode, scope), in file order."""
+    """Preferred rows by (indicator, mode, scope), in file order: the rows of ``figures()`` as dicts (``value``
+    float, ``year`` int, ``node_id``), read with the csv module (pandas' reader and its Arrow-backed text cost
+    ~25 ms at every command's start; tests/test_timecost.py checks both give the same rows)."""
+    header, records = _csv("cpmm.csv")
+    keyed = {(r["cpmm_name"], r["country"], r["mode"]): r["node_id"] for r in _csv("cpmm_bcp_links.csv")[1]}
     out: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
-    df = figures(preferred_only=True)
-    cols = list(df.columns)  # column lists, not to_dict: that walks the Arrow-backed text cell by cell (~50 ms)
-    for values in zip(*(df[c].tolist() for c in cols)):
-        r = dict(zip(cols, values))
+    for r in records:
+        if r["preferred"] != "yes":
+            continue
+        r["value"], r["year"] = float(r["value"]), int(r["year"])
+        r["node_id"] = keyed.get((r["name"], r["country"], r["mode"]), keyed.get((r["name"], r["country"], ""), "")) \
+            if r["scope"] == "bcp" else ""
         out.setdefault((r["indicator"], r["mode"], r["scope"]), []).append(r)
     return out
+
+
+def _csv(name: str) -> tuple[list[str], list[dict[str, str]]]:
+    """A shipped CSV file's header and rows (every value text, blank lines skipped, as ``pd.read_csv(dtype=str,
+    keep_default_na=False)`` reads it)."""
+    with open(data.geodata_dir() / name, newline="", encoding="utf-8") as f:
+        reader = csv.reader(f)
+        header = next(reader)
+        return header, [dict(zip(header, row)) for row in reader if row]
 
 
 def _pick(levels: list[tuple[str, list[dict[str, Any]]]], year: int | None) -> tuple[dict[str, Any], str] | None:
@@ -203,11 +219,32 @@ def _country_figure(indicator: str, mode: str, year: int | None, country: str,
 @functools.cache
 def _bcp_corridors() -> dict[str, tuple[str, ...]]:
     """Corridors (1-6) whose sections pass each node, for the corridor-level fallback."""
-    out: dict[str, set[str]] = {}
+    return {k: tuple(v) for k, v in _lookups()["bcp_corridors"]}
+
+
+LOOKUP_FILES = ("corridors.geojson", "nodes.geojson", "countries.geojson")
+
+
+@functools.cache
+def _lookups() -> dict[str, Any]:
+    """The small tables ``assess`` reads from the data (country codes, ports by name, the countries each BCP
+    joins, the corridors passing each node), kept in the per-user cache keyed by the data files' hashes
+    (``data.cached_arrays``): a command whose figures are precomputed then decodes none of the data frames."""
+    key = "timecost lookups v1 " + " ".join(data.file_sha256(data.geodata_dir() / n) for n in LOOKUP_FILES)
+    return data.cached_arrays("timecost-lookups", key, lambda: ({}, _build_lookups()))[1]  # type: ignore[no-any-return]
+
+
+def _build_lookups() -> dict[str, Any]:
+    """JSON-able: lists of pairs (a dict key may be any value, JSON keys are text)."""
+    corridors: dict[str, set[str]] = {}
     for corridor, ids in data.sections("section")[["corridor", "nodes"]].itertuples(index=False):
         for i in ids:
-            out.setdefault(i, set()).add(str(corridor))
-    return {k: tuple(sorted(v, key=lambda c: (len(c), c))) for k, v in out.items()}
+            corridors.setdefault(i, set()).add(str(corridor))
+    bcp, port = data.nodes("bcp"), data.nodes("port")
+    return {"isos": data.countries()["iso_a3"].tolist(),
+            "ports": [[name, i] for i, name in zip(port["id"], port["name"])],
+            "bcp_joins": [[i, list(j)] for i, j in zip(bcp["id"], bcp["joins"]) if j is not None and len(j) == 2],
+            "bcp_corridors": [[k, sorted(v, key=lambda c: (len(c), c))] for k, v in corridors.items()]}
 
 
 # ---------------------------------------------------------------- one route
@@ -366,8 +403,7 @@ def _network_crossings(r: Any) -> list[dict[str, Any] | None]:
 
 @functools.cache
 def _bcp_joins() -> dict[str, frozenset[str]]:
-    return {i: frozenset(j) for i, j in zip(data.nodes("bcp")["id"], data.nodes("bcp")["joins"])
-            if j is not None and len(j) == 2}
+    return {i: frozenset(j) for i, j in _lookups()["bcp_joins"]}
 
 
 def _ferry_legs(r: Any) -> tuple[list[dict[str, Any]], dict[str, float]]:
@@ -390,13 +426,12 @@ def _ferry_legs(r: Any) -> tuple[list[dict[str, Any]], dict[str, float]]:
 
 @functools.cache
 def _isos() -> frozenset[str]:
-    return frozenset(data.countries()["iso_a3"])
+    return frozenset(_lookups()["isos"])
 
 
 @functools.cache
 def _ports() -> dict[str, str]:
-    n = data.nodes("port")
-    return {name: i for i, name in zip(n["id"], n["name"])}
+    return dict(_lookups()["ports"])
 
 
 def _port_ids(s: dict[str, Any] | None) -> tuple[str | None, str | None]:
