@@ -16,7 +16,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 import corridors  # noqa: E402
-from corridors import data  # noqa: E402
+from corridors import data, routes  # noqa: E402
 from corridors.network import write, write_atomic  # noqa: E402
 
 NOT_STORED = ("geometry", "year", "assume_mode")  # the line is in corridors.geojson; year and mode are per command
@@ -24,10 +24,13 @@ NOT_STORED = ("geometry", "year", "assume_mode")  # the line is in corridors.geo
 
 def figure_records() -> list[dict[str, Any]]:
     """``corridors.analyze_many`` of every section and key route (in the order of ``sections()``) as plain
-    records: every ``RouteAnalysis`` field but the geometry (and the CPMM year / mode, chosen per command).
+    records: every ``RouteAnalysis`` field but the geometry (and the CPMM year / mode, chosen per command), and
+    ``carec``: km and share of ``routes.carec_share`` within ``routes.NEAR_CAREC_KM`` km (and that distance), as
+    ``compare`` shows them.
     An id that another row's id or name would take when looked up is left out (``report`` then computes it)."""
     ids = [i for i in corridors.sections()["id"] if data.section_record(i)["id"] == i]
-    return [{f.name: getattr(r, f.name) for f in dataclasses.fields(r) if f.name not in NOT_STORED}
+    return [{**{f.name: getattr(r, f.name) for f in dataclasses.fields(r) if f.name not in NOT_STORED},
+             "carec": [*routes.carec_share(r.geometry, routes.NEAR_CAREC_KM), routes.NEAR_CAREC_KM]}
             for r in corridors.analyze_many(ids)]
 
 
@@ -35,9 +38,10 @@ def figures_text() -> str:
     """The text of geodata/section_figures.json: the data hash, then one route per line (JSON floats round-trip
     exactly, so the figures read back are the computed ones)."""
     head = {"about": "Figures of corridors.analyze_many for every shipped section and key route (RouteAnalysis "
-                     "fields without the geometry), used by `corridors report` only while data_sha256 is that of the "
-                     "current data files (corridors.data.data_sha256). Generated: python scripts/build_geodata.py "
-                     "--figures",
+                     "fields without the geometry; carec: km and share within a distance of a CAREC section, and that "
+                     "distance in km), used by `corridors report` and `compare` only while data_sha256 is that of "
+                     "the current data files (corridors.data.data_sha256). Generated: python "
+                     "scripts/build_geodata.py --figures",
             "inputs": {n: data.file_sha256(data.geodata_dir() / n) for n in data.FIGURES_INPUTS},
             "data_sha256": data.data_sha256()}
     lines = [json.dumps(r, ensure_ascii=False, separators=(",", ":")) for r in figure_records()]

@@ -109,3 +109,39 @@ def test_a_record_of_other_fields_is_not_used(monkeypatch):
     figures["1a"]["new_field"] = 1
     monkeypatch.setattr(data, "shipped_figures", lambda: figures)
     assert cli.shipped_results(["1a"]) is None and cli.shipped_results(["1b"]) is not None
+
+
+def _cli(argv, shipped: bool, monkeypatch) -> tuple[int, str, str]:
+    with monkeypatch.context() as m:
+        if not shipped:
+            m.setattr(data, "shipped_figures", lambda: None)
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = cli.main(argv)
+    return code, out.getvalue(), err.getvalue()
+
+
+@pytest.mark.parametrize("argv", [
+    ["almaty-bishkek", "1b"], ["almaty-bishkek", "1b", "--format", "json"], ["1a", "1b", "2a", "middle-corridor",
+                                                                            "--year", "2018", "--format", "csv"],
+    ["wewc-kaz", "--mode", "rail"], ["Almaty - Bishkek", "1b"],
+])
+def test_compare_output_is_byte_identical_with_and_without_them(argv, monkeypatch):
+    fast = _cli(["compare", *argv], True, monkeypatch)
+    assert fast == _cli(["compare", *argv], False, monkeypatch)
+    assert fast[0] == 0 and fast[1]
+
+
+def test_compare_reads_a_file_named_like_an_id_as_a_file(tmp_path, monkeypatch):
+    (tmp_path / "1b").write_text('{"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {}, '
+                                 '"geometry": {"type": "LineString", "coordinates": [[76.9, 43.2], [74.6, 42.9]]}}]}')
+    monkeypatch.chdir(tmp_path)
+    fast = _cli(["compare", "almaty-bishkek", "1b"], True, monkeypatch)
+    assert fast == _cli(["compare", "almaty-bishkek", "1b"], False, monkeypatch)
+    assert fast[0] == 2 and "1b: unknown route file type" in fast[2]  # read as a file (as before), not section 1b
+
+
+def test_shipped_results_are_what_analyze_gives_one_by_one():
+    """``compare ID ...`` analyses each id with ``analyze`` (``routes.results``)."""
+    for i in ["almaty-bishkek", "1b", "middle-corridor"]:
+        assert _plain(analysis.analyze(i).to_dict()) == _plain(cli.shipped_results([i])[0].to_dict())

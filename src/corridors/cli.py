@@ -128,6 +128,16 @@ def shipped_results(ids: Sequence[str]) -> list[analysis.RouteAnalysis] | None:
     None (compute them) when the figures do not belong to the current data or to the current ``RouteAnalysis``
     fields, when an id is not an exact id there (a name, a spelling: looked up as usual), or when a route has
     warnings (the analysis would also print them)."""
+    from . import analysis
+
+    records = _shipped_records(ids)
+    if records is None:
+        return None
+    return [analysis.RouteAnalysis(geometry=None, **{k: v for k, v in r.items() if k != "carec"})  # type: ignore[misc]
+            for r in records]
+
+
+def _shipped_records(ids: Sequence[str]) -> list[dict[str, Any]] | None:
     from . import analysis, data
 
     figures = data.shipped_figures()
@@ -135,9 +145,20 @@ def shipped_results(ids: Sequence[str]) -> list[analysis.RouteAnalysis] | None:
         return None
     records = [figures.get(i) for i in ids] if ids else list(figures.values())
     stored = {f.name for f in dataclasses.fields(analysis.RouteAnalysis)} - {"geometry", "year", "assume_mode"}
-    if any(r is None or r.keys() != stored or r["warnings"] for r in records):
+    if any(r is None or r.keys() != stored | {"carec"} or r["warnings"] for r in records):
         return None
-    return [analysis.RouteAnalysis(geometry=None, **r) for r in records]  # type: ignore[misc]
+    return records  # type: ignore[return-value]
+
+
+def shipped_carec(ids: Sequence[str]) -> list[tuple[float, float]] | None:
+    """``routes.carec_share`` (km, share within ``routes.NEAR_CAREC_KM``) of shipped routes by exact id, precomputed
+    with their figures (see ``shipped_results``); None when not all of them are known."""
+    from . import routes
+
+    records = _shipped_records(ids) if ids else None
+    if records is None or any(r["carec"][2] != routes.NEAR_CAREC_KM for r in records):
+        return None
+    return [(r["carec"][0], r["carec"][1]) for r in records]
 
 
 def _row_fields(r: analysis.RouteAnalysis) -> dict[str, Any]:
@@ -254,9 +275,13 @@ def cmd_compare(args: argparse.Namespace) -> str:
         frame = pd.concat(frames, ignore_index=True)
         spec = maps.routes_spec(frame, results=found, offline=args.offline, title="Routes compared")
         write_atomic(Path(args.map), maps.page(spec))
-    results = [_with_year(r, args) for r in routes.results(args.routes)]
+    from . import io as cio
+
+    files = any(cio.file_format(r) is not None or Path(r).is_file() for r in args.routes)
+    shipped = None if files else shipped_results(args.routes)  # ids of shipped routes: figures precomputed
+    results = [_with_year(r, args) for r in (shipped or routes.results(args.routes))]
     extra = pd.DataFrame([_hours_usd({"time_h": r.time_h, "cost_usd": r.cost_usd}) for r in results])
-    df = routes.compare(results)
+    df = routes.compare(results, carec=shipped_carec(args.routes) if shipped else None)
     return _table(_unknown(pd.concat([df, extra], axis=1), args.format), args.format)
 
 

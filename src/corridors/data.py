@@ -8,7 +8,6 @@ files are also kept between processes in a per-user cache (``cache_dir()``), key
 from __future__ import annotations
 
 import contextlib
-import difflib
 import functools
 import hashlib
 import json
@@ -26,8 +25,6 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from anyascii import __version__ as ANYASCII_VERSION
-from anyascii import anyascii
 
 CRS = "EPSG:4326"
 
@@ -383,6 +380,8 @@ _NONWORD = re.compile(r"[\W_]+")
 def norm_key(text: Any) -> str:
     """Lookup key of a name: transliterated to ASCII (Алматы -> almaty, Almatı -> almati, 阿拉木图 -> alamutu),
     casefolded, letters and digits only. '' when nothing is left (never looked up)."""
+    from anyascii import anyascii  # imported on the first lookup by name, not with the data (~4 ms)
+
     return _NONWORD.sub("", anyascii(str(text)).casefold())
 
 
@@ -414,7 +413,9 @@ def as_list(value: Any) -> list[str]:
 def _keys(name: str, cols: tuple[str, ...]) -> dict[str, dict[str, list[int]]]:
     """Per column: normalised key -> row positions, built once per data file (lookups are then dict hits) and
     kept in the per-user cache (``cached_arrays``: keyed by the file's hash and the transliteration's version)."""
-    key = f"name-index v1 {file_sha256(geodata_dir() / name)} {cols} anyascii {ANYASCII_VERSION}"
+    from anyascii import __version__ as anyascii_version
+
+    key = f"name-index v1 {file_sha256(geodata_dir() / name)} {cols} anyascii {anyascii_version}"
     _, index = cached_arrays(f"{Path(name).stem}-names-{'_'.join(cols)}", key, lambda: ({}, _build_keys(name, cols)))
     return index  # type: ignore[no-any-return]
 
@@ -469,6 +470,8 @@ def _lookup(name: str, query: str, what: str, name_cols: tuple[str, ...]) -> pd.
     gdf = _read(name)
     labels = {k: str(v) for col in ("id", *name_cols) for vs in gdf[col]
               for v in (vs if isinstance(vs, list) else [vs]) if v is not None for k in [norm_key(v)] if k}
+    import difflib  # only to suggest spellings in an error
+
     close = [labels[k] for k in difflib.get_close_matches(key, list(labels), n=5, cutoff=0.5)]
     hint = f"; closest matches: {', '.join(close)}" if close else f"; list them with corridors.{what}s()"
     raise NotFoundError(f"no {what} called {query!r}{hint}")

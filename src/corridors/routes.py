@@ -477,13 +477,16 @@ def _crossings_text(r: RouteAnalysis) -> str:
     return "; ".join(out)
 
 
-def compare(routes: Any, *, near_km: float = NEAR_CAREC_KM) -> pd.DataFrame:
+def compare(routes: Any, *, near_km: float = NEAR_CAREC_KM,
+            carec: list[tuple[float, float] | None] | None = None) -> pd.DataFrame:
     """One row per route: route (name or id), id, length_km, km_<ISO3> per country, countries, crossings (with
     their BCPs), carec_km / carec_share (length within ``near_km`` of a CAREC section line, geometric) and, for
-    ``RouteResult``s, network_km (length following network sections, by construction)."""
+    ``RouteResult``s, network_km (length following network sections, by construction). ``carec``: per route,
+    ``carec_share(geometry, near_km)`` when already known (None: computed)."""
     rows = []
     for i, r in enumerate(results(routes)):
-        km, share = carec_share(r.geometry, near_km)
+        known = carec[i] if carec is not None else None
+        km, share = known if known is not None else carec_share(r.geometry, near_km)
         row: dict[str, Any] = {"route": r.name or r.id or f"route {i + 1}", "id": r.id,
                                "length_km": round(r.length_km, 1)}
         row.update({f"km_{k}": round(v, 1) for k, v in r.length_by_country_km.items()})
