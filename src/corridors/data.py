@@ -33,8 +33,13 @@ class NotFoundError(LookupError):
     """An id or name that matches nothing; the message lists the closest matches."""
 
 
+@functools.cache
 def geodata_dir() -> Path:
-    """Folder holding the shipped GeoJSON: inside the installed package, else the repository checkout."""
+    """Folder holding the shipped GeoJSON: inside the installed package, else the repository checkout (looked up
+    once per process)."""
+    beside = Path(__file__).resolve().parent / "geodata"  # an installed package on disk: no importlib.resources
+    if beside.is_dir():
+        return beside
     packaged = resources.files("corridors") / "geodata"
     if packaged.is_dir():
         return Path(str(packaged))

@@ -10,6 +10,7 @@ Malformed input raises ``RouteFileError`` naming the file and the line, point or
 from __future__ import annotations
 
 import csv
+import functools
 import importlib.util
 import json
 import math
@@ -17,7 +18,6 @@ import os
 import re
 import shutil
 import tempfile
-import xml.sax
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -26,8 +26,6 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from defusedxml import DefusedXmlException
-from defusedxml import sax as defused_sax
 
 from .analysis import RouteAnalysis, RouteError, check_crs_units
 
@@ -351,54 +349,66 @@ def _read_wkt_csv(p: Path, column: str) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(df, geometry=geoms, crs=CRS)
 
 
-class _GpxHandler(xml.sax.ContentHandler):
-    """Collects <trk> (one route per track, a part per <trkseg>) and <rte> with their <name>."""
+@functools.cache
+def _gpx_handler() -> type:
+    """The SAX handler class for GPX, made on first use (the XML modules are imported only for GPX files)."""
+    import xml.sax
 
-    def __init__(self, fname: str):
-        super().__init__()
-        self.fname = fname
-        self.routes: list[dict[str, Any]] = []
-        self.stack: list[str] = []
-        self.text: list[str] = []  # chunks joined once per element: linear in the file size
-        self._locator: Any = None
+    class _GpxHandler(xml.sax.ContentHandler):
+        """Collects <trk> (one route per track, a part per <trkseg>) and <rte> with their <name>."""
 
-    def setDocumentLocator(self, locator: Any) -> None:  # noqa: N802 (SAX API)
-        self._locator = locator
+        def __init__(self, fname: str):
+            super().__init__()
+            self.fname = fname
+            self.routes: list[dict[str, Any]] = []
+            self.stack: list[str] = []
+            self.text: list[str] = []  # chunks joined once per element: linear in the file size
+            self._locator: Any = None
 
-    def _where(self) -> str:
-        return f"{self.fname} line {self._locator.getLineNumber()}"
+        def setDocumentLocator(self, locator: Any) -> None:  # noqa: N802 (SAX API)
+            self._locator = locator
 
-    def startElement(self, name: str, attrs: Any) -> None:  # noqa: N802 (SAX API)
-        tag = name.rsplit(":", 1)[-1]
-        self.stack.append(tag)
-        if tag in ("trk", "rte"):
-            self.routes.append({"kind": "track" if tag == "trk" else "route", "name": None, "parts": [[]],
-                                "line": self._locator.getLineNumber()})
-        elif tag == "trkseg" and self.routes:
-            if self.routes[-1]["parts"][-1]:
-                self.routes[-1]["parts"].append([])
-        elif tag in ("trkpt", "rtept") and self.routes:
-            where = self._where()
-            for key in ("lat", "lon"):
-                if key not in attrs:
-                    raise RouteFileError(f"{where}: <{tag}> has no {key} attribute")
-            lat = _number(attrs["lat"], "lat", where, -90, 90)
-            lon = _number(attrs["lon"], "lon", where, -180, 180)
-            self.routes[-1]["parts"][-1].append((lon, lat))
-        self.text = []
+        def _where(self) -> str:
+            return f"{self.fname} line {self._locator.getLineNumber()}"
 
-    def characters(self, content: str) -> None:
-        if self.stack and self.stack[-1] == "name":  # the only text used; other elements' text is skipped
-            self.text.append(content)
+        def startElement(self, name: str, attrs: Any) -> None:  # noqa: N802 (SAX API)
+            tag = name.rsplit(":", 1)[-1]
+            self.stack.append(tag)
+            if tag in ("trk", "rte"):
+                self.routes.append({"kind": "track" if tag == "trk" else "route", "name": None, "parts": [[]],
+                                    "line": self._locator.getLineNumber()})
+            elif tag == "trkseg" and self.routes:
+                if self.routes[-1]["parts"][-1]:
+                    self.routes[-1]["parts"].append([])
+            elif tag in ("trkpt", "rtept") and self.routes:
+                where = self._where()
+                for key in ("lat", "lon"):
+                    if key not in attrs:
+                        raise RouteFileError(f"{where}: <{tag}> has no {key} attribute")
+                lat = _number(attrs["lat"], "lat", where, -90, 90)
+                lon = _number(attrs["lon"], "lon", where, -180, 180)
+                self.routes[-1]["parts"][-1].append((lon, lat))
+            self.text = []
 
-    def endElement(self, name: str) -> None:  # noqa: N802 (SAX API)
-        tag = self.stack.pop()
-        if tag == "name" and self.stack and self.stack[-1] in ("trk", "rte") and self.routes:
-            self.routes[-1]["name"] = "".join(self.text).strip() or None
+        def characters(self, content: str) -> None:
+            if self.stack and self.stack[-1] == "name":  # the only text used; other elements' text is skipped
+                self.text.append(content)
+
+        def endElement(self, name: str) -> None:  # noqa: N802 (SAX API)
+            tag = self.stack.pop()
+            if tag == "name" and self.stack and self.stack[-1] in ("trk", "rte") and self.routes:
+                self.routes[-1]["name"] = "".join(self.text).strip() or None
+
+    return _GpxHandler
 
 
 def _read_gpx(p: Path) -> gpd.GeoDataFrame:
-    handler = _GpxHandler(p.name)
+    import xml.sax
+
+    from defusedxml import DefusedXmlException
+    from defusedxml import sax as defused_sax
+
+    handler = _gpx_handler()(p.name)
     try:
         # defusedxml refuses DTDs, entity declarations and external references (entity-expansion bombs)
         defused_sax.parse(str(p), handler, forbid_dtd=True)

@@ -92,19 +92,34 @@ def bcp_links() -> pd.DataFrame:
 @functools.cache
 def _rows() -> dict[tuple[str, str, str], list[dict[str, Any]]]:
     """Preferred rows by (indicator, mode, scope), in file order: the rows of ``figures()`` as dicts (``value``
-    float, ``year`` int, ``node_id``), read with the csv module (pandas' reader and its Arrow-backed text cost
-    ~25 ms at every command's start; tests/test_timecost.py checks both give the same rows)."""
+    float, ``year`` int, ``node_id``). Read with the csv module and kept in the per-user cache keyed by the two
+    files' hashes (pandas' reader and its Arrow-backed text cost ~25 ms at every command's start);
+    tests/test_timecost.py checks they are the rows of ``figures()``."""
+    key = "cpmm rows v1 " + " ".join(data.file_sha256(data.geodata_dir() / n) for n in CPMM_FILES)
+    _, (cols, table) = data.cached_arrays("cpmm-rows", key, lambda: ({}, _build_rows()))
+    out: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+    for values in table:
+        r = dict(zip(cols, values))
+        out.setdefault((r["indicator"], r["mode"], r["scope"]), []).append(r)
+    return out
+
+
+CPMM_FILES = ("cpmm.csv", "cpmm_bcp_links.csv")
+
+
+def _build_rows() -> tuple[list[str], list[list[Any]]]:
+    """The preferred rows' columns and values, JSON-able (see ``_rows``)."""
     header, records = _csv("cpmm.csv")
     keyed = {(r["cpmm_name"], r["country"], r["mode"]): r["node_id"] for r in _csv("cpmm_bcp_links.csv")[1]}
-    out: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+    table = []
     for r in records:
         if r["preferred"] != "yes":
             continue
         r["value"], r["year"] = float(r["value"]), int(r["year"])
         r["node_id"] = keyed.get((r["name"], r["country"], r["mode"]), keyed.get((r["name"], r["country"], ""), "")) \
             if r["scope"] == "bcp" else ""
-        out.setdefault((r["indicator"], r["mode"], r["scope"]), []).append(r)
-    return out
+        table.append(list(r.values()))
+    return [*header, "node_id"], table
 
 
 def _csv(name: str) -> tuple[list[str], list[dict[str, str]]]:
