@@ -2,7 +2,9 @@
 GeoJSON, the copy is byte-reproducible and written atomically, and a stale, damaged or unwritable cache changes
 nothing but the speed."""
 
+import json
 import os
+import struct
 import subprocess
 import sys
 from pathlib import Path
@@ -174,3 +176,34 @@ def test_numeric_columns_and_missing_geometries_round_trip():
     assert data.same_frame(back, frame)
     pd.testing.assert_frame_equal(back, frame, check_exact=True)
     assert back.geometry.iloc[2] is None and back.geometry.iloc[3].z == 812.0
+
+
+def test_integer_list_columns_are_packed_and_round_trip_exactly():
+    frame = parsed("nodes.geojson").head(5)
+    frame["ids"] = [[1, 2, 3], None, [], [2 ** 63 - 1, -(2 ** 63)], [7]]
+    frame["mixed"] = [[1, True], [1.0], [1], None, ["1"]]  # bool, float, text: not packed, kept as they are
+    blob = data.encode_frame(frame, "k")
+    header = json.loads(blob[len(data.CACHE_MAGIC) + 8:len(data.CACHE_MAGIC) + 8 + struct.unpack_from(
+        "<Q", blob, len(data.CACHE_MAGIC))[0]])
+    kinds = {c["name"]: c["dtype"] for c in header["columns"]}
+    assert kinds["ids"] == "int-lists" and kinds["mixed"] == "object"
+    back = data.decode_frame(blob, "k")
+    assert data.same_frame(back, frame)
+    assert back["ids"].tolist() == [[1, 2, 3], None, [], [2 ** 63 - 1, -(2 ** 63)], [7]]
+    assert back["mixed"].tolist() == [[1, True], [1.0], [1], None, ["1"]]
+    assert data.decode_frame(blob[:-8], "k") is None  # cut short inside the packed integers
+
+
+def test_the_sections_network_edges_are_packed():
+    blob = data.encode_frame(parsed("corridors.geojson"), "k")
+    assert b'"name":"network_edges","dtype":"int-lists"' in blob
+
+
+@pytest.mark.parametrize("kind", [None, "section", "key_route"])
+def test_section_lines_are_the_sections_geometries(cache, kind, monkeypatch):
+    """From the cache's copy (after a first read wrote it), and without a cache: the very lines of ``sections``."""
+    expected = shapely.to_wkb(data.sections(kind).geometry.values).tolist()
+    assert copies(cache, "corridors.geojson")
+    assert shapely.to_wkb(data.section_lines(kind)).tolist() == expected
+    monkeypatch.setenv("CORRIDORS_CACHE_DIR", "")
+    assert shapely.to_wkb(data.section_lines(kind)).tolist() == expected

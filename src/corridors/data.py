@@ -99,8 +99,9 @@ def _from_features(text: str, features: list[dict[str, Any]]) -> gpd.GeoDataFram
                             crs=CRS)
 
 
-CACHE_MAGIC = b"corridors frame 2\n"  # a new number for any change of layout
+CACHE_MAGIC = b"corridors frame 3\n"  # a new number for any change of layout
 CACHE_SUFFIX = ".frame"
+INT64 = (-(2**63), 2**63 - 1)
 
 
 def cache_dir() -> Path | None:
@@ -116,9 +117,12 @@ def cache_dir() -> Path | None:
 
 def encode_frame(gdf: gpd.GeoDataFrame, key: str) -> bytes | None:
     """A frame as bytes: magic line, 8-byte header length, a JSON header (source hash, row count, each column's
-    dtype and values, the length of each geometry's WKB), then the geometries' WKB one after another. None when a
-    column is neither numeric nor plain JSON values. The same frame always gives the same bytes."""
-    columns = []
+    dtype and values, the length of each geometry's WKB), then the geometries' WKB one after another, then the
+    packed columns. A column whose cells are all lists of integers (or None), such as a section's network edge ids,
+    is packed: its cells' lengths in the header, their integers as one little-endian int64 array (JSON text of
+    10^5 integers took most of the decoding). None when a column is neither numeric nor plain JSON values. The
+    same frame always gives the same bytes."""
+    columns, packed = [], []
     for col in gdf.columns:
         if col == gdf.geometry.name:
             continue
@@ -126,7 +130,14 @@ def encode_frame(gdf: gpd.GeoDataFrame, key: str) -> bytes | None:
         plain = isinstance(dtype, np.dtype) and dtype.kind == "O"
         if not (plain or (isinstance(dtype, np.dtype) and dtype.kind in "biuf")):
             return None
-        columns.append({"name": col, "dtype": "object" if plain else dtype.str, "values": gdf[col].tolist()})
+        values = gdf[col].tolist()
+        if plain and _int_lists(values):
+            flat = [i for v in values if v is not None for i in v]
+            packed.append(np.array(flat, dtype="<i8").tobytes())
+            lengths = [-1 if v is None else len(v) for v in values]
+            columns.append({"name": col, "dtype": "int-lists", "lengths": lengths})
+            continue
+        columns.append({"name": col, "dtype": "object" if plain else dtype.str, "values": values})
     wkb = shapely.to_wkb(gdf.geometry.values, output_dimension=3)  # z kept where there is one
     try:
         header = json.dumps({"source_sha256": key, "rows": len(gdf), "geometry": gdf.geometry.name,
@@ -135,12 +146,56 @@ def encode_frame(gdf: gpd.GeoDataFrame, key: str) -> bytes | None:
                             ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     except (TypeError, ValueError):  # a value JSON cannot hold: not cached
         return None
-    return CACHE_MAGIC + struct.pack("<Q", len(header)) + header + b"".join(b for b in wkb if b is not None)
+    return CACHE_MAGIC + struct.pack("<Q", len(header)) + header + b"".join(b for b in wkb if b is not None) + \
+        b"".join(packed)
+
+
+def _int_lists(values: list[Any]) -> bool:
+    """Every cell None or a list of plain integers within int64, and at least one list."""
+    lists = [v for v in values if v is not None]
+    return bool(lists) and all(type(v) is list and all(type(i) is int and INT64[0] <= i <= INT64[1] for i in v)
+                               for v in lists)
 
 
 def decode_frame(blob: bytes, key: str) -> gpd.GeoDataFrame | None:
     """The frame ``encode_frame`` wrote, or None when ``blob`` is not one, is cut short, or was made from a file
     whose hash is not ``key``."""
+    parts = _header_and_wkb(blob, key)
+    if parts is None:
+        return None
+    header, wkb, pos = parts
+    n = header["rows"]
+    cols: dict[str, Any] = {}
+    for at, c in enumerate(header["columns"]):
+        if at == header["geometry_at"]:
+            cols[header["geometry"]] = None  # its place in the column order
+        if c["dtype"] in ("object", "int-lists"):
+            values = np.empty(n, dtype=object)
+            if c["dtype"] == "int-lists":
+                lengths = c["lengths"]
+                count = sum(k for k in lengths if k > 0)
+                if len(lengths) != n or pos + 8 * count > len(blob):
+                    return None
+                flat = np.frombuffer(blob, dtype="<i8", count=count, offset=pos).tolist()
+                pos, at_flat = pos + 8 * count, 0
+                for i, k in enumerate(lengths):
+                    if k >= 0:
+                        values[i], at_flat = flat[at_flat:at_flat + k], at_flat + k
+            else:
+                for i, v in enumerate(c["values"]):  # one by one: a list value stays one cell
+                    values[i] = v
+            cols[c["name"]] = pd.Series(values, dtype=object, copy=False)
+        else:
+            cols[c["name"]] = pd.Series(np.array(c["values"], dtype=np.dtype(c["dtype"])), copy=False)
+    if pos != len(blob):
+        return None
+    cols[header["geometry"]] = gpd.GeoSeries(shapely.from_wkb(wkb), crs=CRS)
+    return gpd.GeoDataFrame(cols, geometry=header["geometry"], crs=CRS)
+
+
+def _header_and_wkb(blob: bytes, key: str) -> tuple[dict[str, Any], np.ndarray, int] | None:
+    """A cached frame's header, each row's WKB (None for no geometry) and where the packed columns start; None
+    when ``blob`` is not a cached frame or was made from a file whose hash is not ``key``."""
     if not blob.startswith(CACHE_MAGIC):
         return None
     start = len(CACHE_MAGIC) + 8
@@ -153,21 +208,31 @@ def decode_frame(blob: bytes, key: str) -> gpd.GeoDataFrame | None:
     for i, length in enumerate(header["wkb_bytes"]):
         if length >= 0:
             wkb[i], pos = blob[pos:pos + length], pos + length
-    if pos != len(blob) or len(header["wkb_bytes"]) != n:
+    if len(header["wkb_bytes"]) != n or pos > len(blob):
         return None
-    cols: dict[str, Any] = {}
-    for at, c in enumerate(header["columns"]):
-        if at == header["geometry_at"]:
-            cols[header["geometry"]] = None  # its place in the column order
-        if c["dtype"] == "object":
-            values = np.empty(n, dtype=object)
-            for i, v in enumerate(c["values"]):  # one by one: a list value stays one cell
-                values[i] = v
-            cols[c["name"]] = pd.Series(values, dtype=object, copy=False)
-        else:
-            cols[c["name"]] = pd.Series(np.array(c["values"], dtype=np.dtype(c["dtype"])), copy=False)
-    cols[header["geometry"]] = gpd.GeoSeries(shapely.from_wkb(wkb), crs=CRS)
-    return gpd.GeoDataFrame(cols, geometry=header["geometry"], crs=CRS)
+    return header, wkb, pos
+
+
+def section_lines(kind: str | None = None) -> np.ndarray:
+    """The geometries of ``sections(kind)`` (new objects, in the same order, exactly the same lines), without
+    building the frame: read from the per-user cache's copy when there is one (a few ms, where the whole frame
+    takes ~15 ms at a command's start), else ``sections(kind).geometry``. For callers that need the lines only
+    (e.g. an index of the CAREC sections)."""
+    name = "corridors.geojson"
+    folder = cache_dir()
+    key = file_sha256(geodata_dir() / name)
+    path = folder / f"{Path(name).stem}-{key[:32]}{CACHE_SUFFIX}" if folder is not None else None
+    try:
+        parts = _header_and_wkb(path.read_bytes(), key) if path is not None else None
+    except (OSError, ValueError, LookupError, TypeError, struct.error):  # absent or damaged: from the frame
+        parts = None
+    if parts is not None:
+        header, wkb, _ = parts
+        kinds = next((c.get("values") for c in header["columns"] if c["name"] == "kind"), None)
+        if kinds is not None and len(kinds) == len(wkb):
+            keep = np.ones(len(wkb), dtype=bool) if kind is None else np.array([k == kind for k in kinds], dtype=bool)
+            return np.asarray(shapely.from_wkb(wkb[keep]), dtype=object)
+    return np.asarray(sections(kind).geometry.values, dtype=object)
 
 
 def _store(path: Path, blob: bytes | None, gdf: gpd.GeoDataFrame, key: str) -> None:

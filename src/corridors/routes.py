@@ -452,7 +452,7 @@ def _carec_tree() -> tuple[np.ndarray, shapely.STRtree, np.ndarray]:
     index of its segments (log n, not a scan of the whole line: ``compare almaty-bishkek 1b`` spent 1.9 s in
     ``carec_share`` before, about 0.05 s now). The lines are copies (a WKB round trip, exact), so preparing
     them leaves the geometries of ``data`` as they are."""
-    lines = shapely.from_wkb(shapely.to_wkb(data.sections("section").geometry.values))
+    lines = shapely.from_wkb(shapely.to_wkb(data.section_lines("section")))
     shapely.prepare(lines)
     parts, part_line = shapely.get_parts(lines, return_index=True)
     xy, part = shapely.get_coordinates(parts, return_index=True)
