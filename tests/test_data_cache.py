@@ -2,11 +2,13 @@
 GeoJSON, the copy is byte-reproducible and written atomically, and a stale, damaged or unwritable cache changes
 nothing but the speed."""
 
+import hashlib
 import json
 import os
 import struct
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -207,3 +209,44 @@ def test_section_lines_are_the_sections_geometries(cache, kind, monkeypatch):
     assert shapely.to_wkb(data.section_lines(kind)).tolist() == expected
     monkeypatch.setenv("CORRIDORS_CACHE_DIR", "")
     assert shapely.to_wkb(data.section_lines(kind)).tolist() == expected
+
+
+def test_a_remembered_hash_is_used_only_for_the_same_file(cache, tmp_path, monkeypatch):
+    """The hash memo (between processes) answers for a settled file whose stat identity is unchanged; a rewritten
+    file (new change time, or a new inode) is hashed again; a file changed within SETTLED_S is not remembered."""
+    f = tmp_path / "f.bin"
+    f.write_bytes(b"a" * 1000)
+    old = os.stat(f).st_mtime_ns - 10 * 10**9
+    os.utime(f, ns=(old, old))  # the change time stays now: not settled yet
+    want = data.file_sha256(f)
+    assert want == hashlib.sha256(b"a" * 1000).hexdigest()
+    assert not (cache / data.SHA_MEMO).exists()
+    monkeypatch.setattr(data, "SETTLED_S", -1)  # as if hashed later: remembered
+    data._HASHED.clear()
+    data.file_sha256(f)
+    assert json.loads((cache / data.SHA_MEMO).read_text())[str(f.resolve())][-1] == want
+    data._HASHED.clear()
+    data._sha_memo.cache_clear()
+    monkeypatch.setattr(data.hashlib, "file_digest", lambda *a: (_ for _ in ()).throw(AssertionError("hashed")))
+    assert data.file_sha256(f) == want  # from the memo, the file not read
+    monkeypatch.undo()
+    monkeypatch.setenv("CORRIDORS_CACHE_DIR", str(cache))
+    time.sleep(0.05)  # past the file system's clock tick (the memo was made as if settled: SETTLED_S -1)
+    f.write_bytes(b"b" * 1000)  # same size, same path: the change time moves
+    os.utime(f, ns=(old, old))
+    data._HASHED.clear()
+    assert data.file_sha256(f) == hashlib.sha256(b"b" * 1000).hexdigest()
+
+
+def test_a_damaged_hash_memo_is_ignored(cache, tmp_path):
+    cache.mkdir(parents=True, exist_ok=True)
+    (cache / data.SHA_MEMO).write_text("{not json")
+    f = tmp_path / "g.bin"
+    f.write_bytes(b"x")
+    data._HASHED.clear()
+    data._sha_memo.cache_clear()
+    assert data.file_sha256(f) == hashlib.sha256(b"x").hexdigest()
+    (cache / data.SHA_MEMO).write_text(json.dumps({str(f.resolve()): "nonsense"}))
+    data._HASHED.clear()
+    data._sha_memo.cache_clear()
+    assert data.file_sha256(f) == hashlib.sha256(b"x").hexdigest()

@@ -16,6 +16,7 @@ import os
 import re
 import struct
 import tempfile
+import time
 from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
@@ -259,18 +260,60 @@ _ALIGN = 64
 
 
 def file_sha256(path: Path) -> str:
-    """The SHA-256 (hex) of a file's bytes: the key of everything the cache derives from it. Hashed once per
-    process while the file's identity, size and modification time stay the same (several caches derive from one
-    data file)."""
+    """The SHA-256 (hex) of a file's bytes: the key of everything the cache derives from it.
+
+    Hashing the data files took ~15 ms of a routed command (network.npz is 14 MB), so a file is hashed once per
+    process, and the hash is remembered between processes in the per-user cache (``sha256-memo.json``) under the
+    file's stat identity: path, device, inode, size, and modification and change times in ns. Any write to the
+    file changes its change time (which no tool can set back) and a replaced file has another inode, so a
+    remembered hash is used only for the very file it was computed from. As git does against "racy" files, a hash
+    is remembered only for a file last changed more than ``SETTLED_S`` seconds before it was hashed (a write
+    within the same clock tick could leave the times unchanged)."""
     st = os.stat(path)
-    seen = (os.fspath(path), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
-    if seen not in _HASHED:
-        with open(path, "rb") as f:
-            _HASHED[seen] = hashlib.file_digest(f, "sha256").hexdigest()
-    return _HASHED[seen]
+    seen = (os.fspath(Path(path).resolve()), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+    if seen in _HASHED:
+        return _HASHED[seen]
+    memo = _sha_memo(cache_dir())
+    hit = memo.get(seen[0])
+    if isinstance(hit, list) and len(hit) == len(seen) and tuple(hit[:-1]) == seen[1:] and isinstance(hit[-1], str):
+        _HASHED[seen] = hit[-1]
+        return hit[-1]
+    with open(path, "rb") as f:
+        _HASHED[seen] = digest = hashlib.file_digest(f, "sha256").hexdigest()
+    if time.time_ns() - max(st.st_mtime_ns, st.st_ctime_ns) > SETTLED_S * 10**9:
+        _remember(seen, digest)
+    return digest
 
 
+SETTLED_S = 2
+SHA_MEMO = "sha256-memo.json"
 _HASHED: dict[tuple[Any, ...], str] = {}
+
+
+@functools.cache
+def _sha_memo(folder: Path | None) -> dict[str, Any]:
+    """The hashes remembered in ``folder`` (path -> [device, inode, size, mtime_ns, ctime_ns, sha256]); {} when
+    there are none, the cache is off, or the file is damaged."""
+    try:
+        memo = json.loads((folder / SHA_MEMO).read_bytes()) if folder is not None else {}
+    except (OSError, ValueError):
+        return {}
+    return memo if isinstance(memo, dict) else {}
+
+
+def _remember(seen: tuple[Any, ...], digest: str) -> None:
+    """Add one file's hash to the memo (atomically; kept small: the files of this package only, at most 64)."""
+    folder = cache_dir()
+    if folder is None:
+        return
+    memo = _sha_memo(folder)
+    memo[seen[0]] = [*seen[1:], digest]
+    for stale in list(memo)[:-64]:
+        del memo[stale]
+    from .network import write_atomic
+
+    with contextlib.suppress(OSError):
+        write_atomic(folder / SHA_MEMO, json.dumps(memo, separators=(",", ":")))
 
 
 def cached_arrays(stem: str, key: str,
