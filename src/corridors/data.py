@@ -18,7 +18,6 @@ import struct
 import tempfile
 import time
 from collections.abc import Callable
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -38,15 +37,15 @@ class NotFoundError(LookupError):
 def geodata_dir() -> Path:
     """Folder holding the shipped GeoJSON: inside the installed package, else the repository checkout (looked up
     once per process)."""
-    beside = Path(__file__).resolve().parent / "geodata"  # an installed package on disk: no importlib.resources
-    if beside.is_dir():
-        return beside
+    here = Path(__file__).resolve()
+    for folder in (here.parent / "geodata", here.parents[2] / "geodata"):  # installed on disk; a checkout
+        if folder.is_dir():
+            return folder
+    from importlib import resources  # a package not on disk as plain files (a zip)
+
     packaged = resources.files("corridors") / "geodata"
     if packaged.is_dir():
         return Path(str(packaged))
-    repo = Path(__file__).resolve().parents[2] / "geodata"
-    if repo.is_dir():
-        return repo
     raise FileNotFoundError("corridors data files are missing; reinstall the package with `pip install .`")
 
 
