@@ -133,8 +133,7 @@ def shipped_results(ids: Sequence[str]) -> list[analysis.RouteAnalysis] | None:
     records = _shipped_records(ids)
     if records is None:
         return None
-    return [analysis.RouteAnalysis(geometry=None, **{k: v for k, v in r.items() if k != "carec"})  # type: ignore[misc]
-            for r in records]
+    return [analysis.RouteAnalysis(geometry=None, **{k: v for k, v in r.items() if k != "carec"}) for r in records]
 
 
 def _shipped_records(ids: Sequence[str]) -> list[dict[str, Any]] | None:

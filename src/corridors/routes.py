@@ -18,6 +18,7 @@ import collections
 import functools
 import math
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -478,7 +479,7 @@ def _crossings_text(r: RouteAnalysis) -> str:
 
 
 def compare(routes: Any, *, near_km: float = NEAR_CAREC_KM,
-            carec: list[tuple[float, float] | None] | None = None) -> pd.DataFrame:
+            carec: Sequence[tuple[float, float] | None] | None = None) -> pd.DataFrame:
     """One row per route: route (name or id), id, length_km, km_<ISO3> per country, countries, crossings (with
     their BCPs), carec_km / carec_share (length within ``near_km`` of a CAREC section line, geometric) and, for
     ``RouteResult``s, network_km (length following network sections, by construction). ``carec``: per route,

@@ -112,10 +112,10 @@ def _build_rows() -> tuple[list[str], list[list[Any]]]:
     header, records = _csv("cpmm.csv")
     keyed = {(r["cpmm_name"], r["country"], r["mode"]): r["node_id"] for r in _csv("cpmm_bcp_links.csv")[1]}
     table = []
-    for r in records:
-        if r["preferred"] != "yes":
+    for text in records:
+        if text["preferred"] != "yes":
             continue
-        r["value"], r["year"] = float(r["value"]), int(r["year"])
+        r: dict[str, Any] = {**text, "value": float(text["value"]), "year": int(text["year"])}
         r["node_id"] = keyed.get((r["name"], r["country"], r["mode"]), keyed.get((r["name"], r["country"], ""), "")) \
             if r["scope"] == "bcp" else ""
         table.append(list(r.values()))
@@ -430,7 +430,8 @@ def _ferry_legs(r: Any) -> tuple[list[dict[str, Any]], dict[str, float]]:
     Batumi), not a sailing: it is counted as land in that country. Every other sea leg is a ferry."""
     if r.length_by_mode_km.get("ferry", 0.0) > 0:
         return list(r.sea_legs), {}
-    sea, coast = [], {}
+    sea: list[dict[str, Any]] = []
+    coast: dict[str, float] = {}
     for s in r.sea_legs:
         if s["from_country"] == s["to_country"]:
             coast[s["from_country"]] = coast.get(s["from_country"], 0.0) + s["length_km"]
