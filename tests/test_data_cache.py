@@ -208,7 +208,10 @@ def test_section_lines_are_the_sections_geometries(cache, kind, monkeypatch):
     assert copies(cache, "corridors.geojson")
     assert shapely.to_wkb(data.section_lines(kind)).tolist() == expected
     monkeypatch.setenv("CORRIDORS_CACHE_DIR", "")
-    assert shapely.to_wkb(data.section_lines(kind)).tolist() == expected
+    lines = data.section_lines(kind)
+    assert shapely.to_wkb(lines).tolist() == expected
+    shapely.prepare(lines)  # new objects: the frame's own geometries stay unprepared
+    assert not shapely.is_prepared(data.sections(kind).geometry.values).any()
 
 
 def test_a_remembered_hash_is_used_only_for_the_same_file(cache, tmp_path, monkeypatch):

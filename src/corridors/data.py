@@ -214,10 +214,11 @@ def _header_and_wkb(blob: bytes, key: str) -> tuple[dict[str, Any], np.ndarray, 
 
 
 def section_lines(kind: str | None = None) -> np.ndarray:
-    """The geometries of ``sections(kind)`` (new objects, in the same order, exactly the same lines), without
-    building the frame: read from the per-user cache's copy when there is one (a few ms, where the whole frame
-    takes ~15 ms at a command's start), else ``sections(kind).geometry``. For callers that need the lines only
-    (e.g. an index of the CAREC sections)."""
+    """The geometries of ``sections(kind)`` as new objects (a caller may prepare them without touching the
+    frames' geometries), in the same order, exactly the same lines, without building the frame: read from the
+    per-user cache's copy when there is one (a few ms, where the whole frame takes ~15 ms at a command's start),
+    else copied from ``sections(kind).geometry``. For callers that need the lines only (e.g. an index of the CAREC
+    sections)."""
     name = "corridors.geojson"
     folder = cache_dir()
     key = file_sha256(geodata_dir() / name)
@@ -232,7 +233,8 @@ def section_lines(kind: str | None = None) -> np.ndarray:
         if kinds is not None and len(kinds) == len(wkb):
             keep = np.ones(len(wkb), dtype=bool) if kind is None else np.array([k == kind for k in kinds], dtype=bool)
             return np.asarray(shapely.from_wkb(wkb[keep]), dtype=object)
-    return np.asarray(sections(kind).geometry.values, dtype=object)
+    return np.asarray(shapely.from_wkb(shapely.to_wkb(sections(kind).geometry.values, output_dimension=3)),
+                      dtype=object)
 
 
 def _store(path: Path, blob: bytes | None, gdf: gpd.GeoDataFrame, key: str) -> None:
