@@ -29,10 +29,10 @@ def _crossing(r, bcp_id):
 # ---------------------------------------------------------------- the shipped data
 
 def test_rows_read_with_the_csv_module_are_the_preferred_rows_of_figures():
-    """``_rows`` (csv module, for start-up) gives exactly the records of ``figures(preferred_only=True)`` (pandas):
-    same keys in the same order, same values and types (value float, year int, node_id)."""
+    """``_rows`` (csv module, for start-up) gives exactly the records of ``figures(preferred_only=True)`` (pandas)
+    in their columns ``ROW_COLUMNS``: same values and types (value float, year int, node_id)."""
     df = timecost.figures(preferred_only=True)
-    cols = list(df.columns)
+    cols = list(timecost.ROW_COLUMNS)
     expected = [dict(zip(cols, values)) for values in zip(*(df[c].tolist() for c in cols))]
     timecost._rows.cache_clear()
     for _ in range(2):  # built from the CSV (and cached), then read back from the per-user cache

@@ -92,10 +92,10 @@ def bcp_links() -> pd.DataFrame:
 @functools.cache
 def _rows() -> dict[tuple[str, str, str], list[dict[str, Any]]]:
     """Preferred rows by (indicator, mode, scope), in file order: the rows of ``figures()`` as dicts (``value``
-    float, ``year`` int, ``node_id``). Read with the csv module and kept in the per-user cache keyed by the two
-    files' hashes (pandas' reader and its Arrow-backed text cost ~25 ms at every command's start);
-    tests/test_timecost.py checks they are the rows of ``figures()``."""
-    key = "cpmm rows v1 " + " ".join(data.file_sha256(data.geodata_dir() / n) for n in CPMM_FILES)
+    float, ``year`` int, ``node_id``) with the columns ``ROW_COLUMNS`` the figures use. Read with the csv module
+    and kept in the per-user cache keyed by the two files' hashes (pandas' reader and its Arrow-backed text cost
+    ~25 ms at every command's start); tests/test_timecost.py checks they are the rows of ``figures()``."""
+    key = f"cpmm rows v2 {ROW_COLUMNS} " + " ".join(data.file_sha256(data.geodata_dir() / n) for n in CPMM_FILES)
     _, (cols, table) = data.cached_arrays("cpmm-rows", key, lambda: ({}, _build_rows()))
     out: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
     for values in table:
@@ -105,11 +105,13 @@ def _rows() -> dict[tuple[str, str, str], list[dict[str, Any]]]:
 
 
 CPMM_FILES = ("cpmm.csv", "cpmm_bcp_links.csv")
+ROW_COLUMNS = ("id", "indicator", "mode", "scope", "name", "country", "direction", "year", "value", "unit",
+               "source_url", "node_id")  # what _pick / _figure / the fallback chain read of a row
 
 
 def _build_rows() -> tuple[list[str], list[list[Any]]]:
     """The preferred rows' columns and values, JSON-able (see ``_rows``)."""
-    header, records = _csv("cpmm.csv")
+    _, records = _csv("cpmm.csv")
     keyed = {(r["cpmm_name"], r["country"], r["mode"]): r["node_id"] for r in _csv("cpmm_bcp_links.csv")[1]}
     table = []
     for text in records:
@@ -118,8 +120,8 @@ def _build_rows() -> tuple[list[str], list[list[Any]]]:
         r: dict[str, Any] = {**text, "value": float(text["value"]), "year": int(text["year"])}
         r["node_id"] = keyed.get((r["name"], r["country"], r["mode"]), keyed.get((r["name"], r["country"], ""), "")) \
             if r["scope"] == "bcp" else ""
-        table.append(list(r.values()))
-    return [*header, "node_id"], table
+        table.append([r[c] for c in ROW_COLUMNS])
+    return list(ROW_COLUMNS), table
 
 
 def _csv(name: str) -> tuple[list[str], list[dict[str, str]]]:
