@@ -123,3 +123,24 @@ def test_random_plain_files_read_as_gdal_reads_them(tmp_path, keys, data):
     p = write(tmp_path, fc(*features))
     if cio._read_plain_geojson(p) is not None:
         same_as_gdal(p)
+
+
+@pytest.mark.parametrize("fmt", ["table", "json", "geojson"])
+def test_analyze_prints_the_same_with_either_reader(tmp_path, monkeypatch, fmt):
+    import contextlib
+    import io
+
+    from corridors import cli
+
+    p = write(tmp_path, fc(feature(line(A), {"name": "Almaty - Bishkek"}), feature(multi([A, A[1:]]), {"name": "b"})),
+              name="track.geojson")
+
+    def run() -> str:
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            assert cli.main(["analyze", str(p), "--format", fmt]) == 0
+        return out.getvalue()
+
+    plain = run()
+    monkeypatch.setattr(cio, "_read_plain_geojson", lambda path: None)  # GDAL, as before
+    assert run() == plain
