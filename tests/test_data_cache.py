@@ -253,3 +253,17 @@ def test_a_damaged_hash_memo_is_ignored(cache, tmp_path):
     data._HASHED.clear()
     data._sha_memo.cache_clear()
     assert data.file_sha256(f) == hashlib.sha256(b"x").hexdigest()
+
+
+@pytest.mark.parametrize(("name", "column"), [("countries.geojson", "iso_a3"), ("nodes.geojson", "joins"),
+                                              ("corridors.geojson", "network_edges")])
+def test_shapes_are_the_frames_geometries_and_column(cache, name, column, monkeypatch):
+    frame = data._read(name)  # writes the cache's copy
+    want = shapely.to_wkb(frame.geometry.values).tolist(), frame[column].tolist()
+    for cache_on in (True, False):
+        if not cache_on:
+            monkeypatch.setenv("CORRIDORS_CACHE_DIR", "")
+        geoms, values = data.shapes(name, column)
+        assert (shapely.to_wkb(geoms).tolist(), values) == want
+        shapely.prepare(geoms)
+        assert not shapely.is_prepared(frame.geometry.values).any()

@@ -213,13 +213,12 @@ def _header_and_wkb(blob: bytes, key: str) -> tuple[dict[str, Any], np.ndarray, 
     return header, wkb, pos
 
 
-def section_lines(kind: str | None = None) -> np.ndarray:
-    """The geometries of ``sections(kind)`` as new objects (a caller may prepare them without touching the
-    frames' geometries), in the same order, exactly the same lines, without building the frame: read from the
-    per-user cache's copy when there is one (a few ms, where the whole frame takes ~15 ms at a command's start),
-    else copied from ``sections(kind).geometry``. For callers that need the lines only (e.g. an index of the CAREC
-    sections)."""
-    name = "corridors.geojson"
+def shapes(name: str, column: str) -> tuple[np.ndarray, list[Any]]:
+    """The geometries of a shipped file's frame as new objects (a caller may prepare them without touching the
+    frames' geometries), and one column's values, in row order, exactly as the frame has them, without building
+    the frame: read from the per-user cache's copy when there is one (a few ms, where a frame takes 5-15 ms at a
+    command's start), else copied from the frame. For callers that need the shapes only (the countries layer, an
+    index of the CAREC sections)."""
     folder = cache_dir()
     key = file_sha256(geodata_dir() / name)
     path = folder / f"{Path(name).stem}-{key[:32]}{CACHE_SUFFIX}" if folder is not None else None
@@ -229,12 +228,18 @@ def section_lines(kind: str | None = None) -> np.ndarray:
         parts = None
     if parts is not None:
         header, wkb, _ = parts
-        kinds = next((c.get("values") for c in header["columns"] if c["name"] == "kind"), None)
-        if kinds is not None and len(kinds) == len(wkb):
-            keep = np.ones(len(wkb), dtype=bool) if kind is None else np.array([k == kind for k in kinds], dtype=bool)
-            return np.asarray(shapely.from_wkb(wkb[keep]), dtype=object)
-    return np.asarray(shapely.from_wkb(shapely.to_wkb(sections(kind).geometry.values, output_dimension=3)),
-                      dtype=object)
+        values = next((c.get("values") for c in header["columns"] if c["name"] == column), None)
+        if isinstance(values, list) and len(values) == len(wkb):
+            return np.asarray(shapely.from_wkb(wkb), dtype=object), values
+    frame = _read(name)
+    return (np.asarray(shapely.from_wkb(shapely.to_wkb(frame.geometry.values, output_dimension=3)), dtype=object),
+            frame[column].tolist())
+
+
+def section_lines(kind: str | None = None) -> np.ndarray:
+    """The lines of ``sections(kind)`` as new objects, in the same order, exactly the same lines (``shapes``)."""
+    lines, kinds = shapes("corridors.geojson", "kind")
+    return lines if kind is None else lines[np.array([k == kind for k in kinds], dtype=bool)]
 
 
 def _store(path: Path, blob: bytes | None, gdf: gpd.GeoDataFrame, key: str) -> None:
