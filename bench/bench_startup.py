@@ -15,7 +15,9 @@ Conditions, as for an installed package: the package's bytecode is compiled firs
 with PYTHONDONTWRITEBYTECODE set, every run would otherwise recompile the package, ~50 ms), and the per-user cache
 of parsed data files (``corridors.data.cache_dir()``) lives in a temporary folder, filled by one untimed round.
 The first run with an empty cache is reported separately (``report``, cold): it parses the GeoJSON and writes
-the cache.
+the cache. What a warm cache holds besides the parsed frames: the CPMM rows and time/cost lookups, the network
+arrays, and the data files' SHA-256 (``data.file_sha256``). ``report`` and ``compare`` of shipped ids read the
+figures precomputed in ``geodata/section_figures.json`` (valid for the current data files only).
 
 Run: python bench/bench_startup.py [--runs 7]
 """

@@ -2,9 +2,13 @@
 GeoJSON, the copy is byte-reproducible and written atomically, and a stale, damaged or unwritable cache changes
 nothing but the speed."""
 
+import hashlib
+import json
 import os
+import struct
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -174,3 +178,92 @@ def test_numeric_columns_and_missing_geometries_round_trip():
     assert data.same_frame(back, frame)
     pd.testing.assert_frame_equal(back, frame, check_exact=True)
     assert back.geometry.iloc[2] is None and back.geometry.iloc[3].z == 812.0
+
+
+def test_integer_list_columns_are_packed_and_round_trip_exactly():
+    frame = parsed("nodes.geojson").head(5)
+    frame["ids"] = [[1, 2, 3], None, [], [2 ** 63 - 1, -(2 ** 63)], [7]]
+    frame["mixed"] = [[1, True], [1.0], [1], None, ["1"]]  # bool, float, text: not packed, kept as they are
+    blob = data.encode_frame(frame, "k")
+    header = json.loads(blob[len(data.CACHE_MAGIC) + 8:len(data.CACHE_MAGIC) + 8 + struct.unpack_from(
+        "<Q", blob, len(data.CACHE_MAGIC))[0]])
+    kinds = {c["name"]: c["dtype"] for c in header["columns"]}
+    assert kinds["ids"] == "int-lists" and kinds["mixed"] == "object"
+    back = data.decode_frame(blob, "k")
+    assert data.same_frame(back, frame)
+    assert back["ids"].tolist() == [[1, 2, 3], None, [], [2 ** 63 - 1, -(2 ** 63)], [7]]
+    assert back["mixed"].tolist() == [[1, True], [1.0], [1], None, ["1"]]
+    assert data.decode_frame(blob[:-8], "k") is None  # cut short inside the packed integers
+
+
+def test_the_sections_network_edges_are_packed():
+    blob = data.encode_frame(parsed("corridors.geojson"), "k")
+    assert b'"name":"network_edges","dtype":"int-lists"' in blob
+
+
+@pytest.mark.parametrize("kind", [None, "section", "key_route"])
+def test_section_lines_are_the_sections_geometries(cache, kind, monkeypatch):
+    """From the cache's copy (after a first read wrote it), and without a cache: the very lines of ``sections``."""
+    expected = shapely.to_wkb(data.sections(kind).geometry.values).tolist()
+    assert copies(cache, "corridors.geojson")
+    assert shapely.to_wkb(data.section_lines(kind)).tolist() == expected
+    monkeypatch.setenv("CORRIDORS_CACHE_DIR", "")
+    lines = data.section_lines(kind)
+    assert shapely.to_wkb(lines).tolist() == expected
+    shapely.prepare(lines)  # new objects: the frame's own geometries stay unprepared
+    assert not shapely.is_prepared(data.sections(kind).geometry.values).any()
+
+
+def test_a_remembered_hash_is_used_only_for_the_same_file(cache, tmp_path, monkeypatch):
+    """The hash memo (between processes) answers for a settled file whose stat identity is unchanged; a rewritten
+    file (new change time, or a new inode) is hashed again; a file changed within SETTLED_S is not remembered."""
+    f = tmp_path / "f.bin"
+    f.write_bytes(b"a" * 1000)
+    old = os.stat(f).st_mtime_ns - 10 * 10**9
+    os.utime(f, ns=(old, old))  # the change time stays now: not settled yet
+    want = data.file_sha256(f)
+    assert want == hashlib.sha256(b"a" * 1000).hexdigest()
+    assert not (cache / data.SHA_MEMO).exists()
+    monkeypatch.setattr(data, "SETTLED_S", -1)  # as if hashed later: remembered
+    data._HASHED.clear()
+    data.file_sha256(f)
+    assert json.loads((cache / data.SHA_MEMO).read_text())[str(f.resolve())][-1] == want
+    data._HASHED.clear()
+    data._sha_memo.cache_clear()
+    monkeypatch.setattr(data.hashlib, "file_digest", lambda *a: (_ for _ in ()).throw(AssertionError("hashed")))
+    assert data.file_sha256(f) == want  # from the memo, the file not read
+    monkeypatch.undo()
+    monkeypatch.setenv("CORRIDORS_CACHE_DIR", str(cache))
+    time.sleep(0.05)  # past the file system's clock tick (the memo was made as if settled: SETTLED_S -1)
+    f.write_bytes(b"b" * 1000)  # same size, same path: the change time moves
+    os.utime(f, ns=(old, old))
+    data._HASHED.clear()
+    assert data.file_sha256(f) == hashlib.sha256(b"b" * 1000).hexdigest()
+
+
+def test_a_damaged_hash_memo_is_ignored(cache, tmp_path):
+    cache.mkdir(parents=True, exist_ok=True)
+    (cache / data.SHA_MEMO).write_text("{not json")
+    f = tmp_path / "g.bin"
+    f.write_bytes(b"x")
+    data._HASHED.clear()
+    data._sha_memo.cache_clear()
+    assert data.file_sha256(f) == hashlib.sha256(b"x").hexdigest()
+    (cache / data.SHA_MEMO).write_text(json.dumps({str(f.resolve()): "nonsense"}))
+    data._HASHED.clear()
+    data._sha_memo.cache_clear()
+    assert data.file_sha256(f) == hashlib.sha256(b"x").hexdigest()
+
+
+@pytest.mark.parametrize(("name", "column"), [("countries.geojson", "iso_a3"), ("nodes.geojson", "joins"),
+                                              ("corridors.geojson", "network_edges")])
+def test_shapes_are_the_frames_geometries_and_column(cache, name, column, monkeypatch):
+    frame = data._read(name)  # writes the cache's copy
+    want = shapely.to_wkb(frame.geometry.values).tolist(), frame[column].tolist()
+    for cache_on in (True, False):
+        if not cache_on:
+            monkeypatch.setenv("CORRIDORS_CACHE_DIR", "")
+        geoms, values = data.shapes(name, column)
+        assert (shapely.to_wkb(geoms).tolist(), values) == want
+        shapely.prepare(geoms)
+        assert not shapely.is_prepared(frame.geometry.values).any()

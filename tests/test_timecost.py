@@ -28,6 +28,32 @@ def _crossing(r, bcp_id):
 
 # ---------------------------------------------------------------- the shipped data
 
+def test_rows_read_with_the_csv_module_are_the_preferred_rows_of_figures():
+    """``_rows`` (csv module, for start-up) gives exactly the records of ``figures(preferred_only=True)`` (pandas)
+    in their columns ``ROW_COLUMNS``: same values and types (value float, year int, node_id)."""
+    df = timecost.figures(preferred_only=True)
+    cols = list(timecost.ROW_COLUMNS)
+    expected = [dict(zip(cols, values)) for values in zip(*(df[c].tolist() for c in cols))]
+    timecost._rows.cache_clear()
+    for _ in range(2):  # built from the CSV (and cached), then read back from the per-user cache
+        timecost._rows.cache_clear()
+        got = [r for rows in timecost._rows().values() for r in rows]
+        assert sorted(got, key=lambda r: r["id"]) == sorted(expected, key=lambda r: r["id"])
+        assert all(list(r) == cols and type(r["value"]) is float and type(r["year"]) is int for r in got)
+        by_id = {e["id"]: e for e in expected}
+        assert [(r["id"], k) for r in got for k, v in r.items() if type(v) is not type(by_id[r["id"]][k])] == []
+
+
+def test_lookups_read_back_from_the_cache_are_the_ones_built_from_the_frames():
+    timecost._lookups.cache_clear()
+    first = timecost._lookups()
+    timecost._lookups.cache_clear()
+    assert timecost._lookups() == json.loads(json.dumps(first)) == json.loads(json.dumps(timecost._build_lookups()))
+    assert timecost._isos() == frozenset(corridors.countries()["iso_a3"])
+    assert timecost._bcp_joins() == {i: frozenset(j) for i, j in zip(corridors.nodes("bcp")["id"],
+                                                                      corridors.nodes("bcp")["joins"]) if len(j) == 2}
+
+
 def test_cpmm_csv_is_what_the_build_script_derives(repo):
     build = _load_build(repo)
     if not build.DEFAULT_SOURCE.is_file():

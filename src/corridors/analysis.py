@@ -136,8 +136,8 @@ def rounded(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 @functools.cache
 def _countries_layer() -> borders.Layer:
-    c = data.countries()
-    return borders.Layer(c.geometry.values, c.iso_a3.tolist())
+    polygons, iso_a3 = data.shapes("countries.geojson", "iso_a3")  # no frame built: only these two are needed
+    return borders.Layer(polygons, iso_a3)
 
 
 def make_layer(polygons: gpd.GeoDataFrame | None, id_column: str | None = None) -> borders.Layer:

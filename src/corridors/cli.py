@@ -7,6 +7,7 @@ geopandas (each command imports what it needs; networkx and folium only for rout
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import gc
 import io
 import json
@@ -96,15 +97,18 @@ def cmd_report(args: argparse.Namespace) -> str:
 
     from . import analysis, data
 
-    secs = data.sections()
-    ids = list(args.ids)
-    if args.corridor:
-        ids += secs.loc[(secs["corridor"] == args.corridor) & (secs["kind"] == "section"), "id"].tolist()
-    if not ids:
-        ids = secs["id"].tolist()
-    results = [_with_year(r, args) for r in analysis.analyze_many(ids)]
-    if args.corridor:
-        results.append(analysis.analyze_corridor(args.corridor))
+    results = None if args.corridor else shipped_results(args.ids)
+    if results is None:
+        secs = data.sections()
+        ids = list(args.ids)
+        if args.corridor:
+            ids += secs.loc[(secs["corridor"] == args.corridor) & (secs["kind"] == "section"), "id"].tolist()
+        if not ids:
+            ids = secs["id"].tolist()
+        results = analysis.analyze_many(ids)
+        if args.corridor:
+            results.append(analysis.analyze_corridor(args.corridor))
+    results = [_with_year(r, args) for r in results]
     if args.format == "json":
         return json.dumps([r.to_dict() for r in results], ensure_ascii=False, indent=2)
     rows = [{
@@ -115,6 +119,45 @@ def cmd_report(args: argparse.Namespace) -> str:
         **_hours_usd(r),
     } for r in map(_row_fields, results)]
     return _table(_unknown(pd.DataFrame(rows), args.format), args.format)
+
+
+def shipped_results(ids: Sequence[str]) -> list[analysis.RouteAnalysis] | None:
+    """The analyses of shipped sections / key routes given by their exact ids (all of them for no ids), from the
+    figures precomputed for the current data files (``data.shipped_figures``), without their geometry: what
+    ``analysis.analyze_many(ids)`` gives (tests/test_section_figures.py checks it) at a fraction of the start-up.
+    None (compute them) when the figures do not belong to the current data or to the current ``RouteAnalysis``
+    fields, when an id is not an exact id there (a name, a spelling: looked up as usual), or when a route has
+    warnings (the analysis would also print them)."""
+    from . import analysis
+
+    records = _shipped_records(ids)
+    if records is None:
+        return None
+    return [analysis.RouteAnalysis(geometry=None, **{k: v for k, v in r.items() if k != "carec"}) for r in records]
+
+
+def _shipped_records(ids: Sequence[str]) -> list[dict[str, Any]] | None:
+    from . import analysis, data
+
+    figures = data.shipped_figures()
+    if figures is None:
+        return None
+    records = [figures.get(i) for i in ids] if ids else list(figures.values())
+    stored = {f.name for f in dataclasses.fields(analysis.RouteAnalysis)} - {"geometry", "year", "assume_mode"}
+    if any(r is None or r.keys() != stored | {"carec"} or r["warnings"] for r in records):
+        return None
+    return records  # type: ignore[return-value]
+
+
+def shipped_carec(ids: Sequence[str]) -> list[tuple[float, float]] | None:
+    """``routes.carec_share`` (km, share within ``routes.NEAR_CAREC_KM``) of shipped routes by exact id, precomputed
+    with their figures (see ``shipped_results``); None when not all of them are known."""
+    from . import routes
+
+    records = _shipped_records(ids) if ids else None
+    if records is None or any(r["carec"][2] != routes.NEAR_CAREC_KM for r in records):
+        return None
+    return [(r["carec"][0], r["carec"][1]) for r in records]
 
 
 def _row_fields(r: analysis.RouteAnalysis) -> dict[str, Any]:
@@ -231,9 +274,13 @@ def cmd_compare(args: argparse.Namespace) -> str:
         frame = pd.concat(frames, ignore_index=True)
         spec = maps.routes_spec(frame, results=found, offline=args.offline, title="Routes compared")
         write_atomic(Path(args.map), maps.page(spec))
-    results = [_with_year(r, args) for r in routes.results(args.routes)]
+    from . import io as cio
+
+    files = any(cio.file_format(r) is not None or Path(r).is_file() for r in args.routes)
+    shipped = None if files else shipped_results(args.routes)  # ids of shipped routes: figures precomputed
+    results = [_with_year(r, args) for r in (shipped or routes.results(args.routes))]
     extra = pd.DataFrame([_hours_usd({"time_h": r.time_h, "cost_usd": r.cost_usd}) for r in results])
-    df = routes.compare(results)
+    df = routes.compare(results, carec=shipped_carec(args.routes) if shipped else None)
     return _table(_unknown(pd.concat([df, extra], axis=1), args.format), args.format)
 
 

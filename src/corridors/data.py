@@ -8,7 +8,6 @@ files are also kept between processes in a per-user cache (``cache_dir()``), key
 from __future__ import annotations
 
 import contextlib
-import difflib
 import functools
 import hashlib
 import json
@@ -17,8 +16,8 @@ import os
 import re
 import struct
 import tempfile
+import time
 from collections.abc import Callable
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +25,6 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from anyascii import __version__ as ANYASCII_VERSION
-from anyascii import anyascii
 
 CRS = "EPSG:4326"
 
@@ -36,14 +33,19 @@ class NotFoundError(LookupError):
     """An id or name that matches nothing; the message lists the closest matches."""
 
 
+@functools.cache
 def geodata_dir() -> Path:
-    """Folder holding the shipped GeoJSON: inside the installed package, else the repository checkout."""
+    """Folder holding the shipped GeoJSON: inside the installed package, else the repository checkout (looked up
+    once per process)."""
+    here = Path(__file__).resolve()
+    for folder in (here.parent / "geodata", here.parents[2] / "geodata"):  # installed on disk; a checkout
+        if folder.is_dir():
+            return folder
+    from importlib import resources  # a package not on disk as plain files (a zip)
+
     packaged = resources.files("corridors") / "geodata"
     if packaged.is_dir():
         return Path(str(packaged))
-    repo = Path(__file__).resolve().parents[2] / "geodata"
-    if repo.is_dir():
-        return repo
     raise FileNotFoundError("corridors data files are missing; reinstall the package with `pip install .`")
 
 
@@ -54,8 +56,7 @@ def _read(name: str) -> gpd.GeoDataFrame:
     is read in a few ms instead. The cache never changes a result: a copy is written only when it decodes back
     to the very frame parsed from the GeoJSON, and one that does not match the file's hash, or is damaged, is
     ignored (and rewritten)."""
-    raw = (geodata_dir() / name).read_bytes()
-    key = hashlib.sha256(raw).hexdigest()
+    key = file_sha256(geodata_dir() / name)
     folder = cache_dir()
     path = folder / f"{Path(name).stem}-{key[:32]}{CACHE_SUFFIX}" if folder is not None else None
     if path is not None:
@@ -65,6 +66,9 @@ def _read(name: str) -> gpd.GeoDataFrame:
             cached = None  # of another layout: parse the GeoJSON (and rewrite the copy)
         if cached is not None:
             return cached
+    raw = (geodata_dir() / name).read_bytes()
+    key = hashlib.sha256(raw).hexdigest()  # of the very bytes parsed (the file may have changed meanwhile)
+    path = folder / f"{Path(name).stem}-{key[:32]}{CACHE_SUFFIX}" if folder is not None else None
     gdf = parse_geojson(raw.decode("utf-8"))
     if path is not None:
         _store(path, encode_frame(gdf, key), gdf, key)
@@ -95,8 +99,9 @@ def _from_features(text: str, features: list[dict[str, Any]]) -> gpd.GeoDataFram
                             crs=CRS)
 
 
-CACHE_MAGIC = b"corridors frame 2\n"  # a new number for any change of layout
+CACHE_MAGIC = b"corridors frame 3\n"  # a new number for any change of layout
 CACHE_SUFFIX = ".frame"
+INT64 = (-(2**63), 2**63 - 1)
 
 
 def cache_dir() -> Path | None:
@@ -112,9 +117,12 @@ def cache_dir() -> Path | None:
 
 def encode_frame(gdf: gpd.GeoDataFrame, key: str) -> bytes | None:
     """A frame as bytes: magic line, 8-byte header length, a JSON header (source hash, row count, each column's
-    dtype and values, the length of each geometry's WKB), then the geometries' WKB one after another. None when a
-    column is neither numeric nor plain JSON values. The same frame always gives the same bytes."""
-    columns = []
+    dtype and values, the length of each geometry's WKB), then the geometries' WKB one after another, then the
+    packed columns. A column whose cells are all lists of integers (or None), such as a section's network edge ids,
+    is packed: its cells' lengths in the header, their integers as one little-endian int64 array (JSON text of
+    10^5 integers took most of the decoding). None when a column is neither numeric nor plain JSON values. The
+    same frame always gives the same bytes."""
+    columns, packed = [], []
     for col in gdf.columns:
         if col == gdf.geometry.name:
             continue
@@ -122,7 +130,14 @@ def encode_frame(gdf: gpd.GeoDataFrame, key: str) -> bytes | None:
         plain = isinstance(dtype, np.dtype) and dtype.kind == "O"
         if not (plain or (isinstance(dtype, np.dtype) and dtype.kind in "biuf")):
             return None
-        columns.append({"name": col, "dtype": "object" if plain else dtype.str, "values": gdf[col].tolist()})
+        values = gdf[col].tolist()
+        if plain and _int_lists(values):
+            flat = [i for v in values if v is not None for i in v]
+            packed.append(np.array(flat, dtype="<i8").tobytes())
+            lengths = [-1 if v is None else len(v) for v in values]
+            columns.append({"name": col, "dtype": "int-lists", "lengths": lengths})
+            continue
+        columns.append({"name": col, "dtype": "object" if plain else dtype.str, "values": values})
     wkb = shapely.to_wkb(gdf.geometry.values, output_dimension=3)  # z kept where there is one
     try:
         header = json.dumps({"source_sha256": key, "rows": len(gdf), "geometry": gdf.geometry.name,
@@ -131,12 +146,56 @@ def encode_frame(gdf: gpd.GeoDataFrame, key: str) -> bytes | None:
                             ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     except (TypeError, ValueError):  # a value JSON cannot hold: not cached
         return None
-    return CACHE_MAGIC + struct.pack("<Q", len(header)) + header + b"".join(b for b in wkb if b is not None)
+    return CACHE_MAGIC + struct.pack("<Q", len(header)) + header + b"".join(b for b in wkb if b is not None) + \
+        b"".join(packed)
+
+
+def _int_lists(values: list[Any]) -> bool:
+    """Every cell None or a list of plain integers within int64, and at least one list."""
+    lists = [v for v in values if v is not None]
+    return bool(lists) and all(type(v) is list and all(type(i) is int and INT64[0] <= i <= INT64[1] for i in v)
+                               for v in lists)
 
 
 def decode_frame(blob: bytes, key: str) -> gpd.GeoDataFrame | None:
     """The frame ``encode_frame`` wrote, or None when ``blob`` is not one, is cut short, or was made from a file
     whose hash is not ``key``."""
+    parts = _header_and_wkb(blob, key)
+    if parts is None:
+        return None
+    header, wkb, pos = parts
+    n = header["rows"]
+    cols: dict[str, Any] = {}
+    for at, c in enumerate(header["columns"]):
+        if at == header["geometry_at"]:
+            cols[header["geometry"]] = None  # its place in the column order
+        if c["dtype"] in ("object", "int-lists"):
+            values = np.empty(n, dtype=object)
+            if c["dtype"] == "int-lists":
+                lengths = c["lengths"]
+                count = sum(k for k in lengths if k > 0)
+                if len(lengths) != n or pos + 8 * count > len(blob):
+                    return None
+                flat = np.frombuffer(blob, dtype="<i8", count=count, offset=pos).tolist()
+                pos, at_flat = pos + 8 * count, 0
+                for i, k in enumerate(lengths):
+                    if k >= 0:
+                        values[i], at_flat = flat[at_flat:at_flat + k], at_flat + k
+            else:
+                for i, v in enumerate(c["values"]):  # one by one: a list value stays one cell
+                    values[i] = v
+            cols[c["name"]] = pd.Series(values, dtype=object, copy=False)
+        else:
+            cols[c["name"]] = pd.Series(np.array(c["values"], dtype=np.dtype(c["dtype"])), copy=False)
+    if pos != len(blob):
+        return None
+    cols[header["geometry"]] = gpd.GeoSeries(shapely.from_wkb(wkb), crs=CRS)
+    return gpd.GeoDataFrame(cols, geometry=header["geometry"], crs=CRS)
+
+
+def _header_and_wkb(blob: bytes, key: str) -> tuple[dict[str, Any], np.ndarray, int] | None:
+    """A cached frame's header, each row's WKB (None for no geometry) and where the packed columns start; None
+    when ``blob`` is not a cached frame or was made from a file whose hash is not ``key``."""
     if not blob.startswith(CACHE_MAGIC):
         return None
     start = len(CACHE_MAGIC) + 8
@@ -149,21 +208,38 @@ def decode_frame(blob: bytes, key: str) -> gpd.GeoDataFrame | None:
     for i, length in enumerate(header["wkb_bytes"]):
         if length >= 0:
             wkb[i], pos = blob[pos:pos + length], pos + length
-    if pos != len(blob) or len(header["wkb_bytes"]) != n:
+    if len(header["wkb_bytes"]) != n or pos > len(blob):
         return None
-    cols: dict[str, Any] = {}
-    for at, c in enumerate(header["columns"]):
-        if at == header["geometry_at"]:
-            cols[header["geometry"]] = None  # its place in the column order
-        if c["dtype"] == "object":
-            values = np.empty(n, dtype=object)
-            for i, v in enumerate(c["values"]):  # one by one: a list value stays one cell
-                values[i] = v
-            cols[c["name"]] = pd.Series(values, dtype=object, copy=False)
-        else:
-            cols[c["name"]] = pd.Series(np.array(c["values"], dtype=np.dtype(c["dtype"])), copy=False)
-    cols[header["geometry"]] = gpd.GeoSeries(shapely.from_wkb(wkb), crs=CRS)
-    return gpd.GeoDataFrame(cols, geometry=header["geometry"], crs=CRS)
+    return header, wkb, pos
+
+
+def shapes(name: str, column: str) -> tuple[np.ndarray, list[Any]]:
+    """The geometries of a shipped file's frame as new objects (a caller may prepare them without touching the
+    frames' geometries), and one column's values, in row order, exactly as the frame has them, without building
+    the frame: read from the per-user cache's copy when there is one (a few ms, where a frame takes 5-15 ms at a
+    command's start), else copied from the frame. For callers that need the shapes only (the countries layer, an
+    index of the CAREC sections)."""
+    folder = cache_dir()
+    key = file_sha256(geodata_dir() / name)
+    path = folder / f"{Path(name).stem}-{key[:32]}{CACHE_SUFFIX}" if folder is not None else None
+    try:
+        parts = _header_and_wkb(path.read_bytes(), key) if path is not None else None
+    except (OSError, ValueError, LookupError, TypeError, struct.error):  # absent or damaged: from the frame
+        parts = None
+    if parts is not None:
+        header, wkb, _ = parts
+        values = next((c.get("values") for c in header["columns"] if c["name"] == column), None)
+        if isinstance(values, list) and len(values) == len(wkb):
+            return np.asarray(shapely.from_wkb(wkb), dtype=object), values
+    frame = _read(name)
+    return (np.asarray(shapely.from_wkb(shapely.to_wkb(frame.geometry.values, output_dimension=3)), dtype=object),
+            frame[column].tolist())
+
+
+def section_lines(kind: str | None = None) -> np.ndarray:
+    """The lines of ``sections(kind)`` as new objects, in the same order, exactly the same lines (``shapes``)."""
+    lines, kinds = shapes("corridors.geojson", "kind")
+    return lines if kind is None else lines[np.array([k == kind for k in kinds], dtype=bool)]
 
 
 def _store(path: Path, blob: bytes | None, gdf: gpd.GeoDataFrame, key: str) -> None:
@@ -190,9 +266,60 @@ _ALIGN = 64
 
 
 def file_sha256(path: Path) -> str:
-    """The SHA-256 (hex) of a file's bytes: the key of everything the cache derives from it."""
+    """The SHA-256 (hex) of a file's bytes: the key of everything the cache derives from it.
+
+    Hashing the data files took ~15 ms of a routed command (network.npz is 14 MB), so a file is hashed once per
+    process, and the hash is remembered between processes in the per-user cache (``sha256-memo.json``) under the
+    file's stat identity: path, device, inode, size, and modification and change times in ns. Any write to the
+    file changes its change time (which no tool can set back) and a replaced file has another inode, so a
+    remembered hash is used only for the very file it was computed from. As git does against "racy" files, a hash
+    is remembered only for a file last changed more than ``SETTLED_S`` seconds before it was hashed (a write
+    within the same clock tick could leave the times unchanged)."""
+    st = os.stat(path)
+    seen = (os.fspath(Path(path).resolve()), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+    if seen in _HASHED:
+        return _HASHED[seen]
+    memo = _sha_memo(cache_dir())
+    hit = memo.get(seen[0])
+    if isinstance(hit, list) and len(hit) == len(seen) and tuple(hit[:-1]) == seen[1:] and isinstance(hit[-1], str):
+        _HASHED[seen] = hit[-1]
+        return hit[-1]
     with open(path, "rb") as f:
-        return hashlib.file_digest(f, "sha256").hexdigest()
+        _HASHED[seen] = digest = hashlib.file_digest(f, "sha256").hexdigest()
+    if time.time_ns() - max(st.st_mtime_ns, st.st_ctime_ns) > SETTLED_S * 10**9:
+        _remember(seen, digest)
+    return digest
+
+
+SETTLED_S = 2
+SHA_MEMO = "sha256-memo.json"
+_HASHED: dict[tuple[Any, ...], str] = {}
+
+
+@functools.cache
+def _sha_memo(folder: Path | None) -> dict[str, Any]:
+    """The hashes remembered in ``folder`` (path -> [device, inode, size, mtime_ns, ctime_ns, sha256]); {} when
+    there are none, the cache is off, or the file is damaged."""
+    try:
+        memo = json.loads((folder / SHA_MEMO).read_bytes()) if folder is not None else {}
+    except (OSError, ValueError):
+        return {}
+    return memo if isinstance(memo, dict) else {}
+
+
+def _remember(seen: tuple[Any, ...], digest: str) -> None:
+    """Add one file's hash to the memo (atomically; kept small: the files of this package only, at most 64)."""
+    folder = cache_dir()
+    if folder is None:
+        return
+    memo = _sha_memo(folder)
+    memo[seen[0]] = [*seen[1:], digest]
+    for stale in list(memo)[:-64]:
+        del memo[stale]
+    from .network import write_atomic
+
+    with contextlib.suppress(OSError):
+        write_atomic(folder / SHA_MEMO, json.dumps(memo, separators=(",", ":")))
 
 
 def cached_arrays(stem: str, key: str,
@@ -332,12 +459,48 @@ def countries() -> gpd.GeoDataFrame:
     return _read("countries.geojson").copy()
 
 
+FIGURES = "section_figures.json"  # precomputed figures of the shipped sections (scripts/build_geodata.py)
+FIGURES_INPUTS = ("corridors.geojson", "nodes.geojson", "countries.geojson", "gazetteer.tsv")  # what they rest on
+
+
+def data_sha256(names: tuple[str, ...] = FIGURES_INPUTS) -> str:
+    """One SHA-256 (hex) over the named shipped files' own SHA-256s: the data hash precomputed figures belong to."""
+    folder = geodata_dir()
+    return hashlib.sha256("".join(f"{n} {file_sha256(folder / n)}\n" for n in names).encode()).hexdigest()
+
+
+def shipped_figures() -> dict[str, dict[str, Any]] | None:
+    """The analysis figures of every shipped section and key route by id, as ``scripts/build_geodata.py`` wrote
+    them into ``geodata/section_figures.json`` (``RouteAnalysis`` fields without the geometry, in the order of
+    ``sections()``; a fresh copy per call), or None when the file is absent, unreadable, or was made from other
+    data files than the current ones (its ``data_sha256`` is not ``data_sha256()``): figures are only ever taken
+    for the very data they were computed from. tests/test_section_figures.py checks they equal a live
+    ``analyze_many``."""
+    text = _figures_text()
+    return None if text is None else {r["id"]: r for r in json.loads(text)["routes"]}
+
+
+@functools.cache
+def _figures_text() -> bytes | None:
+    """The figures file's bytes, once checked to belong to the current data files (else None)."""
+    try:
+        raw = (geodata_dir() / FIGURES).read_bytes()
+        doc = json.loads(raw)
+        if tuple(doc["inputs"]) != FIGURES_INPUTS or doc["data_sha256"] != data_sha256():
+            return None
+        return raw
+    except (OSError, ValueError, LookupError, TypeError, AttributeError):
+        return None
+
+
 _NONWORD = re.compile(r"[\W_]+")
 
 
 def norm_key(text: Any) -> str:
     """Lookup key of a name: transliterated to ASCII (Алматы -> almaty, Almatı -> almati, 阿拉木图 -> alamutu),
     casefolded, letters and digits only. '' when nothing is left (never looked up)."""
+    from anyascii import anyascii  # imported on the first lookup by name, not with the data (~4 ms)
+
     return _NONWORD.sub("", anyascii(str(text)).casefold())
 
 
@@ -369,7 +532,9 @@ def as_list(value: Any) -> list[str]:
 def _keys(name: str, cols: tuple[str, ...]) -> dict[str, dict[str, list[int]]]:
     """Per column: normalised key -> row positions, built once per data file (lookups are then dict hits) and
     kept in the per-user cache (``cached_arrays``: keyed by the file's hash and the transliteration's version)."""
-    key = f"name-index v1 {file_sha256(geodata_dir() / name)} {cols} anyascii {ANYASCII_VERSION}"
+    from anyascii import __version__ as anyascii_version
+
+    key = f"name-index v1 {file_sha256(geodata_dir() / name)} {cols} anyascii {anyascii_version}"
     _, index = cached_arrays(f"{Path(name).stem}-names-{'_'.join(cols)}", key, lambda: ({}, _build_keys(name, cols)))
     return index  # type: ignore[no-any-return]
 
@@ -424,6 +589,8 @@ def _lookup(name: str, query: str, what: str, name_cols: tuple[str, ...]) -> pd.
     gdf = _read(name)
     labels = {k: str(v) for col in ("id", *name_cols) for vs in gdf[col]
               for v in (vs if isinstance(vs, list) else [vs]) if v is not None for k in [norm_key(v)] if k}
+    import difflib  # only to suggest spellings in an error
+
     close = [labels[k] for k in difflib.get_close_matches(key, list(labels), n=5, cutoff=0.5)]
     hint = f"; closest matches: {', '.join(close)}" if close else f"; list them with corridors.{what}s()"
     raise NotFoundError(f"no {what} called {query!r}{hint}")

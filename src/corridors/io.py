@@ -10,13 +10,14 @@ Malformed input raises ``RouteFileError`` naming the file and the line, point or
 from __future__ import annotations
 
 import csv
+import functools
 import importlib.util
 import json
 import math
 import os
+import re
 import shutil
 import tempfile
-import xml.sax
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -25,8 +26,6 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from defusedxml import DefusedXmlException
-from defusedxml import sax as defused_sax
 
 from .analysis import RouteAnalysis, RouteError, check_crs_units
 
@@ -88,8 +87,87 @@ def read_routes(path: str | os.PathLike[str], *, layer: str | None = None) -> gp
         except Exception as exc:
             raise RouteFileError(f"{p.name}: cannot be read as GeoParquet ({exc})") from exc
     else:
-        gdf = _read_ogr(p, layer)
+        plain = _read_plain_geojson(p) if fmt == "geojson" and layer is None else None
+        gdf = plain if plain is not None else _read_ogr(p, layer)
     return _checked(gdf, p.name)
+
+
+PLAIN_GEOJSON_BYTES = 1 << 20  # a GeoJSON file up to this size may be read without GDAL (see _read_plain_geojson)
+_DATE_LIKE = re.compile(r"[-/:]")  # with a digit: text GDAL may read as a date or time (not a plain string)
+_RESERVED = {"id", "fid", "ogc_fid", "geometry"}  # property names GDAL or geopandas may treat specially
+
+
+def _read_plain_geojson(p: Path) -> gpd.GeoDataFrame | None:
+    """A small, plain GeoJSON file read with ``json`` and shapely instead of GDAL (whose import costs ~25 ms at a
+    command's start); None for anything else, which then goes to GDAL as before. Plain means: a
+    FeatureCollection of Features whose geometries are LineStrings or MultiLineStrings of (lon, lat) number pairs
+    (at least two positions per line) and whose properties are the same keys in the same order in every feature,
+    each a non-empty string that GDAL would not read as a date or time (no digit beside '-', '/' or ':'). For
+    such a file the frame is the one ``gpd.read_file`` gives (tests/test_io_plain_geojson.py compares them);
+    the file's text is only ever parsed as JSON."""
+    if p.stat().st_size > PLAIN_GEOJSON_BYTES:
+        return None
+    try:
+        doc = json.loads(p.read_bytes().decode("utf-8"), object_pairs_hook=_unique_keys, parse_constant=_no_constant)
+    except (ValueError, RecursionError):  # not UTF-8 or not JSON (GDAL's message says which), duplicate keys, NaN
+        return None
+    if not isinstance(doc, dict) or doc.keys() != {"type", "features"} or doc["type"] != "FeatureCollection" or \
+            not isinstance(doc["features"], list) or not doc["features"]:
+        return None
+    keys: list[str] | None = None
+    columns: list[list[str]] = []
+    geoms = []
+    for f in doc["features"]:
+        if not isinstance(f, dict) or f.keys() != {"type", "properties", "geometry"} or f["type"] != "Feature" or \
+                not isinstance(f["properties"], dict):
+            return None
+        props = f["properties"]
+        if keys is None:
+            keys = list(props)
+            if len({k.casefold() for k in keys}) != len(keys) or any(not k or k.casefold() in _RESERVED for k in keys):
+                return None
+            columns = [[] for _ in keys]
+        if list(props) != keys:
+            return None
+        for col, v in zip(columns, props.values()):
+            if not isinstance(v, str) or not v or (_DATE_LIKE.search(v) and any(c.isdigit() for c in v)):
+                return None
+            col.append(v)
+        geom = _plain_line(f["geometry"])
+        if geom is None:
+            return None
+        geoms.append(geom)
+    return gpd.GeoDataFrame(dict(zip(keys or [], columns)), geometry=geoms, crs=CRS)
+
+
+def _plain_line(g: Any) -> shapely.Geometry | None:
+    """A GeoJSON LineString / MultiLineString of finite (lon, lat) number pairs as shapely, else None."""
+    if not isinstance(g, dict) or g.keys() != {"type", "coordinates"} or not isinstance(g["coordinates"], list):
+        return None
+    lines = [g["coordinates"]] if g["type"] == "LineString" else g["coordinates"] if g["type"] == "MultiLineString" \
+        else None
+    if not lines or not all(isinstance(line, list) and len(line) >= 2 and all(
+            isinstance(pos, list) and len(pos) == 2 and type(pos[0]) in (int, float) and type(pos[1]) in (int, float)
+            for pos in line) for line in lines):
+        return None
+    try:
+        xy = [np.asarray(line, dtype=float) for line in lines]
+    except OverflowError:  # an integer beyond any float
+        return None
+    if not all(np.isfinite(a).all() for a in xy):
+        return None
+    parts = [shapely.linestrings(a) for a in xy]
+    return parts[0] if g["type"] == "LineString" else shapely.multilinestrings(parts)
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    if len({k for k, _ in pairs}) != len(pairs):
+        raise ValueError("duplicate key")
+    return dict(pairs)
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
 
 
 def _sniff(p: Path, fmt: str) -> None:
@@ -271,54 +349,66 @@ def _read_wkt_csv(p: Path, column: str) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(df, geometry=geoms, crs=CRS)
 
 
-class _GpxHandler(xml.sax.ContentHandler):
-    """Collects <trk> (one route per track, a part per <trkseg>) and <rte> with their <name>."""
+@functools.cache
+def _gpx_handler() -> type:
+    """The SAX handler class for GPX, made on first use (the XML modules are imported only for GPX files)."""
+    import xml.sax
 
-    def __init__(self, fname: str):
-        super().__init__()
-        self.fname = fname
-        self.routes: list[dict[str, Any]] = []
-        self.stack: list[str] = []
-        self.text: list[str] = []  # chunks joined once per element: linear in the file size
-        self._locator: Any = None
+    class _GpxHandler(xml.sax.ContentHandler):
+        """Collects <trk> (one route per track, a part per <trkseg>) and <rte> with their <name>."""
 
-    def setDocumentLocator(self, locator: Any) -> None:  # noqa: N802 (SAX API)
-        self._locator = locator
+        def __init__(self, fname: str):
+            super().__init__()
+            self.fname = fname
+            self.routes: list[dict[str, Any]] = []
+            self.stack: list[str] = []
+            self.text: list[str] = []  # chunks joined once per element: linear in the file size
+            self._locator: Any = None
 
-    def _where(self) -> str:
-        return f"{self.fname} line {self._locator.getLineNumber()}"
+        def setDocumentLocator(self, locator: Any) -> None:  # noqa: N802 (SAX API)
+            self._locator = locator
 
-    def startElement(self, name: str, attrs: Any) -> None:  # noqa: N802 (SAX API)
-        tag = name.rsplit(":", 1)[-1]
-        self.stack.append(tag)
-        if tag in ("trk", "rte"):
-            self.routes.append({"kind": "track" if tag == "trk" else "route", "name": None, "parts": [[]],
-                                "line": self._locator.getLineNumber()})
-        elif tag == "trkseg" and self.routes:
-            if self.routes[-1]["parts"][-1]:
-                self.routes[-1]["parts"].append([])
-        elif tag in ("trkpt", "rtept") and self.routes:
-            where = self._where()
-            for key in ("lat", "lon"):
-                if key not in attrs:
-                    raise RouteFileError(f"{where}: <{tag}> has no {key} attribute")
-            lat = _number(attrs["lat"], "lat", where, -90, 90)
-            lon = _number(attrs["lon"], "lon", where, -180, 180)
-            self.routes[-1]["parts"][-1].append((lon, lat))
-        self.text = []
+        def _where(self) -> str:
+            return f"{self.fname} line {self._locator.getLineNumber()}"
 
-    def characters(self, content: str) -> None:
-        if self.stack and self.stack[-1] == "name":  # the only text used; other elements' text is skipped
-            self.text.append(content)
+        def startElement(self, name: str, attrs: Any) -> None:  # noqa: N802 (SAX API)
+            tag = name.rsplit(":", 1)[-1]
+            self.stack.append(tag)
+            if tag in ("trk", "rte"):
+                self.routes.append({"kind": "track" if tag == "trk" else "route", "name": None, "parts": [[]],
+                                    "line": self._locator.getLineNumber()})
+            elif tag == "trkseg" and self.routes:
+                if self.routes[-1]["parts"][-1]:
+                    self.routes[-1]["parts"].append([])
+            elif tag in ("trkpt", "rtept") and self.routes:
+                where = self._where()
+                for key in ("lat", "lon"):
+                    if key not in attrs:
+                        raise RouteFileError(f"{where}: <{tag}> has no {key} attribute")
+                lat = _number(attrs["lat"], "lat", where, -90, 90)
+                lon = _number(attrs["lon"], "lon", where, -180, 180)
+                self.routes[-1]["parts"][-1].append((lon, lat))
+            self.text = []
 
-    def endElement(self, name: str) -> None:  # noqa: N802 (SAX API)
-        tag = self.stack.pop()
-        if tag == "name" and self.stack and self.stack[-1] in ("trk", "rte") and self.routes:
-            self.routes[-1]["name"] = "".join(self.text).strip() or None
+        def characters(self, content: str) -> None:
+            if self.stack and self.stack[-1] == "name":  # the only text used; other elements' text is skipped
+                self.text.append(content)
+
+        def endElement(self, name: str) -> None:  # noqa: N802 (SAX API)
+            tag = self.stack.pop()
+            if tag == "name" and self.stack and self.stack[-1] in ("trk", "rte") and self.routes:
+                self.routes[-1]["name"] = "".join(self.text).strip() or None
+
+    return _GpxHandler
 
 
 def _read_gpx(p: Path) -> gpd.GeoDataFrame:
-    handler = _GpxHandler(p.name)
+    import xml.sax
+
+    from defusedxml import DefusedXmlException
+    from defusedxml import sax as defused_sax
+
+    handler = _gpx_handler()(p.name)
     try:
         # defusedxml refuses DTDs, entity declarations and external references (entity-expansion bombs)
         defused_sax.parse(str(p), handler, forbid_dtd=True)

@@ -18,6 +18,7 @@ import collections
 import functools
 import math
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -528,9 +529,9 @@ def _carec_tree() -> tuple[np.ndarray, shapely.STRtree, np.ndarray]:
     A box query finds the (point, line) pairs near each other about as tightly as a tree of single segments,
     without making 100,000 segment geometries; a prepared line then finds its nearest point through GEOS's
     index of its segments (log n, not a scan of the whole line: ``compare almaty-bishkek 1b`` spent 1.9 s in
-    ``carec_share`` before, about 0.05 s now). The lines are copies (a WKB round trip, exact), so preparing
+    ``carec_share`` before, about 0.05 s now). The lines are new objects (``data.section_lines``), so preparing
     them leaves the geometries of ``data`` as they are."""
-    lines = shapely.from_wkb(shapely.to_wkb(data.sections("section").geometry.values))
+    lines = data.section_lines("section")
     shapely.prepare(lines)
     parts, part_line = shapely.get_parts(lines, return_index=True)
     xy, part = shapely.get_coordinates(parts, return_index=True)
@@ -555,13 +556,16 @@ def _crossings_text(r: RouteAnalysis) -> str:
     return "; ".join(out)
 
 
-def compare(routes: Any, *, near_km: float = NEAR_CAREC_KM) -> pd.DataFrame:
+def compare(routes: Any, *, near_km: float = NEAR_CAREC_KM,
+            carec: Sequence[tuple[float, float] | None] | None = None) -> pd.DataFrame:
     """One row per route: route (name or id), id, length_km, km_<ISO3> per country, countries, crossings (with
     their BCPs), carec_km / carec_share (length within ``near_km`` of a CAREC section line, geometric) and, for
-    ``RouteResult``s, network_km (length following network sections, by construction)."""
+    ``RouteResult``s, network_km (length following network sections, by construction). ``carec``: per route,
+    ``carec_share(geometry, near_km)`` when already known (None: computed)."""
     rows = []
     for i, r in enumerate(results(routes)):
-        km, share = carec_share(r.geometry, near_km)
+        known = carec[i] if carec is not None else None
+        km, share = known if known is not None else carec_share(r.geometry, near_km)
         row: dict[str, Any] = {"route": r.name or r.id or f"route {i + 1}", "id": r.id,
                                "length_km": round(r.length_km, 1)}
         row.update({f"km_{k}": round(v, 1) for k, v in r.length_by_country_km.items()})

@@ -30,6 +30,7 @@ For a crossing from A to B the departure country's figure comes first (A outboun
 
 from __future__ import annotations
 
+import csv
 import functools
 import numbers
 from collections.abc import Callable, Iterable
@@ -90,14 +91,46 @@ def bcp_links() -> pd.DataFrame:
 
 @functools.cache
 def _rows() -> dict[tuple[str, str, str], list[dict[str, Any]]]:
-    """Preferred rows by (indicator, mode, scope), in file order."""
+    """Preferred rows by (indicator, mode, scope), in file order: the rows of ``figures()`` as dicts (``value``
+    float, ``year`` int, ``node_id``) with the columns ``ROW_COLUMNS`` the figures use. Read with the csv module
+    and kept in the per-user cache keyed by the two files' hashes (pandas' reader and its Arrow-backed text cost
+    ~25 ms at every command's start); tests/test_timecost.py checks they are the rows of ``figures()``."""
+    key = f"cpmm rows v2 {ROW_COLUMNS} " + " ".join(data.file_sha256(data.geodata_dir() / n) for n in CPMM_FILES)
+    _, (cols, table) = data.cached_arrays("cpmm-rows", key, lambda: ({}, _build_rows()))
     out: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
-    df = figures(preferred_only=True)
-    cols = list(df.columns)  # column lists, not to_dict: that walks the Arrow-backed text cell by cell (~50 ms)
-    for values in zip(*(df[c].tolist() for c in cols)):
+    for values in table:
         r = dict(zip(cols, values))
         out.setdefault((r["indicator"], r["mode"], r["scope"]), []).append(r)
     return out
+
+
+CPMM_FILES = ("cpmm.csv", "cpmm_bcp_links.csv")
+ROW_COLUMNS = ("id", "indicator", "mode", "scope", "name", "country", "direction", "year", "value", "unit",
+               "source_url", "node_id")  # what _pick / _figure / the fallback chain read of a row
+
+
+def _build_rows() -> tuple[list[str], list[list[Any]]]:
+    """The preferred rows' columns and values, JSON-able (see ``_rows``)."""
+    _, records = _csv("cpmm.csv")
+    keyed = {(r["cpmm_name"], r["country"], r["mode"]): r["node_id"] for r in _csv("cpmm_bcp_links.csv")[1]}
+    table = []
+    for text in records:
+        if text["preferred"] != "yes":
+            continue
+        r: dict[str, Any] = {**text, "value": float(text["value"]), "year": int(text["year"])}
+        r["node_id"] = keyed.get((r["name"], r["country"], r["mode"]), keyed.get((r["name"], r["country"], ""), "")) \
+            if r["scope"] == "bcp" else ""
+        table.append([r[c] for c in ROW_COLUMNS])
+    return list(ROW_COLUMNS), table
+
+
+def _csv(name: str) -> tuple[list[str], list[dict[str, str]]]:
+    """A shipped CSV file's header and rows (every value text, blank lines skipped, as ``pd.read_csv(dtype=str,
+    keep_default_na=False)`` reads it)."""
+    with open(data.geodata_dir() / name, newline="", encoding="utf-8") as f:
+        reader = csv.reader(f)
+        header = next(reader)
+        return header, [dict(zip(header, row)) for row in reader if row]
 
 
 def _pick(levels: list[tuple[str, list[dict[str, Any]]]], year: int | None) -> tuple[dict[str, Any], str] | None:
@@ -203,11 +236,32 @@ def _country_figure(indicator: str, mode: str, year: int | None, country: str,
 @functools.cache
 def _bcp_corridors() -> dict[str, tuple[str, ...]]:
     """Corridors (1-6) whose sections pass each node, for the corridor-level fallback."""
-    out: dict[str, set[str]] = {}
+    return {k: tuple(v) for k, v in _lookups()["bcp_corridors"]}
+
+
+LOOKUP_FILES = ("corridors.geojson", "nodes.geojson", "countries.geojson")
+
+
+@functools.cache
+def _lookups() -> dict[str, Any]:
+    """The small tables ``assess`` reads from the data (country codes, ports by name, the countries each BCP
+    joins, the corridors passing each node), kept in the per-user cache keyed by the data files' hashes
+    (``data.cached_arrays``): a command whose figures are precomputed then decodes none of the data frames."""
+    key = "timecost lookups v1 " + " ".join(data.file_sha256(data.geodata_dir() / n) for n in LOOKUP_FILES)
+    return data.cached_arrays("timecost-lookups", key, lambda: ({}, _build_lookups()))[1]  # type: ignore[no-any-return]
+
+
+def _build_lookups() -> dict[str, Any]:
+    """JSON-able: lists of pairs (a dict key may be any value, JSON keys are text)."""
+    corridors: dict[str, set[str]] = {}
     for corridor, ids in data.sections("section")[["corridor", "nodes"]].itertuples(index=False):
         for i in ids:
-            out.setdefault(i, set()).add(str(corridor))
-    return {k: tuple(sorted(v, key=lambda c: (len(c), c))) for k, v in out.items()}
+            corridors.setdefault(i, set()).add(str(corridor))
+    bcp, port = data.nodes("bcp"), data.nodes("port")
+    return {"isos": data.countries()["iso_a3"].tolist(),
+            "ports": [[name, i] for i, name in zip(port["id"], port["name"])],
+            "bcp_joins": [[i, list(j)] for i, j in zip(bcp["id"], bcp["joins"]) if j is not None and len(j) == 2],
+            "bcp_corridors": [[k, sorted(v, key=lambda c: (len(c), c))] for k, v in corridors.items()]}
 
 
 # ---------------------------------------------------------------- one route
@@ -366,8 +420,7 @@ def _network_crossings(r: Any) -> list[dict[str, Any] | None]:
 
 @functools.cache
 def _bcp_joins() -> dict[str, frozenset[str]]:
-    return {i: frozenset(j) for i, j in zip(data.nodes("bcp")["id"], data.nodes("bcp")["joins"])
-            if j is not None and len(j) == 2}
+    return {i: frozenset(j) for i, j in _lookups()["bcp_joins"]}
 
 
 def _ferry_legs(r: Any) -> tuple[list[dict[str, Any]], dict[str, float]]:
@@ -379,7 +432,8 @@ def _ferry_legs(r: Any) -> tuple[list[dict[str, Any]], dict[str, float]]:
     Batumi), not a sailing: it is counted as land in that country. Every other sea leg is a ferry."""
     if r.length_by_mode_km.get("ferry", 0.0) > 0:
         return list(r.sea_legs), {}
-    sea, coast = [], {}
+    sea: list[dict[str, Any]] = []
+    coast: dict[str, float] = {}
     for s in r.sea_legs:
         if s["from_country"] == s["to_country"]:
             coast[s["from_country"]] = coast.get(s["from_country"], 0.0) + s["length_km"]
@@ -390,13 +444,12 @@ def _ferry_legs(r: Any) -> tuple[list[dict[str, Any]], dict[str, float]]:
 
 @functools.cache
 def _isos() -> frozenset[str]:
-    return frozenset(data.countries()["iso_a3"])
+    return frozenset(_lookups()["isos"])
 
 
 @functools.cache
 def _ports() -> dict[str, str]:
-    n = data.nodes("port")
-    return {name: i for i, name in zip(n["id"], n["name"])}
+    return dict(_lookups()["ports"])
 
 
 def _port_ids(s: dict[str, Any] | None) -> tuple[str | None, str | None]:
