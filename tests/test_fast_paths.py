@@ -138,3 +138,28 @@ def test_a_frame_read_by_column_gives_what_its_rows_give() -> None:
     named = gpd.GeoDataFrame(user.rename_geometry("geom"))  # the line in a column not named 'geometry'
     assert [r.to_dict() for r in corridors.analyze_many(named)] == [r.to_dict() for r in
                                                                      corridors.analyze_many(user)]
+
+
+def test_boundary_edges_and_tree_equal_a_plain_cut():
+    """The vectorised outline index (analysis._boundary_tree) and a Layer's edges kept in the per-user cache are
+    the same edges, in the same order, as a plain per-ring loop and a fresh ``borders.boundary_edges``."""
+    def plain(layer, ev=analysis.EDGE_VERTICES):
+        rings, owner = shapely.get_parts(shapely.boundary(np.asarray(layer.polygons)), return_index=True)
+        edges, labels = [], []
+        for ring, o in zip(rings, owner):
+            xy = shapely.get_coordinates(ring)
+            for i in range(0, max(len(xy) - 1, 1), ev - 1):
+                if len(xy[i:i + ev]) >= 2:
+                    edges.append(xy[i:i + ev])
+                    labels.append(layer.labels[o])
+        return edges, labels
+
+    shrunk = corridors.countries().assign(geometry=lambda d: d.geometry.simplify(0.05))  # another layer
+    for layer in (analysis._countries_layer(), analysis.make_layer(shrunk, "iso_a3")):
+        edges, labels = plain(layer)
+        tree, got_labels = analysis._boundary_tree(layer)
+        got = [shapely.get_coordinates(g) for g in tree.geometries]
+        assert got_labels == labels and len(got) == len(edges) > 1000
+        assert all(np.array_equal(a, b) for a, b in zip(got, edges))
+        fresh = borders.boundary_edges(layer.polygons)
+        assert all(np.array_equal(getattr(layer, k), v) for k, v in fresh.items())

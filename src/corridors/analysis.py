@@ -134,10 +134,15 @@ def rounded(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{k: _r(v) if isinstance(v, float) else v for k, v in rec.items()} for rec in records]
 
 
+LAYER_CACHE_VERSION = 1  # a new number for any change of what borders.boundary_edges computes
+
+
 @functools.cache
 def _countries_layer() -> borders.Layer:
     polygons, iso_a3 = data.shapes("countries.geojson", "iso_a3")  # no frame built: only these two are needed
-    return borders.Layer(polygons, iso_a3)
+    key = f"{data.file_sha256(data.geodata_dir() / 'countries.geojson')}:{borders.EDGE_VERTICES}:{LAYER_CACHE_VERSION}"
+    edges, _ = data.cached_arrays("countries-edges", key, lambda: (borders.boundary_edges(polygons), None))
+    return borders.Layer(polygons, iso_a3, edges=edges)
 
 
 def make_layer(polygons: gpd.GeoDataFrame | None, id_column: str | None = None) -> borders.Layer:
@@ -505,20 +510,21 @@ EDGE_VERTICES = 8  # outlines are indexed as short edges, so a distance query to
 
 
 def _boundary_tree(layer: borders.Layer) -> tuple[shapely.STRtree, list[Hashable]]:
-    """An index of the layer's polygon outlines as short edges (built once per layer), and each edge's label."""
+    """An index of the layer's polygon outlines as short edges (built once per layer), and each edge's label:
+    every ring of n >= 2 vertices cut into edges of EDGE_VERTICES vertices, each starting where the last ended."""
     if layer not in _BOUNDARIES:
         rings, owner = shapely.get_parts(shapely.boundary(np.asarray(layer.polygons)), return_index=True)
-        edges, labels = [], []
-        for ring, o in zip(rings, owner):
-            for r in getattr(ring, "geoms", [ring]):
-                xy = shapely.get_coordinates(r)
-                for i in range(0, max(len(xy) - 1, 1), EDGE_VERTICES - 1):
-                    if len(xy[i:i + EDGE_VERTICES]) >= 2:
-                        edges.append(xy[i:i + EDGE_VERTICES])
-                        labels.append(layer.labels[o])
-        lines = shapely.linestrings(np.concatenate(edges), indices=np.repeat(np.arange(len(edges)),
-                                                                             [len(e) for e in edges]))
-        _BOUNDARIES[layer] = (shapely.STRtree(lines), labels)
+        xy, ring = shapely.get_coordinates(rings, return_index=True)
+        n = np.bincount(ring, minlength=len(rings))  # vertices per ring
+        step = EDGE_VERTICES - 1
+        m = np.where(n >= 2, -(-(n - 1) // step), 0)  # edges per ring
+        edge_ring = np.repeat(np.arange(len(rings)), m)
+        k = np.arange(int(m.sum())) - np.repeat(np.cumsum(m) - m, m)  # each edge's place in its ring
+        first = (np.cumsum(n) - n)[edge_ring] + step * k
+        size = np.minimum(EDGE_VERTICES, n[edge_ring] - step * k)
+        idx = np.repeat(first - np.cumsum(size) + size, size) + np.arange(int(size.sum()))
+        lines = shapely.linestrings(xy[idx], indices=np.repeat(np.arange(len(size)), size))
+        _BOUNDARIES[layer] = (shapely.STRtree(lines), [layer.labels[o] for o in owner[edge_ring].tolist()])
     return _BOUNDARIES[layer]
 
 

@@ -67,6 +67,40 @@ class Runs(NamedTuple):
     segment_km: np.ndarray | None = None  # geodesic km of every segment of every line, flat
 
 
+EDGE_VERTICES = 4  # a Layer indexes its boundaries as edges of this many vertices
+
+
+def boundary_edges(polygons: Sequence[shapely.Geometry]) -> dict[str, np.ndarray]:
+    """The boundaries of ``polygons`` as short edges (``EDGE_VERTICES`` vertices) for a ``Layer``: their vertices
+    (``edge_xy``), first vertex and vertex count per edge, and the index of the polygon each edge belongs to. A
+    border shared by two polygons is kept once, under the lower polygon index (which also wins a point lying on
+    it, see label_points). Pure arrays, so a caller may keep them (``analysis`` does, in the per-user cache)."""
+    rings, ring_owner = shapely.get_parts(shapely.boundary(np.asarray(polygons, dtype=object)), return_index=True)
+    xy, ring = shapely.get_coordinates(rings, return_index=True)
+    v = np.flatnonzero(ring[1:] == ring[:-1])  # first vertex of every boundary segment
+    p, q = xy[v], xy[v + 1]
+    swap = (p[:, 0] > q[:, 0]) | ((p[:, 0] == q[:, 0]) & (p[:, 1] > q[:, 1]))
+    canon = np.where(swap[:, None], np.hstack([q, p]), np.hstack([p, q]))
+    order = np.lexsort(canon.T[::-1])  # stable: equal segments stay in polygon order
+    srt = canon[order]
+    keep = np.zeros(len(v), dtype=bool)
+    keep[order[np.append(True, (srt[1:] != srt[:-1]).any(axis=1))]] = True
+    kv = v[keep]
+    # edges: runs of consecutive kept segments, cut every EDGE_VERTICES - 1 segments
+    contiguous = np.zeros(len(kv), dtype=bool)
+    contiguous[1:] = kv[1:] == kv[:-1] + 1
+    run_starts = np.flatnonzero(~contiguous)
+    pos = np.arange(len(kv)) - np.repeat(run_starts, np.diff(np.append(run_starts, len(kv))))
+    starts = ~contiguous | (pos % (EDGE_VERTICES - 1) == 0)
+    first_seg = np.flatnonzero(starts)
+    last_seg = np.append(first_seg[1:] - 1, len(kv) - 1)
+    vert = np.concatenate([kv, kv[last_seg] + 1])  # each segment's first vertex, then each edge's last vertex
+    order = np.argsort(np.concatenate([np.arange(len(kv)), last_seg + 0.5]), kind="stable")
+    counts = last_seg - first_seg + 2
+    return {"edge_xy": xy[vert[order]], "edge_start": (np.cumsum(counts) - counts).astype(np.int64),
+            "edge_count": counts.astype(np.int64), "edge_owner": ring_owner[ring[kv[first_seg]]].astype(np.int64)}
+
+
 class Layer:
     """Polygons with labels and their spatial indexes, built once and reused for many lines.
 
@@ -74,9 +108,9 @@ class Layer:
     a border touches only the few edges near it, not a whole country's outline.
     """
 
-    EDGE_VERTICES = 4
-
-    def __init__(self, geometries: Sequence[shapely.Geometry], labels: Sequence[Hashable]):
+    def __init__(self, geometries: Sequence[shapely.Geometry], labels: Sequence[Hashable],
+                 edges: dict[str, np.ndarray] | None = None):
+        """``edges``: ``boundary_edges(geometries)`` if already at hand (e.g. kept in a cache), else computed."""
         self.polygons = np.asarray(geometries, dtype=object)
         self.labels = list(labels)
         if len(self.labels) != len(self.polygons):
@@ -84,34 +118,10 @@ class Layer:
         self.poly_tree = shapely.STRtree(self.polygons)
         self.poly_box = tuple(c[None, :] for c in shapely.bounds(self.polygons).T)  # x0, y0, x1, y1 as rows
         shapely.prepare(self.polygons)  # contains_xy below runs on the layer's side, prepared once
-        rings, ring_owner = shapely.get_parts(shapely.boundary(self.polygons), return_index=True)
-        xy, ring = shapely.get_coordinates(rings, return_index=True)
-        v = np.flatnonzero(ring[1:] == ring[:-1])  # first vertex of every boundary segment
-        # a border shared by two polygons is indexed once, under the lower polygon index (which also wins a
-        # point lying on it, see label_points)
-        p, q = xy[v], xy[v + 1]
-        swap = (p[:, 0] > q[:, 0]) | ((p[:, 0] == q[:, 0]) & (p[:, 1] > q[:, 1]))
-        canon = np.where(swap[:, None], np.hstack([q, p]), np.hstack([p, q]))
-        order = np.lexsort(canon.T[::-1])  # stable: equal segments stay in polygon order
-        srt = canon[order]
-        keep = np.zeros(len(v), dtype=bool)
-        keep[order[np.append(True, (srt[1:] != srt[:-1]).any(axis=1))]] = True
-        kv = v[keep]
-        # edges: runs of consecutive kept segments, cut every EDGE_VERTICES - 1 segments
-        contiguous = np.zeros(len(kv), dtype=bool)
-        contiguous[1:] = kv[1:] == kv[:-1] + 1
-        run_starts = np.flatnonzero(~contiguous)
-        pos = np.arange(len(kv)) - np.repeat(run_starts, np.diff(np.append(run_starts, len(kv))))
-        starts = ~contiguous | (pos % (self.EDGE_VERTICES - 1) == 0)
-        first_seg = np.flatnonzero(starts)
-        last_seg = np.append(first_seg[1:] - 1, len(kv) - 1)
-        vert = np.concatenate([kv, kv[last_seg] + 1])  # each segment's first vertex, then each edge's last vertex
-        order = np.argsort(np.concatenate([np.arange(len(kv)), last_seg + 0.5]), kind="stable")
-        counts = last_seg - first_seg + 2
-        self.edge_xy = xy[vert[order]]
-        self.edge_start = (np.cumsum(counts) - counts).astype(np.int64)
-        self.edge_count = counts.astype(np.int64)
-        self.edge_owner = ring_owner[ring[kv[first_seg]]].astype(np.int64)  # polygon index of each edge
+        e = boundary_edges(self.polygons) if edges is None else edges
+        self.edge_xy, self.edge_start, self.edge_count, self.edge_owner = (
+            e["edge_xy"], e["edge_start"], e["edge_count"], e["edge_owner"])
+        counts = self.edge_count
         self.edges = shapely.linestrings(self.edge_xy, indices=np.repeat(np.arange(len(counts)), counts))
         self.edge_tree = shapely.STRtree(self.edges)
         self.edge_box = tuple(np.ascontiguousarray(c) for c in shapely.bounds(self.edges).T)  # x0, y0, x1, y1
