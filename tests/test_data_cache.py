@@ -267,3 +267,14 @@ def test_shapes_are_the_frames_geometries_and_column(cache, name, column, monkey
         assert (shapely.to_wkb(geoms).tolist(), values) == want
         shapely.prepare(geoms)
         assert not shapely.is_prepared(frame.geometry.values).any()
+
+
+def test_shapes_and_columns_are_the_frames(cache, monkeypatch):
+    cols = ["kind", "id", "name", "joins", "country"]
+    frame = data._read("nodes.geojson")  # writes the cache's copy
+    for cache_on in (True, False):
+        if not cache_on:
+            monkeypatch.setenv("CORRIDORS_CACHE_DIR", "")
+        geoms, values = data.shapes_and_columns("nodes.geojson", cols)
+        assert shapely.to_wkb(geoms).tolist() == shapely.to_wkb(frame.geometry.values).tolist()
+        assert values == {c: frame[c].tolist() for c in cols}

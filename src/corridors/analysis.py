@@ -983,11 +983,11 @@ def _figures_one(xy: np.ndarray, runs: borders.Runs, layer: borders.Layer,
 def _nodes_xy(kind: str) -> tuple[np.ndarray, list[dict[str, Any]], np.ndarray, np.ndarray]:
     """Coordinates, id/name/joins, the sorted 'A|B' joins key and the order by latitude of the nodes of one kind
     (cached)."""
-    n = _nodes_frame()
-    n = n[n["kind"] == kind]
-    rows = n[["id", "name", "joins"]].to_dict("records")
+    geoms, c = data.shapes_and_columns("nodes.geojson", ["kind", "id", "name", "joins"])  # no frame needed
+    mine = [i for i, k in enumerate(c["kind"]) if k == kind]
+    rows = [{"id": c["id"][i], "name": c["name"][i], "joins": c["joins"][i]} for i in mine]
     keys = np.array(["|".join(sorted(set(r["joins"] or []))) for r in rows], dtype=object)
-    xy = shapely.get_coordinates(n.geometry.values)
+    xy = shapely.get_coordinates(geoms[mine]).reshape(-1, 2)
     return xy, rows, keys, np.argsort(xy[:, 1], kind="stable")
 
 

@@ -219,6 +219,12 @@ def shapes(name: str, column: str) -> tuple[np.ndarray, list[Any]]:
     the frame: read from the per-user cache's copy when there is one (a few ms, where a frame takes 5-15 ms at a
     command's start), else copied from the frame. For callers that need the shapes only (the countries layer, an
     index of the CAREC sections)."""
+    geoms, values = shapes_and_columns(name, [column])
+    return geoms, values[column]
+
+
+def shapes_and_columns(name: str, columns: list[str]) -> tuple[np.ndarray, dict[str, list[Any]]]:
+    """``shapes`` with several columns (plain JSON values: text, numbers, lists of text), by name."""
     folder = cache_dir()
     key = file_sha256(geodata_dir() / name)
     path = folder / f"{Path(name).stem}-{key[:32]}{CACHE_SUFFIX}" if folder is not None else None
@@ -228,12 +234,13 @@ def shapes(name: str, column: str) -> tuple[np.ndarray, list[Any]]:
         parts = None
     if parts is not None:
         header, wkb, _ = parts
-        values = next((c.get("values") for c in header["columns"] if c["name"] == column), None)
-        if isinstance(values, list) and len(values) == len(wkb):
-            return np.asarray(shapely.from_wkb(wkb), dtype=object), values
+        found = {c["name"]: c.get("values") for c in header["columns"]}
+        values = {c: found.get(c) for c in columns}
+        if all(isinstance(v, list) and len(v) == len(wkb) for v in values.values()):
+            return np.asarray(shapely.from_wkb(wkb), dtype=object), values  # type: ignore[return-value]
     frame = _read(name)
     return (np.asarray(shapely.from_wkb(shapely.to_wkb(frame.geometry.values, output_dimension=3)), dtype=object),
-            frame[column].tolist())
+            {c: frame[c].tolist() for c in columns})
 
 
 def section_lines(kind: str | None = None) -> np.ndarray:

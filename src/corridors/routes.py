@@ -91,11 +91,11 @@ _ANALYSIS_FIELDS = tuple(f.name for f in fields(RouteAnalysis))
 
 @functools.cache
 def _node_table() -> tuple[dict[str, tuple[float, float]], dict[str, dict[str, Any]]]:
-    n = data.nodes()
-    xy = shapely.get_coordinates(n.geometry.values)
-    coords = {i: (float(x), float(y)) for i, (x, y) in zip(n["id"], xy)}
     cols = ["id", "name", "kind", "country", "joins"]
-    rows = {r[0]: dict(zip(cols, r)) for r in zip(*(n[c].tolist() for c in cols))}
+    geoms, c = data.shapes_and_columns("nodes.geojson", cols)  # no frame needed
+    xy = shapely.get_coordinates(geoms)
+    coords = {i: (float(x), float(y)) for i, (x, y) in zip(c["id"], xy)}
+    rows = {r[0]: dict(zip(cols, r)) for r in zip(*(c[k] for k in cols))}
     return coords, rows
 
 
