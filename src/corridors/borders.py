@@ -256,16 +256,8 @@ def split_xy(xy: np.ndarray, counts: np.ndarray, layer: Layer, min_excursion_km:
     # one geodesic call for both
     cut_km = np.zeros(nc)
     if nc:
-        first_in_seg = np.ones(nc, dtype=bool)
-        first_in_seg[1:] = cseg[1:] != cseg[:-1]
-        last_in_seg = np.ones(nc, dtype=bool)
-        last_in_seg[:-1] = first_in_seg[1:]
-        prev_xy = a[cseg]
-        prev_xy[1:][~first_in_seg[1:]] = cxy[:-1][~first_in_seg[1:]]
-        whole = np.ones(len(a), dtype=bool)  # segments measured in one piece
-        whole[cseg] = False
-        px = np.concatenate([a[whole], prev_xy, cxy[last_in_seg]])
-        qx = np.concatenate([b[whole], cxy, b[cseg[last_in_seg]]])
+        first_in_seg, last_in_seg, whole, pp, pq = _cut_pieces(a, b, cseg, cxy)
+        px, qx = np.concatenate([a[whole], pp]), np.concatenate([b[whole], pq])
         n_whole = int(whole.sum())
     else:
         whole, px, qx, n_whole = np.ones(len(a), dtype=bool), a, b, len(a)
@@ -327,6 +319,25 @@ def split_xy(xy: np.ndarray, counts: np.ndarray, layer: Layer, min_excursion_km:
     return _fold(runs, n_lines, min_excursion_km, outside=len(layer.labels))._replace(segment_km=seg_km)
 
 
+def _cut_pieces(a: np.ndarray, b: np.ndarray, cseg: np.ndarray, cxy: np.ndarray
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The pieces of the cut segments (segment a -> b cut at cxy, cuts in order along each): whether each cut is
+    the first / last of its segment, which segments are whole (not cut), and the start and end point of every
+    piece: one per cut (from the vertex or the previous cut to the cut), then one per cut segment (its last cut
+    to its end vertex)."""
+    nc = len(cseg)
+    first_in_seg = np.ones(nc, dtype=bool)
+    first_in_seg[1:] = cseg[1:] != cseg[:-1]
+    last_in_seg = np.ones(nc, dtype=bool)
+    last_in_seg[:-1] = first_in_seg[1:]
+    prev_xy = a[cseg]
+    prev_xy[1:][~first_in_seg[1:]] = cxy[:-1][~first_in_seg[1:]]
+    whole = np.ones(len(a), dtype=bool)
+    whole[cseg] = False
+    return (first_in_seg, last_in_seg, whole, np.concatenate([prev_xy, cxy[last_in_seg]]),
+            np.concatenate([cxy, b[cseg[last_in_seg]]]))
+
+
 def _split_line(xy: np.ndarray, layer: Layer, min_excursion_km: float, segment_km: np.ndarray | None) -> Runs:
     """``split_xy`` of one line: the same steps on the same values (so the same runs, bit for bit: a running sum
     of one group is its ``np.cumsum``), without the bookkeeping of many lines (a third of the time of a route)."""
@@ -339,16 +350,7 @@ def _split_line(xy: np.ndarray, layer: Layer, min_excursion_km: float, segment_k
     if 0 < nc <= FEW_CUTS:
         return _split_few(xy, cseg, cxy, along, layer, min_excursion_km, segment_km)
     if nc:  # a cut segment is measured piece by piece: vertex, cuts ..., vertex
-        first_in_seg = np.ones(nc, dtype=bool)
-        first_in_seg[1:] = cseg[1:] != cseg[:-1]
-        last_in_seg = np.ones(nc, dtype=bool)
-        last_in_seg[:-1] = first_in_seg[1:]
-        prev_xy = a[cseg]
-        prev_xy[1:][~first_in_seg[1:]] = cxy[:-1][~first_in_seg[1:]]
-        whole = np.ones(n, dtype=bool)
-        whole[cseg] = False
-        px = np.concatenate([prev_xy, cxy[last_in_seg]])
-        qx = np.concatenate([cxy, b[cseg[last_in_seg]]])
+        first_in_seg, last_in_seg, whole, px, qx = _cut_pieces(a, b, cseg, cxy)
         sub_km = np.asarray(GEOD.inv(px[:, 0], px[:, 1], qx[:, 0], qx[:, 1])[2]) / 1000.0
         seg_km = np.zeros(n)
         if segment_km is None:

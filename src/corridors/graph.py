@@ -106,6 +106,14 @@ def write(path: Path, E: dict[str, list[Any]], meta: dict[str, Any]) -> None:
     arrays["geom_delta"] = delta.astype(np.int32)
     arrays["tables"] = np.frombuffer(json.dumps({"tables": tables, "meta": meta}, ensure_ascii=False,
                                                 sort_keys=True).encode(), dtype=np.uint8)
+    from .network import write_atomic
+
+    write_atomic(path, npz_bytes(arrays))
+
+
+def npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
+    """``arrays`` as an .npz (a zip of .npy files, as ``np.load`` reads it) that depends on the arrays only: sorted
+    names, fixed timestamps and permissions, so the same inputs give the same bytes."""
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as z:
         for name in sorted(arrays):
@@ -115,10 +123,7 @@ def write(path: Path, E: dict[str, list[Any]], meta: dict[str, Any]) -> None:
             info.compress_type = zipfile.ZIP_DEFLATED
             info.external_attr = 0o644 << 16
             z.writestr(info, raw.getvalue(), compresslevel=9)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_bytes(buf.getvalue())
-    tmp.replace(path)
+    return buf.getvalue()
 
 
 # ---------------------------------------------------------------- loading
@@ -831,14 +836,22 @@ def _ecef_nodes() -> np.ndarray:
 def path_coords(nodes: list[int], edges: list[int]) -> np.ndarray:
     """The lon/lat vertices along a path (each edge oriented in the direction of travel)."""
     n = load()
-    if not edges:
-        return n.node_xy[nodes[:1]]
+    idx, _, _ = path_vertices(nodes, edges)
+    return np.concatenate([n.node_xy[nodes[:1]], n.coords_q[idx] / QUANT])
+
+
+def path_vertices(nodes: list[int], edges: list[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Where the vertices of a path after its first lie in ``Network.coords_q`` (``idx``), the step along its
+    edge's geometry (+1 forward, -1 backward) that reaches each one, and the place in ``idx`` of each edge's first
+    one (so ``idx[start] - step[start]`` is the vertex each edge starts from, in the direction of travel)."""
+    n = load()
     e = np.asarray(edges, dtype=np.int64)
     lo, hi = n.geom_offsets[e], n.geom_offsets[e + 1]
-    fwd = n.u[e] == np.asarray(nodes[:-1])
+    fwd = n.u[e] == np.asarray(nodes[:-1], dtype=np.int64)
     cnt = hi - lo - 1  # each edge's vertices after its first (in the direction of travel)
     first = np.where(fwd, lo + 1, hi - 2)  # the vertex after the start, walking forward or backward
     step = np.where(fwd, 1, -1)
-    pos = np.arange(int(cnt.sum())) - np.repeat(np.cumsum(cnt) - cnt, cnt)
-    idx = np.repeat(first, cnt) + np.repeat(step, cnt) * pos
-    return np.concatenate([n.node_xy[nodes[:1]], n.coords_q[idx] / QUANT])
+    start = np.cumsum(cnt) - cnt
+    steps = np.repeat(step, cnt)
+    idx = np.repeat(first - step * start, cnt) + steps * np.arange(len(steps))
+    return idx, steps, start

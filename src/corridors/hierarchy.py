@@ -31,7 +31,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import heapq
-import io
 import json
 import math
 import warnings
@@ -152,18 +151,9 @@ def build(wg: graph.WeightedGraph, nodes: Iterable[int]) -> dict[str, np.ndarray
 def write(path: Path, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
     """A deterministic zip of .npy arrays (fixed timestamps, sorted names) plus ``meta`` as JSON, atomically."""
     arrays = {**arrays, "meta": np.frombuffer(json.dumps(meta, sort_keys=True).encode(), dtype=np.uint8)}
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as z:
-        for name in sorted(arrays):
-            raw = io.BytesIO()
-            np.lib.format.write_array(raw, np.ascontiguousarray(arrays[name]), allow_pickle=False)
-            info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = 0o644 << 16
-            z.writestr(info, raw.getvalue(), compresslevel=9)
     from .network import write_atomic
 
-    write_atomic(path, buf.getvalue())
+    write_atomic(path, graph.npz_bytes(arrays))
 
 
 # ---------------------------------------------------------------- load

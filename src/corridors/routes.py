@@ -380,23 +380,13 @@ def path_xy_km(nodes: list[int], edges: list[int]) -> tuple[np.ndarray, np.ndarr
     segment of the network). A segment whose start is not the vertex the table assumes (an edge whose end
     differs from its node) is measured as it is."""
     n = graph.load()
-    if not edges:
-        return n.node_xy[nodes[:1]], np.zeros(0)
-    e = np.asarray(edges, dtype=np.int64)
-    lo, hi = n.geom_offsets[e], n.geom_offsets[e + 1]
-    fwd = n.u[e] == np.asarray(nodes[:-1])
-    cnt = hi - lo - 1  # each edge's vertices after its first (in the direction of travel)
-    first = np.where(fwd, lo + 1, hi - 2)  # the vertex after the start, walking forward or backward
-    step = np.where(fwd, 1, -1)
-    start = np.cumsum(cnt) - cnt  # each edge's first segment on the path
-    steps = np.repeat(step, cnt)
-    idx = np.repeat(first - step * start, cnt) + steps * np.arange(len(steps))
+    idx, steps, start = graph.path_vertices(nodes, edges)
     xy = np.concatenate([n.node_xy[nodes[:1]], n.coords_q[idx] / graph.QUANT])
     km = _segment_km_table()[np.minimum(idx, idx - steps)]  # a segment's place in the table: its lower vertex
     # within an edge the path steps from the table's start vertex; an edge's first segment starts where the path
     # so far ends (the last edge's end, or the first node), which is the table's start vertex (the edge's own
     # first vertex in the direction of travel) unless an edge's geometry ends away from its node
-    origin = n.coords_q[np.where(fwd, lo, hi - 1)] / graph.QUANT
+    origin = n.coords_q[idx[start] - steps[start]] / graph.QUANT
     moved = start[(origin[:, 0] != xy[start, 0]) | (origin[:, 1] != xy[start, 1])]
     if len(moved):  # the path reaches the segment from elsewhere than the table's start vertex
         km[moved] = np.asarray(geodesy.GEOD.inv(xy[moved, 0], xy[moved, 1], xy[moved + 1, 0],
