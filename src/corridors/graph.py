@@ -173,7 +173,7 @@ def geodata_path() -> Path:
     return data.geodata_dir() / FILE
 
 
-CACHE_VERSION = 2  # a new number for any change of what the per-user cache holds for the network
+CACHE_VERSION = 3  # a new number for any change of what the per-user cache holds for the network
 
 
 @functools.cache
@@ -265,7 +265,8 @@ def _closed_default() -> frozenset[str]:
 
 @dataclass
 class ModeGraph:
-    """Directed CSR arrays for one mode (both directions of every usable edge), its nodes and components."""
+    """Directed CSR arrays for one mode (both directions of every usable edge, parallel edges included), its nodes
+    and components."""
 
     indptr: np.ndarray
     indices: np.ndarray
@@ -312,11 +313,10 @@ def _build_mode_arrays(mode: str, closed: frozenset[str]) -> tuple[dict[str, np.
     rows = np.concatenate([n.u[e], n.v[e]])
     cols = np.concatenate([n.v[e], n.u[e]])
     eid = np.concatenate([e, e])
-    order = np.lexsort((n.km[eid], cols, rows))  # per (row, col) the shortest parallel edge first
+    # every usable edge, parallel ones too (each weight picks its lightest in _weighted_arrays), in order of (row,
+    # col), then km, then edge id
+    order = np.lexsort((eid, n.km[eid], cols, rows))
     rows, cols, eid = rows[order], cols[order], eid[order]
-    first = np.ones(len(rows), bool)
-    first[1:] = (rows[1:] != rows[:-1]) | (cols[1:] != cols[:-1])
-    rows, cols, eid = rows[first], cols[first], eid[first]
     indptr = np.zeros(n.n_nodes + 1, dtype=np.int64)
     np.add.at(indptr, rows + 1, 1)
     indptr = np.cumsum(indptr)
@@ -587,10 +587,15 @@ def _build_weighted(mode: str, closed: frozenset[str], w: np.ndarray) -> Weighte
 
 
 def _weighted_arrays(g: ModeGraph, w: np.ndarray) -> tuple[Csr, Csr, np.ndarray, np.ndarray, float]:
-    """fwd, rev, edge ids, keys and weight per km of ``WeightedGraph`` for the entry weights w of g."""
+    """fwd, rev, edge ids, keys and weight per km of ``WeightedGraph`` for the entry weights w of g: of parallel
+    edges (two roads between the same two nodes) the lightest under w (ties: the shorter, then the lower id)."""
     nn = len(g.indptr) - 1
     rows = np.repeat(np.arange(nn, dtype=np.int64), np.diff(g.indptr))
-    keep = np.flatnonzero(np.isfinite(w))
+    cols = g.indices.astype(np.int64)
+    by = np.lexsort((w, cols, rows))  # stable: equal weights keep g's order (km, then edge id)
+    first = np.ones(len(by), dtype=bool)
+    first[1:] = (rows[by][1:] != rows[by][:-1]) | (cols[by][1:] != cols[by][:-1])
+    keep = by[first & np.isfinite(w[by])]  # the lightest entry of each (row, col), in g's order
     indptr = np.concatenate([[0], np.cumsum(np.bincount(rows[keep], minlength=nn))]).astype(np.int32)
     fwd = Csr(indptr, g.indices[keep].astype(np.int32), np.asarray(w[keep], dtype=np.float64))
     eid = g.edge[keep]
