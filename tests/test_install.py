@@ -22,12 +22,15 @@ def test_installed_wheel_works_outside_the_repo(repo, tmp_path):
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     code = (
-        "import sys, corridors, json; from corridors.data import geodata_dir; "
+        "import sys, corridors, json; from corridors import hierarchy; "
+        "from corridors.data import geodata_dir, shipped_figures; "
         "r = corridors.route('Almaty', 'Bishkek'); "
         "print(json.dumps({'file': corridors.__file__, 'data': str(geodata_dir()), 'path': sys.path, "
         "'sections': len(corridors.sections()), 'nodes': len(corridors.nodes()), "
         "'km': corridors.analyze('almaty-bishkek').length_km, 'facts': len(corridors.facts()), "
-        "'route_km': r.length_km, 'route_bcps': [c['bcp'] for c in r.crossings]}))"
+        "'route_km': r.length_km, 'route_bcps': [c['bcp'] for c in r.crossings], "
+        "'hierarchy': hierarchy.load('road') is not None, "
+        "'figures': shipped_figures() is not None}))"
     )
     run = subprocess.run([py, "-I", "-c", code], cwd=elsewhere, capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
@@ -38,6 +41,7 @@ def test_installed_wheel_works_outside_the_repo(repo, tmp_path):
     assert out["sections"] >= 33 and out["nodes"] > 150 and out["facts"] > 10
     assert 270 <= out["km"] <= 285  # the almaty-bishkek key route traced on the network (276.8 km)
     assert 240 <= out["route_km"] <= 260 and len(out["route_bcps"]) == 1 and "Korday" in out["route_bcps"][0]
+    assert out["hierarchy"] and out["figures"]  # the shipped hierarchy and precomputed figures are used
     cli = subprocess.run([env_dir / "bin" / "corridors", "list", "--format", "json"], cwd=elsewhere,
                          capture_output=True, text=True, check=True)
     assert any(r["id"] == "almaty-bishkek" for r in json.loads(cli.stdout))
