@@ -261,23 +261,20 @@ def cmd_compare(args: argparse.Namespace) -> str:
     import pandas as pd
 
     from . import analysis, routes
+    from . import io as cio
 
+    is_file = [cio.file_format(r) is not None or Path(r).is_file() for r in args.routes]  # else a route id
     if args.map:  # the routes drawn side by side in one self-contained page (names shown as text only)
-        from . import io as cio
         from . import maps
         from .network import write_atomic
 
-        frames = [cio.read_routes(r) if cio.file_format(r) is not None or Path(r).is_file() else maps.select([r])
-                  for r in args.routes]
+        frames = [cio.read_routes(r) if f else maps.select([r]) for r, f in zip(args.routes, is_file)]
         found = [a for f in frames for a in (analysis.analyze_many(f) if "nodes" not in f else
                                              analysis.analyze_many(f["id"].tolist()))]
         frame = pd.concat(frames, ignore_index=True)
         spec = maps.routes_spec(frame, results=found, offline=args.offline, title="Routes compared")
         write_atomic(Path(args.map), maps.page(spec))
-    from . import io as cio
-
-    files = any(cio.file_format(r) is not None or Path(r).is_file() for r in args.routes)
-    shipped = None if files else shipped_results(args.routes)  # ids of shipped routes: figures precomputed
+    shipped = None if any(is_file) else shipped_results(args.routes)  # ids of shipped routes: figures precomputed
     results = [_with_year(r, args) for r in (shipped or routes.results(args.routes))]
     extra = pd.DataFrame([_hours_usd({"time_h": r.time_h, "cost_usd": r.cost_usd}) for r in results])
     df = routes.compare(results, carec=shipped_carec(args.routes) if shipped else None)

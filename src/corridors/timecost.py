@@ -66,11 +66,17 @@ def _table() -> pd.DataFrame:
     df = pd.read_csv(data.geodata_dir() / "cpmm.csv", dtype=str, keep_default_na=False, encoding="utf-8")
     df["value"] = df["value"].astype(float)
     df["year"] = df["year"].astype(int)
-    links = bcp_links()
-    keyed = {(r.cpmm_name, r.country, r.mode): r.node_id for r in links.itertuples()}
-    df["node_id"] = [keyed.get((n, c, m), keyed.get((n, c, ""), "")) if s == "bcp" else ""
-                     for n, c, m, s in zip(*(df[k].tolist() for k in ("name", "country", "mode", "scope")))]
+    link = _node_linker()
+    df["node_id"] = [link(n, c, m, s) for n, c, m, s in zip(*(df[k].tolist() for k in ("name", "country", "mode",
+                                                                                     "scope")))]
     return df
+
+
+def _node_linker() -> Callable[[str, str, str, str], str]:
+    """(name, country, mode, scope) of a CPMM row -> the project node its BCP is linked to (``cpmm_bcp_links.csv``:
+    the row's mode first, then a link for any mode; '' when unlinked or not a BCP row)."""
+    keyed = {(r["cpmm_name"], r["country"], r["mode"]): r["node_id"] for r in _csv("cpmm_bcp_links.csv")[1]}
+    return lambda n, c, m, s: keyed.get((n, c, m), keyed.get((n, c, ""), "")) if s == "bcp" else ""
 
 
 def figures(preferred_only: bool = False) -> pd.DataFrame:
@@ -112,14 +118,13 @@ ROW_COLUMNS = ("id", "indicator", "mode", "scope", "name", "country", "direction
 def _build_rows() -> tuple[list[str], list[list[Any]]]:
     """The preferred rows' columns and values, JSON-able (see ``_rows``)."""
     _, records = _csv("cpmm.csv")
-    keyed = {(r["cpmm_name"], r["country"], r["mode"]): r["node_id"] for r in _csv("cpmm_bcp_links.csv")[1]}
+    link = _node_linker()
     table = []
     for text in records:
         if text["preferred"] != "yes":
             continue
-        r: dict[str, Any] = {**text, "value": float(text["value"]), "year": int(text["year"])}
-        r["node_id"] = keyed.get((r["name"], r["country"], r["mode"]), keyed.get((r["name"], r["country"], ""), "")) \
-            if r["scope"] == "bcp" else ""
+        r: dict[str, Any] = {**text, "value": float(text["value"]), "year": int(text["year"]),
+                             "node_id": link(text["name"], text["country"], text["mode"], text["scope"])}
         table.append([r[c] for c in ROW_COLUMNS])
     return list(ROW_COLUMNS), table
 
